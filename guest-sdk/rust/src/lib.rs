@@ -1,0 +1,136 @@
+//! # jug: Jug task graphs in Rust, compiled to a WebAssembly component
+//!
+//! A Jug program has two halves: **task functions**, marked `#[jug::task]`, and a **graph
+//! builder** (Jug's jugfile) that calls them. Calling a task function inside the builder does not
+//! run it: it declares a task and returns a typed [`Task`] handle, which can be passed wherever
+//! the next task expects a value of that type. `jug-host` then runs every task in its own
+//! sandbox, stores each result under the task's key, and never runs a stored task again.
+//!
+//! ```ignore
+//! #[jug::task]
+//! fn is_prime(n: u64) -> bool { (2..n).take_while(|d| d * d <= n).all(|d| n % d != 0) }
+//!
+//! #[jug::task]
+//! fn count_primes(flags: Vec<bool>) -> u64 { flags.iter().filter(|&&p| p).count() as u64 }
+//!
+//! fn graph(_args: &[String]) -> jug::Result {
+//!     let flags: Vec<_> = (2..=100u64).map(is_prime).collect(); // Vec<Task<bool>>
+//!     count_primes(flags);                                        // accepted as Vec<bool>
+//!     Ok(())
+//! }
+//!
+//! jug::export!(graph, [is_prime, count_primes]);
+//! ```
+//!
+//! Build with `cargo build --release --target wasm32-wasip2`; the crate must be a `cdylib`.
+//!
+//! ## What crosses the sandbox wall
+//!
+//! Arguments and results are encoded as deterministic CBOR (see `wit/task.wit`), so any type
+//! with serde's `Serialize`/`Deserialize` can be an argument or a result, and the bytes, hence
+//! the keys, are the same on every machine. Map keys must be strings.
+
+extern crate self as jug;
+
+mod arg;
+mod cbor;
+pub mod log;
+mod task;
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "task",
+        pub_export_macro: true,
+        export_macro_name: "__export_task_world",
+        default_bindings_module: "::jug::bindings",
+        runtime_path: "::jug::__rt",
+    });
+}
+
+#[doc(hidden)]
+pub use wit_bindgen::rt as __rt;
+
+pub use arg::{Arg, Plain};
+pub use jug_sdk_macros::task;
+pub use task::Task;
+
+/// The CBOR tag that marks a reference to another task's result: its payload is the 32-byte key.
+pub const TASK_REF_TAG: u64 = 27253;
+
+/// Why a graph builder gave up. Anything that implements `Display` converts into it with `?`,
+/// and its text becomes the one-line error `jug-host` prints.
+#[derive(Debug)]
+pub struct Error(String);
+
+impl Error {
+    /// The message shown to the user.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<E: std::fmt::Display> From<E> for Error {
+    fn from(err: E) -> Self {
+        Error(err.to_string())
+    }
+}
+
+/// What a graph builder returns.
+pub type Result<T = (), E = Error> = std::result::Result<T, E>;
+
+/// Exports the graph builder and the task functions as the component's `build` and `run`.
+///
+/// The first argument is the builder, a `fn(&[String]) -> jug::Result` (the strings are the
+/// words after `--` on the `jug-host` command line); the list names every `#[jug::task]`
+/// function the graph may use.
+#[macro_export]
+macro_rules! export {
+    ($build:path, [$($($task:ident)::+),* $(,)?]) => {
+        #[doc(hidden)]
+        pub struct __JugComponent;
+
+        impl $crate::bindings::Guest for __JugComponent {
+            fn build(args: ::std::vec::Vec<::std::string::String>) -> ::std::result::Result<(), ::std::string::String> {
+                $crate::__private::run_build(&args, $build)
+            }
+
+            fn run(
+                function: ::std::string::String,
+                input: ::std::vec::Vec<u8>,
+            ) -> ::std::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
+                match function.as_str() {
+                    $( $($task)::+::NAME => $($task)::+::run(&input), )*
+                    other => ::std::result::Result::Err($crate::__private::unknown_function(
+                        other,
+                        &[$($($task)::+::NAME),*],
+                    )),
+                }
+            }
+        }
+
+        $crate::bindings::__export_task_world!(__JugComponent with_types_in $crate::bindings);
+    };
+}
+
+/// Support code for the macros; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::cbor::{decode_args, encode_result};
+    pub use crate::task::declare;
+
+    pub fn run_build(
+        args: &[String],
+        build: fn(&[String]) -> crate::Result,
+    ) -> Result<(), String> {
+        build(args).map_err(|e| e.0)
+    }
+
+    pub fn unknown_function(name: &str, known: &[&str]) -> String {
+        format!(
+            "this component has no task function `{name}` (it exports: {})",
+            known.join(", ")
+        )
+    }
+}

@@ -1,0 +1,352 @@
+//! Deterministic CBOR: the one value format of jug-host.
+//!
+//! Every argument template and every result must be exactly one CBOR item in the deterministic
+//! encoding of RFC 8949 §4.2.1 — definite lengths, minimal integer and length heads, the
+//! shortest float that keeps the value (NaN as `f9 7e00`), text-string map keys in strictly
+//! increasing bytewise order. Equal values then have equal bytes on every machine and in every
+//! guest language, which is what makes keys and result digests meaningful.
+//!
+//! [`validate`] checks those rules in one pass over the bytes without building a value, and on
+//! the way records where the task references (tag [`TASK_REF_TAG`] around a 32-byte key) are,
+//! so [`splice`] can later copy results into place by byte range.
+
+use crate::Key;
+
+/// The CBOR tag of a reference to another task's result (payload: the 32-byte key).
+/// 27253 is `0x6a75`, "ju", in the first-come-first-served range of the IANA registry.
+pub const TASK_REF_TAG: u64 = 27253;
+
+/// Nesting deeper than this is refused, so a hostile value cannot exhaust the host's stack.
+const MAX_DEPTH: usize = 256;
+
+/// Why bytes are not deterministic CBOR (or not allowed where they appear).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{problem} (at byte {offset})")]
+pub struct CborError {
+    pub offset: usize,
+    pub problem: String,
+}
+
+/// A task reference inside a template: the bytes `start..end` (tag and payload) stand for the
+/// result of the task with this key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub start: usize,
+    pub end: usize,
+    pub key: Key,
+}
+
+/// Whether task references may appear in the value being checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum References {
+    /// Argument templates: references are collected.
+    Allowed,
+    /// Results: a result is a value, never a promise of one.
+    Forbidden,
+}
+
+/// Checks that `bytes` is one deterministic CBOR item and returns its task references in order.
+pub fn validate(bytes: &[u8], references: References) -> Result<Vec<Reference>, CborError> {
+    let mut walker = Validator { reader: Reader::new(bytes), references, found: Vec::new() };
+    walker.item(0)?;
+    if walker.reader.pos != bytes.len() {
+        return Err(walker.reader.error("trailing bytes after the value"));
+    }
+    Ok(walker.found)
+}
+
+/// Builds a task's input: `template` with each reference replaced by the bytes `value_of` gives
+/// for it. Results are themselves deterministic CBOR, so the output is too.
+pub fn splice<'v>(
+    template: &[u8],
+    references: &[Reference],
+    mut value_of: impl FnMut(&Reference) -> &'v [u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(template.len());
+    let mut copied = 0;
+    for reference in references {
+        out.extend_from_slice(&template[copied..reference.start]);
+        out.extend_from_slice(value_of(reference));
+        copied = reference.end;
+    }
+    out.extend_from_slice(&template[copied..]);
+    out
+}
+
+/// The initial byte and argument of one CBOR data item.
+#[derive(Debug, Clone, Copy)]
+pub struct Head {
+    /// Major type, 0–7.
+    pub major: u8,
+    /// The additional-information bits.
+    pub info: u8,
+    /// The argument: integer value, length, tag number or float bits.
+    pub arg: u64,
+}
+
+/// A cursor over CBOR bytes that decodes heads and insists on minimal, definite encodings.
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    pub pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, pos: 0 }
+    }
+
+    pub fn error(&self, problem: impl Into<String>) -> CborError {
+        CborError { offset: self.pos, problem: problem.into() }
+    }
+
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: u64) -> Result<&'a [u8], CborError> {
+        let remaining = (self.bytes.len() - self.pos) as u64;
+        if n > remaining {
+            return Err(self.error("value ends early"));
+        }
+        let slice = &self.bytes[self.pos..self.pos + n as usize];
+        self.pos += n as usize;
+        Ok(slice)
+    }
+
+    /// Reads one head, rejecting indefinite lengths, reserved values and non-minimal arguments.
+    pub fn head(&mut self) -> Result<Head, CborError> {
+        let initial = self.take(1)?[0];
+        let (major, info) = (initial >> 5, initial & 0x1f);
+        let arg = match info {
+            0..=23 => info as u64,
+            24..=27 => {
+                let size = 1u64 << (info - 24);
+                let arg = self.take(size)?.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64);
+                // Floats (major 7, info 25–27) have their own shortest-form rule.
+                let is_float = major == 7 && info >= 25;
+                let minimal = match info {
+                    24 => arg >= 24,
+                    25 => arg > 0xff,
+                    26 => arg > 0xffff,
+                    _ => arg > 0xffff_ffff,
+                };
+                if !is_float && !minimal {
+                    return Err(self.error("integer or length not in its shortest form"));
+                }
+                arg
+            }
+            31 => return Err(self.error("indefinite-length item")),
+            _ => return Err(self.error("reserved additional information")),
+        };
+        Ok(Head { major, info, arg })
+    }
+}
+
+struct Validator<'a> {
+    reader: Reader<'a>,
+    references: References,
+    found: Vec<Reference>,
+}
+
+impl Validator<'_> {
+    fn item(&mut self, depth: usize) -> Result<(), CborError> {
+        if depth > MAX_DEPTH {
+            return Err(self.reader.error("value nested too deeply"));
+        }
+        let start = self.reader.pos;
+        let head = self.reader.head()?;
+        match head.major {
+            0 | 1 => Ok(()),
+            2 => self.reader.take(head.arg).map(drop),
+            3 => {
+                let text = self.reader.take(head.arg)?;
+                std::str::from_utf8(text)
+                    .map(drop)
+                    .map_err(|_| self.reader.error("text string is not valid UTF-8"))
+            }
+            4 => {
+                self.check_count(head.arg)?;
+                (0..head.arg).try_for_each(|_| self.item(depth + 1))
+            }
+            5 => self.map(head.arg, depth),
+            6 if head.arg == TASK_REF_TAG => self.reference(start),
+            6 => self.item(depth + 1),
+            _ => self.simple_or_float(head),
+        }
+    }
+
+    /// Each element takes at least one byte: a count beyond the remaining bytes is a lie that
+    /// would otherwise make us loop for a long time.
+    fn check_count(&self, count: u64) -> Result<(), CborError> {
+        if count > (self.reader.bytes.len() - self.reader.pos) as u64 {
+            return Err(self.reader.error("array or map longer than the value"));
+        }
+        Ok(())
+    }
+
+    fn map(&mut self, entries: u64, depth: usize) -> Result<(), CborError> {
+        self.check_count(entries)?;
+        let mut previous: Option<&[u8]> = None;
+        for _ in 0..entries {
+            let key_start = self.reader.pos;
+            let head = self.reader.head()?;
+            if head.major != 3 {
+                self.reader.pos = key_start;
+                return Err(self.reader.error("map key is not a text string"));
+            }
+            self.reader.pos = key_start;
+            self.item(depth + 1)?;
+            let key = &self.reader.bytes[key_start..self.reader.pos];
+            if previous.is_some_and(|p| p >= key) {
+                self.reader.pos = key_start;
+                return Err(self.reader.error("map keys not in sorted order, or repeated"));
+            }
+            previous = Some(key);
+            self.item(depth + 1)?;
+        }
+        Ok(())
+    }
+
+    fn reference(&mut self, start: usize) -> Result<(), CborError> {
+        if self.references == References::Forbidden {
+            self.reader.pos = start;
+            return Err(self.reader.error("a result cannot contain a task reference (tag 27253)"));
+        }
+        let head = self.reader.head()?;
+        if head.major != 2 || head.arg != 32 {
+            return Err(self.reader.error("a task reference must wrap a 32-byte key"));
+        }
+        let key = Key(self.reader.take(32)?.try_into().expect("took 32 bytes"));
+        self.found.push(Reference { start, end: self.reader.pos, key });
+        Ok(())
+    }
+
+    fn simple_or_float(&mut self, head: Head) -> Result<(), CborError> {
+        let shorter_exists = match head.info {
+            20..=23 => return Ok(()), // false, true, null, undefined
+            25 => {
+                let value = half::f16::from_bits(head.arg as u16);
+                if value.is_nan() && head.arg != 0x7e00 {
+                    return Err(self.reader.error("NaN must be encoded as f9 7e00"));
+                }
+                false
+            }
+            26 => {
+                let value = f32::from_bits(head.arg as u32);
+                value.is_nan() || half::f16::from_f32(value).to_f32() == value
+            }
+            27 => {
+                let value = f64::from_bits(head.arg);
+                value.is_nan() || (value as f32) as f64 == value
+            }
+            _ => return Err(self.reader.error("unsupported simple value")),
+        };
+        if shorter_exists {
+            return Err(self.reader.error("float not in its shortest form"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(bytes: &[u8]) -> Result<Vec<Reference>, CborError> {
+        validate(bytes, References::Allowed)
+    }
+
+    fn problem(bytes: &[u8]) -> String {
+        check(bytes).unwrap_err().problem
+    }
+
+    #[test]
+    fn accepts_deterministic_values() {
+        for bytes in [
+            &[0x00][..],
+            &[0x17],
+            &[0x18, 0x18],
+            &[0x19, 0x01, 0x00],
+            &[0x38, 0x63],                   // -100
+            &[0x63, b'a', b'b', b'c'],       // "abc"
+            &[0x82, 0x01, 0xf5],             // [1, true]
+            &[0xa2, 0x61, b'a', 0x01, 0x61, b'b', 0x02], // {"a":1,"b":2}
+            &[0xa2, 0x61, b'z', 0x01, 0x62, b'a', b'a', 0x02], // length first: "z" < "aa"
+            &[0xf9, 0x3e, 0x00],             // 1.5
+            &[0xf9, 0x7e, 0x00],             // NaN
+            &[0xfa, 0x47, 0xc3, 0x50, 0x00], // 100000.0 needs f32
+            &[0xfb, 0x3f, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a], // 0.1 needs f64
+            &[0xc1, 0x1a, 0x51, 0x4b, 0x67, 0xb0], // other tags are fine
+        ] {
+            assert_eq!(check(bytes), Ok(vec![]), "{bytes:02x?}");
+        }
+    }
+
+    #[test]
+    fn rejects_non_minimal_heads() {
+        assert!(problem(&[0x18, 0x17]).contains("shortest"));
+        assert!(problem(&[0x19, 0x00, 0xff]).contains("shortest"));
+        assert!(problem(&[0x1a, 0x00, 0x00, 0xff, 0xff]).contains("shortest"));
+        assert!(problem(&[0x1b, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]).contains("shortest"));
+        assert!(problem(&[0x78, 0x01, b'a']).contains("shortest"));
+    }
+
+    #[test]
+    fn rejects_indefinite_lengths_and_trailing_bytes() {
+        assert!(problem(&[0x9f, 0x01, 0xff]).contains("indefinite"));
+        assert!(problem(&[0x01, 0x02]).contains("trailing"));
+        assert!(problem(&[0x82, 0x01]).contains("longer"));
+        assert!(problem(&[0x62, b'a']).contains("ends early"));
+        assert!(problem(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).contains("longer"));
+    }
+
+    #[test]
+    fn rejects_long_floats_and_odd_nans() {
+        assert!(problem(&[0xfa, 0x3f, 0xc0, 0x00, 0x00]).contains("float")); // 1.5 as f32
+        assert!(problem(&[0xfb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0]).contains("float")); // 1.5 as f64
+        assert!(problem(&[0xfb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0]).contains("float")); // NaN as f64
+        assert!(problem(&[0xf9, 0x7e, 0x01]).contains("NaN"));
+    }
+
+    #[test]
+    fn rejects_unsorted_duplicate_and_non_text_keys() {
+        assert!(problem(&[0xa2, 0x61, b'b', 0x01, 0x61, b'a', 0x02]).contains("sorted"));
+        assert!(problem(&[0xa2, 0x61, b'a', 0x01, 0x61, b'a', 0x02]).contains("sorted"));
+        assert!(problem(&[0xa1, 0x01, 0x02]).contains("text"));
+        assert!(problem(&[0x62, 0xff, 0xfe]).contains("UTF-8"));
+    }
+
+    #[test]
+    fn refuses_absurd_nesting() {
+        let mut bytes = vec![0x81; MAX_DEPTH + 2];
+        bytes.push(0x00);
+        assert!(problem(&bytes).contains("nested"));
+    }
+
+    fn reference(key: u8) -> Vec<u8> {
+        let mut bytes = vec![0xd9, 0x6a, 0x75, 0x58, 0x20];
+        bytes.extend([key; 32]);
+        bytes
+    }
+
+    #[test]
+    fn finds_references_and_splices_results() {
+        // [ref(1), 7, [ref(2)]]
+        let mut template = vec![0x83];
+        template.extend(reference(1));
+        template.push(0x07);
+        template.push(0x81);
+        template.extend(reference(2));
+        let refs = check(&template).unwrap();
+        assert_eq!(refs.len(), 2);
+        assert_eq!((refs[0].key, refs[1].key), (Key([1; 32]), Key([2; 32])));
+
+        let input = splice(&template, &refs, |r| if r.key == Key([1; 32]) { &[0xf5] } else { &[0x63, b'a', b'b', b'c'] });
+        assert_eq!(input, [0x83, 0xf5, 0x07, 0x81, 0x63, b'a', b'b', b'c']);
+        assert_eq!(validate(&input, References::Forbidden), Ok(vec![]));
+    }
+
+    #[test]
+    fn references_are_checked() {
+        assert!(validate(&reference(3), References::Forbidden).unwrap_err().problem.contains("result"));
+        let short = [0xd9, 0x6a, 0x75, 0x41, 0x00];
+        assert!(problem(&short).contains("32-byte"));
+    }
+}

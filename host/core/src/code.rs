@@ -1,0 +1,172 @@
+//! A component's code identity: what it computes, not how it was built.
+//!
+//! The identity is blake3 over the component's bytes with the custom sections that do not
+//! change behaviour left out — `name`, `producers`, `.debug_*`, source maps, `target_features`
+//! — at every nesting level (a component holds core modules, and may hold components). Section
+//! sizes of enclosing modules are not hashed either, since they change with the custom
+//! sections inside. So a rebuild that only moves debug info keeps every task key, while any
+//! change to code or data changes it.
+
+use crate::Key;
+
+const IDENTITY_CONTEXT: &str = "jug-host 2026-11 code identity";
+
+/// The 8-byte preambles: `\0asm` + version/layer.
+const CORE_MODULE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+const COMPONENT: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+
+/// Component section ids that hold a nested binary with sections of its own.
+const CORE_MODULE_SECTION: u8 = 1;
+const COMPONENT_SECTION: u8 = 4;
+
+/// What the first bytes of a file say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WasmKind {
+    Component,
+    CoreModule,
+    NotWasm,
+}
+
+/// Classifies a file by its preamble.
+pub fn kind(bytes: &[u8]) -> WasmKind {
+    match bytes.get(..8) {
+        Some(p) if p == COMPONENT => WasmKind::Component,
+        Some(p) if p == CORE_MODULE => WasmKind::CoreModule,
+        Some(p) if p[..4] == COMPONENT[..4] && p[6..] == COMPONENT[6..] => WasmKind::Component,
+        _ => WasmKind::NotWasm,
+    }
+}
+
+/// A structural problem found while walking sections.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed WebAssembly binary: {0}")]
+pub struct MalformedWasm(pub String);
+
+/// Computes the code identity of a component (or core module).
+pub fn identity(bytes: &[u8]) -> Result<Key, MalformedWasm> {
+    let mut hasher = blake3::Hasher::new_derive_key(IDENTITY_CONTEXT);
+    digest(bytes, &mut hasher)?;
+    Ok(Key(*hasher.finalize().as_bytes()))
+}
+
+fn digest(bytes: &[u8], hasher: &mut blake3::Hasher) -> Result<(), MalformedWasm> {
+    let nested_allowed = match kind(bytes) {
+        WasmKind::Component => true,
+        WasmKind::CoreModule => false,
+        WasmKind::NotWasm => return Err(MalformedWasm("missing the \\0asm preamble".into())),
+    };
+    hasher.update(&bytes[..8]);
+    let mut pos = 8;
+    while pos < bytes.len() {
+        let id = bytes[pos];
+        pos += 1;
+        let size = leb128_u32(bytes, &mut pos)? as usize;
+        let content = bytes
+            .get(pos..pos + size)
+            .ok_or_else(|| MalformedWasm(format!("section {id} runs past the end of the file")))?;
+        pos += size;
+        if id == 0 {
+            if is_non_semantic(custom_section_name(content)?) {
+                continue;
+            }
+        } else if nested_allowed && (id == CORE_MODULE_SECTION || id == COMPONENT_SECTION) {
+            hasher.update(&[id, 0xff]);
+            digest(content, hasher)?;
+            hasher.update(&[0xff, id]);
+            continue;
+        }
+        hasher.update(&[id]);
+        hasher.update(&(size as u64).to_le_bytes());
+        hasher.update(content);
+    }
+    Ok(())
+}
+
+fn custom_section_name(content: &[u8]) -> Result<&str, MalformedWasm> {
+    let mut pos = 0;
+    let len = leb128_u32(content, &mut pos)? as usize;
+    content
+        .get(pos..pos + len)
+        .and_then(|name| std::str::from_utf8(name).ok())
+        .ok_or_else(|| MalformedWasm("custom section with a bad name".into()))
+}
+
+/// Custom sections that tools add for people and debuggers; the code never reads them.
+fn is_non_semantic(name: &str) -> bool {
+    matches!(name, "name" | "component-name" | "producers" | "target_features" | "sourceMappingURL" | "external_debug_info")
+        || name.starts_with(".debug_")
+}
+
+fn leb128_u32(bytes: &[u8], pos: &mut usize) -> Result<u32, MalformedWasm> {
+    let mut value: u64 = 0;
+    for shift in (0..35).step_by(7) {
+        let byte = *bytes.get(*pos).ok_or_else(|| MalformedWasm("truncated section header".into()))?;
+        *pos += 1;
+        value |= ((byte & 0x7f) as u64) << shift;
+        if byte & 0x80 == 0 {
+            return u32::try_from(value).map_err(|_| MalformedWasm("section size overflows".into()));
+        }
+    }
+    Err(MalformedWasm("section size is not a valid LEB128".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(id: u8, content: &[u8]) -> Vec<u8> {
+        assert!(content.len() < 128);
+        let mut out = vec![id, content.len() as u8];
+        out.extend_from_slice(content);
+        out
+    }
+
+    fn custom(name: &str, payload: &[u8]) -> Vec<u8> {
+        let mut content = vec![name.len() as u8];
+        content.extend_from_slice(name.as_bytes());
+        content.extend_from_slice(payload);
+        section(0, &content)
+    }
+
+    fn component_with_module(module_extra: &[u8]) -> Vec<u8> {
+        let mut module = CORE_MODULE.to_vec();
+        module.extend(section(1, &[0x01, 0x60, 0x00, 0x00])); // type section: one func type
+        module.extend_from_slice(module_extra);
+        let mut component = COMPONENT.to_vec();
+        component.extend(section(CORE_MODULE_SECTION, &module));
+        component
+    }
+
+    #[test]
+    fn debug_and_name_sections_do_not_change_identity() {
+        let plain = identity(&component_with_module(&[])).unwrap();
+        let with_debug = [custom("name", b"\x00\x05hello"), custom(".debug_info", b"/home/a/src")].concat();
+        assert_eq!(identity(&component_with_module(&with_debug)).unwrap(), plain);
+        let other_debug = custom(".debug_info", b"/somewhere/else/entirely/src");
+        assert_eq!(identity(&component_with_module(&other_debug)).unwrap(), plain);
+    }
+
+    #[test]
+    fn semantic_changes_change_identity() {
+        let plain = identity(&component_with_module(&[])).unwrap();
+        let code = section(10, &[0x01, 0x02, 0x00, 0x0b]);
+        assert_ne!(identity(&component_with_module(&code)).unwrap(), plain);
+        let unknown_custom = custom("my-config", b"x");
+        assert_ne!(identity(&component_with_module(&unknown_custom)).unwrap(), plain);
+    }
+
+    #[test]
+    fn tells_components_modules_and_other_files_apart() {
+        assert_eq!(kind(&component_with_module(&[])), WasmKind::Component);
+        assert_eq!(kind(&CORE_MODULE), WasmKind::CoreModule);
+        assert_eq!(kind(b"#!/bin/sh\necho hi\n"), WasmKind::NotWasm);
+        assert_eq!(kind(b"\0asm"), WasmKind::NotWasm);
+    }
+
+    #[test]
+    fn truncated_files_are_malformed() {
+        let mut bytes = component_with_module(&[]);
+        bytes.truncate(bytes.len() - 3);
+        assert!(identity(&bytes).is_err());
+    }
+}

@@ -1,0 +1,537 @@
+//! The scheduler behind `execute`: Jug's loop, with N worker threads and group commit.
+//!
+//! Jug's rules, kept: tasks run in definition order as soon as every dependency has a result;
+//! a task is locked, re-checked (another worker may have just finished it), run, stored and
+//! unlocked; tasks held by other workers are waited for by polling the store
+//! (`wait_cycle_time` × `nr_wait_cycles`, counted since the last progress); the first failure
+//! stops the run unless `keep_going`.
+//!
+//! What is new: `jobs` threads share one graph, and results are made durable in batches — a
+//! committer thread calls [`Store::sync`] once for every result stored since its last sync,
+//! then releases their locks. A task counts as executed only once its batch is durable.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::cbor::{self, References};
+use crate::select::Selector;
+use crate::store::{LockRecord, Store, StoreError, Stored};
+use crate::table::Counts;
+use crate::{Graph, Key};
+
+/// Runs task functions. The runtime crate implements it with a fresh sandbox per call.
+pub trait Runner: Sync {
+    /// Runs `function` of the graph's component on `input` (the spliced argument array).
+    fn run(&self, key: &Key, function: &str, input: &[u8]) -> Run;
+}
+
+/// What one run of a task produced.
+pub struct Run {
+    pub outcome: Result<Vec<u8>, Failure>,
+    /// Everything the task wrote to stdout, stderr and the log import.
+    pub log: Vec<u8>,
+}
+
+/// Why a task did not produce a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The task function returned an error.
+    GuestError,
+    /// The guest trapped (panic, unreachable, out of bounds, stack overflow, limits…).
+    Trap,
+    /// The guest returned bytes that are not deterministic CBOR.
+    BadResult,
+}
+
+/// Knobs of one `execute`.
+pub struct Options {
+    pub jobs: usize,
+    /// Only tasks whose names match run (Jug's `--name`/`--pattern`).
+    pub selector: Option<Selector>,
+    pub keep_going: bool,
+    pub wait_cycle_time: Duration,
+    pub nr_wait_cycles: u32,
+    /// This worker's lock owner id.
+    pub owner: String,
+    /// Set from outside (a signal) to stop after the tasks in flight.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// Things worth telling the user while the run goes on.
+#[derive(Debug, Clone)]
+pub enum Event {
+    TaskFailed { name: String, key: Key, failure: Failure },
+    DamagedResult { name: String, key: Key, reason: &'static str },
+    Waiting { seconds: f64, held_elsewhere: usize },
+}
+
+/// What `execute` did.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub executed: Counts,
+    pub loaded: Counts,
+    pub failed: Vec<(String, Key, Failure)>,
+    /// Some tasks could not run (held elsewhere, or behind a failure) when the run ended.
+    pub unfinished: usize,
+    pub interrupted: bool,
+}
+
+/// Runs every selected task of `graph` that has no stored result.
+pub fn execute(
+    graph: &Graph,
+    store: &Store,
+    runner: &dyn Runner,
+    options: &Options,
+    on_event: &(dyn Fn(Event) + Sync),
+) -> Result<Report, StoreError> {
+    let results = store.list_results()?;
+    let shared = Shared::new(graph, options, &results);
+    let lock_record = LockRecord::for_this_process(&options.owner);
+    let context = Context { graph, store, runner, options, on_event, shared: &shared, lock_record };
+
+    let fatal = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..options.jobs.max(1)).map(|_| scope.spawn(|| context.worker())).collect();
+        let committer = scope.spawn(|| context.committer());
+        let waited = context.coordinate();
+        let mut fatal = waited.err();
+        for handle in workers {
+            if let Err(e) = handle.join().expect("worker thread panicked") {
+                fatal.get_or_insert(e);
+            }
+        }
+        if let Err(e) = committer.join().expect("committer thread panicked") {
+            fatal.get_or_insert(e);
+        }
+        fatal
+    });
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    let state = shared.lock();
+    Ok(Report {
+        executed: state.executed.clone(),
+        loaded: state.loaded.clone(),
+        failed: state.failed.clone(),
+        unfinished: state.unfinished(graph),
+        interrupted: options.stop.load(Ordering::SeqCst),
+    })
+}
+
+/// Where a task stands inside this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Not selected by --name/--pattern: never run here.
+    Excluded,
+    /// Needs running; queued once its dependencies are done.
+    Todo,
+    Running,
+    /// Locked by another worker when we tried.
+    HeldElsewhere,
+    Failed,
+    Done,
+}
+
+struct State {
+    phase: Vec<Phase>,
+    /// Dependencies without a result, per task.
+    missing_deps: Vec<u32>,
+    ready: VecDeque<u32>,
+    running: usize,
+    /// Stored but not yet durable: (task, whether we hold its lock).
+    uncommitted: Vec<u32>,
+    /// Results produced or read here, so dependents need not read them back.
+    cache: HashMap<u32, Arc<[u8]>>,
+    cache_bytes: usize,
+    executed: Counts,
+    loaded: Counts,
+    failed: Vec<(String, Key, Failure)>,
+    stopping: bool,
+    finished: bool,
+    progress: u64,
+    fatal: Option<StoreError>,
+}
+
+impl State {
+    fn unfinished(&self, graph: &Graph) -> usize {
+        (0..graph.len()).filter(|&i| !matches!(self.phase[i], Phase::Done | Phase::Excluded)).count()
+    }
+}
+
+/// Results cached for dependents, at most this many bytes in all.
+const CACHE_LIMIT: usize = 256 << 20;
+
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes workers (new ready task or shutdown), the coordinator (idle) and the committer.
+    changed: Condvar,
+    dependents: Vec<Vec<u32>>,
+}
+
+impl Shared {
+    fn new(graph: &Graph, options: &Options, results: &std::collections::HashSet<Key>) -> Shared {
+        let n = graph.len();
+        let mut phase = vec![Phase::Todo; n];
+        let mut loaded = Counts::new();
+        for (i, task) in graph.tasks().iter().enumerate() {
+            let selected = options.selector.as_ref().is_none_or(|s| s.matches(graph.name(i)));
+            if results.contains(&task.key) {
+                phase[i] = Phase::Done;
+                if selected {
+                    *loaded.entry(graph.name(i).to_owned()).or_default() += 1;
+                }
+            } else if !selected {
+                phase[i] = Phase::Excluded;
+            }
+        }
+        let missing_deps: Vec<u32> = graph
+            .tasks()
+            .iter()
+            .map(|t| t.dependencies.iter().filter(|&&d| phase[d as usize] != Phase::Done).count() as u32)
+            .collect();
+        let ready = (0..n as u32).filter(|&i| phase[i as usize] == Phase::Todo && missing_deps[i as usize] == 0).collect();
+        Shared {
+            state: Mutex::new(State {
+                phase,
+                missing_deps,
+                ready,
+                running: 0,
+                uncommitted: Vec::new(),
+                cache: HashMap::new(),
+                cache_bytes: 0,
+                executed: Counts::new(),
+                loaded,
+                failed: Vec::new(),
+                stopping: false,
+                finished: false,
+                progress: 0,
+                fatal: None,
+            }),
+            changed: Condvar::new(),
+            dependents: graph.dependents(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn wait<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.changed.wait(guard).unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks a task done and queues the dependents it was the last missing input of.
+    fn complete(&self, state: &mut State, task: u32) {
+        state.phase[task as usize] = Phase::Done;
+        state.progress += 1;
+        for &d in &self.dependents[task as usize] {
+            let missing = &mut state.missing_deps[d as usize];
+            *missing -= 1;
+            if *missing == 0 && state.phase[d as usize] == Phase::Todo {
+                state.ready.push_back(d);
+            }
+        }
+    }
+
+    /// A result we counted as done turned out unusable: it must be computed again, before
+    /// the dependents that need it.
+    fn redo(&self, state: &mut State, task: u32) {
+        if state.phase[task as usize] != Phase::Done {
+            return;
+        }
+        state.phase[task as usize] = Phase::Todo;
+        state.cache.remove(&task);
+        for &d in &self.dependents[task as usize] {
+            state.missing_deps[d as usize] += 1;
+        }
+        state.ready.retain(|&t| state.missing_deps[t as usize] == 0);
+        if state.missing_deps[task as usize] == 0 {
+            state.ready.push_front(task);
+        }
+    }
+}
+
+/// What a worker found when it took a task.
+enum Outcome {
+    Stored(Arc<[u8]>),
+    AlreadyDone,
+    HeldElsewhere,
+    InputUnusable(u32),
+    Failed(Failure),
+}
+
+struct Context<'a> {
+    graph: &'a Graph,
+    store: &'a Store,
+    runner: &'a dyn Runner,
+    options: &'a Options,
+    on_event: &'a (dyn Fn(Event) + Sync),
+    shared: &'a Shared,
+    lock_record: LockRecord,
+}
+
+impl Context<'_> {
+    fn worker(&self) -> Result<(), StoreError> {
+        loop {
+            let task = {
+                let mut state = self.shared.lock();
+                loop {
+                    if state.finished || state.stopping {
+                        return Ok(());
+                    }
+                    if let Some(task) = state.ready.pop_front() {
+                        if state.phase[task as usize] != Phase::Todo {
+                            continue;
+                        }
+                        state.phase[task as usize] = Phase::Running;
+                        state.running += 1;
+                        break task;
+                    }
+                    state = self.shared.wait(state);
+                }
+            };
+            let outcome = self.attempt(task);
+            let mut state = self.shared.lock();
+            state.running -= 1;
+            match outcome {
+                Ok(outcome) => self.apply(&mut state, task, outcome),
+                Err(e) => {
+                    state.phase[task as usize] = Phase::Todo;
+                    state.stopping = true;
+                    state.fatal.get_or_insert(e);
+                }
+            }
+            self.shared.changed.notify_all();
+        }
+    }
+
+    fn apply(&self, state: &mut State, task: u32, outcome: Outcome) {
+        let name = self.graph.name(task as usize);
+        match outcome {
+            Outcome::Stored(result) => {
+                if state.cache_bytes + result.len() <= CACHE_LIMIT {
+                    state.cache_bytes += result.len();
+                    state.cache.insert(task, result);
+                }
+                state.uncommitted.push(task);
+                self.shared.complete(state, task);
+            }
+            Outcome::AlreadyDone => {
+                *state.loaded.entry(name.to_owned()).or_default() += 1;
+                self.shared.complete(state, task);
+            }
+            Outcome::HeldElsewhere => state.phase[task as usize] = Phase::HeldElsewhere,
+            Outcome::InputUnusable(dep) => {
+                state.phase[task as usize] = Phase::Todo;
+                self.shared.redo(state, dep);
+            }
+            Outcome::Failed(failure) => {
+                state.phase[task as usize] = Phase::Failed;
+                let key = self.graph.task(task as usize).key;
+                (self.on_event)(Event::TaskFailed { name: name.to_owned(), key, failure: failure.clone() });
+                state.failed.push((name.to_owned(), key, failure));
+                if !self.options.keep_going {
+                    state.stopping = true;
+                }
+            }
+        }
+    }
+
+    /// Lock → re-check → gather inputs → run → store. The lock is kept on success (the
+    /// committer releases it once the result is durable) and released otherwise.
+    fn attempt(&self, task: u32) -> Result<Outcome, StoreError> {
+        let spec = self.graph.task(task as usize);
+        if !self.store.try_lock(&spec.key, &self.lock_record)? {
+            return Ok(Outcome::HeldElsewhere);
+        }
+        let outcome = self.attempt_locked(task);
+        if !matches!(outcome, Ok(Outcome::Stored(_))) {
+            self.store.unlock(&spec.key)?;
+        }
+        outcome
+    }
+
+    fn attempt_locked(&self, task: u32) -> Result<Outcome, StoreError> {
+        let spec = self.graph.task(task as usize);
+        if self.store.has_result(&spec.key)? {
+            return Ok(Outcome::AlreadyDone);
+        }
+        let mut inputs: HashMap<Key, Arc<[u8]>> = HashMap::with_capacity(spec.dependencies.len());
+        for &dep in &spec.dependencies {
+            match self.input(dep)? {
+                Some(value) => inputs.insert(self.graph.task(dep as usize).key, value),
+                None => return Ok(Outcome::InputUnusable(dep)),
+            };
+        }
+        let input = cbor::splice(&spec.template, &spec.references, |r| &inputs[&r.key]);
+        let run = self.runner.run(&spec.key, self.graph.function(task as usize), &input);
+        let outcome = run.outcome.and_then(|bytes| match cbor::validate(&bytes, References::Forbidden) {
+            Ok(_) => Ok(bytes),
+            Err(e) => Err(Failure {
+                kind: FailureKind::BadResult,
+                message: format!("returned a result that is not deterministic CBOR: {e}"),
+            }),
+        });
+        let mut log = run.log;
+        match outcome {
+            Ok(result) => {
+                self.store.put_result(&spec.key, &result)?;
+                if !log.is_empty() {
+                    self.store.put_log(&spec.key, &log)?;
+                }
+                Ok(Outcome::Stored(result.into()))
+            }
+            Err(failure) => {
+                log.extend_from_slice(format!("jug-host: task failed: {}\n", failure.message).as_bytes());
+                self.store.put_log(&spec.key, &log)?;
+                Ok(Outcome::Failed(failure))
+            }
+        }
+    }
+
+    /// A dependency's result, from the cache or the store; `None` if it is gone or damaged
+    /// (reported, removed, and recomputed before this task runs again).
+    fn input(&self, dep: u32) -> Result<Option<Arc<[u8]>>, StoreError> {
+        if let Some(value) = self.shared.lock().cache.get(&dep) {
+            return Ok(Some(value.clone()));
+        }
+        let key = self.graph.task(dep as usize).key;
+        match self.store.get_result(&key)? {
+            Stored::Present(bytes) => {
+                let value: Arc<[u8]> = bytes.into();
+                let mut state = self.shared.lock();
+                if state.cache_bytes + value.len() <= CACHE_LIMIT {
+                    state.cache_bytes += value.len();
+                    state.cache.insert(dep, value.clone());
+                }
+                Ok(Some(value))
+            }
+            Stored::Damaged(damaged) => {
+                let name = self.graph.name(dep as usize).to_owned();
+                (self.on_event)(Event::DamagedResult { name, key, reason: damaged.reason });
+                self.store.delete_result(&key)?;
+                Ok(None)
+            }
+            Stored::Missing => Ok(None),
+        }
+    }
+
+    /// Syncs what the workers stored, in batches, then releases those locks and counts them.
+    fn committer(&self) -> Result<(), StoreError> {
+        loop {
+            let batch = {
+                let mut state = self.shared.lock();
+                while state.uncommitted.is_empty() && !state.finished {
+                    state = self.shared.wait(state);
+                }
+                if state.uncommitted.is_empty() {
+                    return Ok(());
+                }
+                std::mem::take(&mut state.uncommitted)
+            };
+            let synced = self.store.sync();
+            for &task in &batch {
+                self.store.unlock(&self.graph.task(task as usize).key)?;
+            }
+            synced?;
+            let mut state = self.shared.lock();
+            for &task in &batch {
+                *state.executed.entry(self.graph.name(task as usize).to_owned()).or_default() += 1;
+            }
+        }
+    }
+
+    /// Waits until nothing more can happen, polling the store for tasks held elsewhere.
+    fn coordinate(&self) -> Result<(), StoreError> {
+        let mut idle_cycles = 0u32;
+        let mut state = self.shared.lock();
+        loop {
+            if self.options.stop.load(Ordering::SeqCst) {
+                state.stopping = true;
+            }
+            let idle = state.ready.is_empty() && state.running == 0;
+            if state.stopping && state.running == 0 || idle && !self.worth_waiting(&state) {
+                break;
+            }
+            if !idle {
+                // Wake up now and then to notice a stop request.
+                state = self
+                    .shared
+                    .changed
+                    .wait_timeout(state, Duration::from_millis(200))
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+                continue;
+            }
+            if idle_cycles >= self.options.nr_wait_cycles {
+                break;
+            }
+            let held_elsewhere = state.phase.iter().filter(|&&p| p == Phase::HeldElsewhere).count();
+            let progress_before = state.progress;
+            drop(state);
+            (self.on_event)(Event::Waiting { seconds: self.options.wait_cycle_time.as_secs_f64(), held_elsewhere });
+            self.sleep_unless_stopped(self.options.wait_cycle_time);
+            let results = self.store.list_results()?;
+            state = self.shared.lock();
+            self.refresh(&mut state, &results);
+            idle_cycles = if state.progress > progress_before { 0 } else { idle_cycles + 1 };
+            self.shared.changed.notify_all();
+        }
+        state.finished = true;
+        self.shared.changed.notify_all();
+        if let Some(e) = state.fatal.take() {
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Whether a task that could still run here is blocked by something another worker may
+    /// finish: a task it holds, or a task this run does not select.
+    fn worth_waiting(&self, state: &State) -> bool {
+        let blocked_by_others = |i: usize| matches!(state.phase[i], Phase::HeldElsewhere | Phase::Excluded);
+        state.phase.iter().enumerate().any(|(i, &phase)| match phase {
+            Phase::HeldElsewhere => true,
+            Phase::Todo => self.graph.task(i).dependencies.iter().any(|&d| blocked_by_others(d as usize)),
+            _ => false,
+        })
+    }
+
+    /// Takes in results other workers stored meanwhile, and retries tasks they held.
+    fn refresh(&self, state: &mut State, results: &std::collections::HashSet<Key>) {
+        for i in 0..self.graph.len() {
+            let phase = state.phase[i];
+            if matches!(phase, Phase::Done | Phase::Running | Phase::Failed) {
+                continue;
+            }
+            if results.contains(&self.graph.task(i).key) {
+                if phase != Phase::Excluded {
+                    *state.loaded.entry(self.graph.name(i).to_owned()).or_default() += 1;
+                }
+                self.shared.complete(state, i as u32);
+            } else if phase == Phase::HeldElsewhere {
+                state.phase[i] = Phase::Todo;
+                if state.missing_deps[i] == 0 {
+                    state.ready.push_back(i as u32);
+                }
+            }
+        }
+    }
+
+    fn sleep_unless_stopped(&self, total: Duration) {
+        let deadline = std::time::Instant::now() + total;
+        while !self.options.stop.load(Ordering::SeqCst) {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return;
+            }
+            std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
+        }
+    }
+}

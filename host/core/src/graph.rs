@@ -1,0 +1,215 @@
+//! The task graph: what a component's builder declared, in definition order.
+//!
+//! Definition order is always a topological order (a task can only refer to tasks declared
+//! before it), and it is Jug's schedule order.
+
+use std::collections::HashMap;
+
+use crate::Key;
+use crate::cbor::{self, CborError, Reference, References};
+
+/// One declared task.
+#[derive(Debug, Clone)]
+pub struct TaskSpec {
+    /// Index into [`Graph::function`].
+    pub function: u32,
+    /// The deterministic CBOR argument array, with task references.
+    pub template: Vec<u8>,
+    /// Where the references are in `template`.
+    pub references: Vec<Reference>,
+    /// The tasks this one needs, as indices into the graph, without repeats.
+    pub dependencies: Vec<u32>,
+    pub key: Key,
+}
+
+/// A whole graph as declared by one component for one set of arguments.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    /// The graph file's stem (`primes` for `primes.wasm`): Jug's module name.
+    pub stem: String,
+    /// The component's code identity.
+    pub code: Key,
+    functions: Vec<String>,
+    names: Vec<String>,
+    tasks: Vec<TaskSpec>,
+    index: HashMap<Key, u32>,
+}
+
+impl Graph {
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    pub fn tasks(&self) -> &[TaskSpec] {
+        &self.tasks
+    }
+
+    pub fn task(&self, index: usize) -> &TaskSpec {
+        &self.tasks[index]
+    }
+
+    /// The function a task runs, as exported by the component (`is_prime`).
+    pub fn function(&self, index: usize) -> &str {
+        &self.functions[self.tasks[index].function as usize]
+    }
+
+    /// The task's name as Jug shows it: `stem.function` (`primes.is_prime`).
+    pub fn name(&self, index: usize) -> &str {
+        &self.names[self.tasks[index].function as usize]
+    }
+
+    /// Every distinct task name, in order of first declaration.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn index_of(&self, key: &Key) -> Option<usize> {
+        self.index.get(key).map(|&i| i as usize)
+    }
+
+    /// For each task, the tasks that depend on it directly.
+    pub fn dependents(&self) -> Vec<Vec<u32>> {
+        let mut dependents = vec![Vec::new(); self.tasks.len()];
+        for (i, task) in self.tasks.iter().enumerate() {
+            for &dep in &task.dependencies {
+                dependents[dep as usize].push(i as u32);
+            }
+        }
+        dependents
+    }
+}
+
+/// Why a declaration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeclareError {
+    #[error("`{0}` is not a valid task function name (use letters, digits, `_`, `-` or `.`)")]
+    BadFunctionName(String),
+    #[error("the arguments of `{function}` are not deterministic CBOR: {source}")]
+    BadArguments { function: String, source: CborError },
+    #[error("the arguments of `{function}` must be a CBOR array")]
+    NotAnArray { function: String },
+    #[error("`{function}` refers to task {key}, which was not declared before it")]
+    UnknownReference { function: String, key: String },
+}
+
+/// Collects declarations into a [`Graph`], computing each task's key.
+pub struct GraphBuilder {
+    graph: Graph,
+    function_ids: HashMap<String, u32>,
+}
+
+impl GraphBuilder {
+    pub fn new(stem: impl Into<String>, code: Key) -> Self {
+        GraphBuilder {
+            graph: Graph {
+                stem: stem.into(),
+                code,
+                functions: Vec::new(),
+                names: Vec::new(),
+                tasks: Vec::new(),
+                index: HashMap::new(),
+            },
+            function_ids: HashMap::new(),
+        }
+    }
+
+    /// Declares `function(template)` and returns its key. Declaring the same task again (same
+    /// key) returns the same key and adds nothing: a task is its key.
+    pub fn declare(&mut self, function: &str, template: Vec<u8>) -> Result<Key, DeclareError> {
+        let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+        if function.is_empty() || !function.chars().all(valid_char) {
+            return Err(DeclareError::BadFunctionName(function.to_owned()));
+        }
+        if template.first().is_none_or(|b| b >> 5 != 4) {
+            return Err(DeclareError::NotAnArray { function: function.to_owned() });
+        }
+        let references = cbor::validate(&template, References::Allowed)
+            .map_err(|source| DeclareError::BadArguments { function: function.to_owned(), source })?;
+        let mut dependencies = Vec::new();
+        for reference in &references {
+            let Some(&dep) = self.graph.index.get(&reference.key) else {
+                return Err(DeclareError::UnknownReference {
+                    function: function.to_owned(),
+                    key: reference.key.to_hex(),
+                });
+            };
+            if !dependencies.contains(&dep) {
+                dependencies.push(dep);
+            }
+        }
+        let key = Key::derive(&self.graph.code, function, &template);
+        if self.graph.index.contains_key(&key) {
+            return Ok(key);
+        }
+        let function = self.function_id(function);
+        self.graph.index.insert(key, self.graph.tasks.len() as u32);
+        self.graph.tasks.push(TaskSpec { function, template, references, dependencies, key });
+        Ok(key)
+    }
+
+    fn function_id(&mut self, function: &str) -> u32 {
+        if let Some(&id) = self.function_ids.get(function) {
+            return id;
+        }
+        let id = self.graph.functions.len() as u32;
+        self.graph.functions.push(function.to_owned());
+        self.graph.names.push(format!("{}.{function}", self.graph.stem));
+        self.function_ids.insert(function.to_owned(), id);
+        id
+    }
+
+    pub fn finish(self) -> Graph {
+        self.graph
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(key: &Key) -> Vec<u8> {
+        let mut bytes = vec![0xd9, 0x6a, 0x75, 0x58, 0x20];
+        bytes.extend_from_slice(&key.0);
+        bytes
+    }
+
+    #[test]
+    fn keys_chain_through_references() {
+        let mut builder = GraphBuilder::new("g", Key([9; 32]));
+        let a = builder.declare("leaf", vec![0x81, 0x01]).unwrap();
+        let b = builder.declare("leaf", vec![0x81, 0x02]).unwrap();
+        let sum = builder.declare("sum", [vec![0x82], reference(&a), reference(&b)].concat()).unwrap();
+        // Re-declaring is idempotent.
+        assert_eq!(builder.declare("leaf", vec![0x81, 0x01]).unwrap(), a);
+        let graph = builder.finish();
+        assert_eq!(graph.len(), 3);
+        assert_eq!(graph.task(2).dependencies, vec![0, 1]);
+        assert_eq!(graph.task(2).key, sum);
+        assert_eq!(graph.name(2), "g.sum");
+        assert_eq!(graph.dependents()[0], vec![2]);
+
+        // Changing one leaf changes that leaf and the sum, and not the other leaf.
+        let mut changed = GraphBuilder::new("g", Key([9; 32]));
+        let a2 = changed.declare("leaf", vec![0x81, 0x03]).unwrap();
+        let b2 = changed.declare("leaf", vec![0x81, 0x02]).unwrap();
+        let sum2 = changed.declare("sum", [vec![0x82], reference(&a2), reference(&b2)].concat()).unwrap();
+        assert_ne!(a, a2);
+        assert_eq!(b, b2);
+        assert_ne!(sum, sum2);
+    }
+
+    #[test]
+    fn bad_declarations_are_refused() {
+        let mut builder = GraphBuilder::new("g", Key([0; 32]));
+        assert!(matches!(builder.declare("a b", vec![0x80]), Err(DeclareError::BadFunctionName(_))));
+        assert!(matches!(builder.declare("f", vec![0x01]), Err(DeclareError::NotAnArray { .. })));
+        assert!(matches!(builder.declare("f", vec![0x81, 0x18, 0x01]), Err(DeclareError::BadArguments { .. })));
+        let dangling = [vec![0x81], reference(&Key([5; 32]))].concat();
+        assert!(matches!(builder.declare("f", dangling), Err(DeclareError::UnknownReference { .. })));
+        assert!(builder.finish().is_empty());
+    }
+}

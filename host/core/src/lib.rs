@@ -1,0 +1,29 @@
+//! # jug-core: the engine of jug-host, without the WebAssembly runtime
+//!
+//! Everything here is plain Rust with no wasmtime dependency, so it builds and tests fast:
+//!
+//! - [`key`]: task keys (a Merkle hash over code, function and arguments);
+//! - [`cbor`]: the deterministic CBOR rules, task references, splicing results into arguments;
+//! - [`code`]: a component's code identity (its bytes minus non-semantic custom sections);
+//! - [`graph`]: the task graph a component's builder declares;
+//! - [`select`]: Jug's `--name` / `--pattern` task selection;
+//! - [`store`]: results, locks and logs in object storage;
+//! - [`status`]: Jug's task states; [`table`]: Jug's summary tables;
+//! - [`execute`]: the scheduler that runs ready tasks through a [`execute::Runner`].
+//!
+//! The runtime crate (`jug-runtime`) supplies the `Runner` and builds [`graph::Graph`]s by
+//! running components; the `jug-host` binary is a thin CLI over both.
+
+pub mod cbor;
+pub mod code;
+pub mod execute;
+pub mod graph;
+pub mod json;
+pub mod key;
+pub mod select;
+pub mod status;
+pub mod store;
+pub mod table;
+
+pub use graph::{Graph, GraphBuilder, TaskSpec};
+pub use key::Key;

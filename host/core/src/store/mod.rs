@@ -1,0 +1,362 @@
+//! Where results, locks and logs live: any `object_store` backend, behind one small facade.
+//!
+//! ## Layout
+//!
+//! ```text
+//! results/<first 2 hex of key>/<key hex>   sealed result (see `envelope`)
+//! locks/<key hex>                          JSON lock record of the worker running the task
+//! logs/<key hex>                           captured stdout/stderr of the task's last run
+//! ```
+//!
+//! ## Why it is safe to share
+//!
+//! - No partial result is ever visible: the local backend writes a temporary file and renames
+//!   it into place; object stores make a PUT visible all at once.
+//! - A result that reads back damaged is reported and treated as missing, never returned.
+//! - A lock is taken with create-if-absent, so exactly one worker wins it.
+//!
+//! ## Durability
+//!
+//! A local result counts as done only after [`Store::sync`] has made it durable. Per-result
+//! fsync is what caps Jug near 125 tiny tasks/s on this kind of disk, so the scheduler calls
+//! `sync` once per *batch* of results (group commit): on Linux one `syncfs(2)` flushes the
+//! whole batch with a single journal commit.
+//!
+//! The facade is synchronous: the local and in-memory backends do their work inline when
+//! polled outside a tokio runtime, so each call costs a system call, not a thread hop.
+
+mod envelope;
+mod lock;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
+
+pub use envelope::HEADER_LEN;
+pub use lock::{LockRecord, new_owner_id};
+
+use crate::Key;
+
+/// Where a store is, parsed from `--store` / `JUG_STORE` or derived from the graph file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A directory (a plain path or `file://` URL).
+    Local(PathBuf),
+    /// `memory://`: lives and dies with the process.
+    Memory,
+}
+
+impl StoreLocation {
+    /// Parses a store URL or path.
+    pub fn parse(text: &str) -> Result<StoreLocation, StoreError> {
+        let bad = |reason: &str| StoreError::BadUrl { url: text.to_owned(), reason: reason.to_owned() };
+        if text.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        match text.split_once("://") {
+            None => Ok(StoreLocation::Local(PathBuf::from(text))),
+            Some(("file", path)) if path.starts_with('/') => Ok(StoreLocation::Local(PathBuf::from(path))),
+            Some(("file", _)) => Err(bad("a file:// URL needs an absolute path (file:///dir)")),
+            Some(("memory", "")) => Ok(StoreLocation::Memory),
+            Some(("memory", _)) => Err(bad("memory:// takes no path")),
+            Some((scheme, _)) => Err(bad(&format!(
+                "unsupported scheme `{scheme}`; use a directory path, file:///dir or memory://"
+            ))),
+        }
+    }
+
+    /// The default store of a graph file: `<stem>.jugdata` in the current directory (Jug's).
+    pub fn default_for(stem: &str) -> StoreLocation {
+        StoreLocation::Local(PathBuf::from(format!("{stem}.jugdata")))
+    }
+}
+
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Local(path) => write!(f, "{}", path.display()),
+            StoreLocation::Memory => f.write_str("memory://"),
+        }
+    }
+}
+
+/// Store failures, with what was being done and where.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("invalid store `{url}`: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("store {path} is not a directory")]
+    NotADirectory { path: String },
+    #[error("cannot {operation} {path}: {source}")]
+    Backend {
+        operation: &'static str,
+        path: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("cannot {operation} the store directory {path}: {source}")]
+    Io {
+        operation: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A result that exists but cannot be trusted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the stored result {key} is damaged ({reason})")]
+pub struct Damaged {
+    pub key: Key,
+    pub reason: &'static str,
+}
+
+/// What reading a result found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    Missing,
+    Damaged(Damaged),
+    Present(Vec<u8>),
+}
+
+/// Whether a command may create the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Queries: a store that does not exist yet reads as empty and is not created.
+    ReadOnly,
+    ReadWrite,
+}
+
+enum Backend {
+    Local { root: PathBuf },
+    Memory,
+    /// A local store that does not exist, opened read-only.
+    Absent,
+}
+
+/// The store of one graph: results, locks and logs.
+pub struct Store {
+    objects: Arc<dyn ObjectStore>,
+    backend: Backend,
+    location: StoreLocation,
+}
+
+impl Store {
+    /// Opens (and with [`Access::ReadWrite`], creates) the store at `location`.
+    pub fn open(location: &StoreLocation, access: Access) -> Result<Store, StoreError> {
+        let (objects, backend): (Arc<dyn ObjectStore>, Backend) = match location {
+            StoreLocation::Memory => (Arc::new(InMemory::new()), Backend::Memory),
+            StoreLocation::Local(dir) => {
+                let shown = dir.display().to_string();
+                match std::fs::metadata(dir) {
+                    Ok(meta) if !meta.is_dir() => return Err(StoreError::NotADirectory { path: shown }),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && access == Access::ReadOnly => {
+                        return Ok(Store {
+                            objects: Arc::new(InMemory::new()),
+                            backend: Backend::Absent,
+                            location: location.clone(),
+                        });
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir)
+                        .map_err(|source| StoreError::Io { operation: "create", path: shown.clone(), source })?,
+                    Err(source) => return Err(StoreError::Io { operation: "open", path: shown, source }),
+                }
+                let root = std::fs::canonicalize(dir)
+                    .map_err(|source| StoreError::Io { operation: "open", path: shown.clone(), source })?;
+                let objects = LocalFileSystem::new_with_prefix(&root)
+                    .map_err(|source| StoreError::Backend { operation: "open", path: shown, source })?;
+                (Arc::new(objects), Backend::Local { root })
+            }
+        };
+        Ok(Store { objects, backend, location: location.clone() })
+    }
+
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
+    }
+
+    /// Keys of every stored result, from one listing.
+    pub fn list_results(&self) -> Result<HashSet<Key>, StoreError> {
+        self.list_keys("results")
+    }
+
+    /// Keys of every held lock, from one listing.
+    pub fn list_locks(&self) -> Result<HashSet<Key>, StoreError> {
+        self.list_keys("locks")
+    }
+
+    fn list_keys(&self, prefix: &'static str) -> Result<HashSet<Key>, StoreError> {
+        let prefix_path = Path::from(prefix);
+        let listing = wait(self.objects.list(Some(&prefix_path)).collect::<Vec<_>>());
+        let mut keys = HashSet::with_capacity(listing.len());
+        for entry in listing {
+            let meta = entry.map_err(|source| self.backend_error("list", prefix, source))?;
+            if let Some(key) = meta.location.filename().and_then(Key::from_hex) {
+                keys.insert(key);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Whether a result is stored (without reading or checking it).
+    pub fn has_result(&self, key: &Key) -> Result<bool, StoreError> {
+        let path = result_path(key);
+        match wait(self.objects.head(&path)) {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => Err(self.backend_error("check", path.as_ref(), source)),
+        }
+    }
+
+    /// Reads and checks a result.
+    pub fn get_result(&self, key: &Key) -> Result<Stored, StoreError> {
+        let path = result_path(key);
+        let bytes = match self.get(&path)? {
+            Some(bytes) => bytes,
+            None => return Ok(Stored::Missing),
+        };
+        Ok(match envelope::open(&bytes) {
+            Ok(payload) => Stored::Present(payload.to_vec()),
+            Err(reason) => Stored::Damaged(Damaged { key: *key, reason }),
+        })
+    }
+
+    /// Stores a result (visible at once, durable after the next [`Store::sync`]). Writing the
+    /// same key twice is harmless: same key, same bytes.
+    pub fn put_result(&self, key: &Key, payload: &[u8]) -> Result<(), StoreError> {
+        self.put(&result_path(key), envelope::seal(payload), PutMode::Overwrite, "store the result")
+            .map(drop)
+    }
+
+    /// Removes a result; returns whether there was one.
+    pub fn delete_result(&self, key: &Key) -> Result<bool, StoreError> {
+        self.delete(&result_path(key))
+    }
+
+    /// Stores a task's captured output.
+    pub fn put_log(&self, key: &Key, log: &[u8]) -> Result<(), StoreError> {
+        self.put(&log_path(key), log.to_vec(), PutMode::Overwrite, "store the log").map(drop)
+    }
+
+    /// Reads a task's captured output.
+    pub fn get_log(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(&log_path(key))
+    }
+
+    /// Takes the lock of a task if nobody holds it; `false` if someone does.
+    pub fn try_lock(&self, key: &Key, record: &LockRecord) -> Result<bool, StoreError> {
+        let body = serde_json::to_vec(record).expect("a lock record serializes");
+        self.put(&lock_path(key), body, PutMode::Create, "take the lock")
+    }
+
+    /// Releases a task's lock.
+    pub fn unlock(&self, key: &Key) -> Result<(), StoreError> {
+        let path = lock_path(key);
+        match wait(self.objects.delete(&path)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(self.backend_error("release the lock", path.as_ref(), source)),
+        }
+    }
+
+    /// Makes every result written so far durable (group commit).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Local { root } => sync_filesystem(root),
+            Backend::Memory | Backend::Absent => Ok(()),
+        }
+    }
+
+    fn get(&self, path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = async {
+            let found = self.objects.get(path).await?;
+            found.bytes().await
+        };
+        match wait(read) {
+            Ok(bytes) => Ok(Some(bytes.to_vec())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(self.backend_error("read", path.as_ref(), source)),
+        }
+    }
+
+    /// Returns `false` when `mode` is `Create` and the object exists.
+    fn put(&self, path: &Path, body: Vec<u8>, mode: PutMode, operation: &'static str) -> Result<bool, StoreError> {
+        let options = PutOptions { mode, ..Default::default() };
+        match wait(self.objects.put_opts(path, PutPayload::from(body), options)) {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+            Err(source) => Err(self.backend_error(operation, path.as_ref(), source)),
+        }
+    }
+
+    fn delete(&self, path: &Path) -> Result<bool, StoreError> {
+        // Local deletes succeed on missing files, so look first to report what was there.
+        let existed = match wait(self.objects.head(path)) {
+            Ok(_) => true,
+            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+            Err(source) => return Err(self.backend_error("check", path.as_ref(), source)),
+        };
+        match wait(self.objects.delete(path)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(existed),
+            Err(source) => Err(self.backend_error("delete", path.as_ref(), source)),
+        }
+    }
+
+    fn backend_error(&self, operation: &'static str, path: &str, source: object_store::Error) -> StoreError {
+        StoreError::Backend { operation, path: format!("{}/{path}", self.location), source }
+    }
+}
+
+fn result_path(key: &Key) -> Path {
+    let hex = key.to_hex();
+    Path::from(format!("results/{}/{hex}", &hex[..2]))
+}
+
+fn lock_path(key: &Key) -> Path {
+    Path::from(format!("locks/{}", key.to_hex()))
+}
+
+fn log_path(key: &Key) -> Path {
+    Path::from(format!("logs/{}", key.to_hex()))
+}
+
+/// Runs a store future to completion on this thread. The local and in-memory backends never
+/// actually wait, and outside a tokio runtime they do their file I/O inline.
+fn wait<F: Future>(future: F) -> F::Output {
+    futures::executor::block_on(future)
+}
+
+/// One `syncfs(2)`: flushes every file and directory entry written to this file system,
+/// whatever their number, for the cost of about one journal commit.
+fn sync_filesystem(root: &FsPath) -> Result<(), StoreError> {
+    let io_error = |source| StoreError::Io { operation: "sync", path: root.display().to_string(), source };
+    let dir = std::fs::File::open(root).map_err(io_error)?;
+    // SAFETY: syncfs only reads the descriptor, which `dir` keeps open for the call.
+    let rc = unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&dir)) };
+    if rc != 0 {
+        return Err(io_error(std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_locations() {
+        assert_eq!(StoreLocation::parse("x.jugdata").unwrap(), StoreLocation::Local("x.jugdata".into()));
+        assert_eq!(StoreLocation::parse("file:///tmp/s").unwrap(), StoreLocation::Local("/tmp/s".into()));
+        assert_eq!(StoreLocation::parse("memory://").unwrap(), StoreLocation::Memory);
+        for bad in ["", "file://relative", "memory://x", "gopher://host/x"] {
+            assert!(matches!(StoreLocation::parse(bad), Err(StoreError::BadUrl { .. })), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,1 @@
+pub use wasmtime; pub use wasmtime_wasi;
