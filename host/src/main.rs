@@ -1,1 +1,55 @@
-fn main(){}
+//! `jug-host`: the command-line front of jug-core and jug-runtime.
+//!
+//! Each subcommand is one file in `commands/`; they all start the same way (load the
+//! component, build the graph, open the store) and differ in what they do with it. Errors
+//! travel as `anyhow` values carrying the library's error types, and `exit_code::for_error`
+//! turns them into the documented exit codes.
+
+mod cli;
+mod commands;
+mod exit_code;
+
+use std::io::Write as _;
+
+use clap::Parser as _;
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit_code::USAGE } else { exit_code::OK };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let code = match commands::run(cli.command) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => exit_code::OK,
+        Err(e) => {
+            eprintln!("jug-host: {}", one_line(&e));
+            exit_code::for_error(&e)
+        }
+    };
+    let _ = std::io::stdout().flush();
+    std::process::exit(code);
+}
+
+/// The error and its causes on a single line: `what failed: why`.
+fn one_line(error: &anyhow::Error) -> String {
+    format!("{error:#}").replace('\n', " ")
+}
+
+/// `jug-host status … | head` must not complain when `head` exits.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,1 +1,25 @@
-pub use wasmtime; pub use wasmtime_wasi;
+//! # jug-runtime: the WebAssembly side of jug-host
+//!
+//! Loads a task component once per process ([`Program::load`]), asks its builder for the
+//! graph ([`Program::build`]) and runs each task function in a fresh, capability-less
+//! instance ([`Program`] implements [`jug_core::execute::Runner`]).
+//!
+//! - [`engine`]: one wasmtime `Engine` with deterministic settings and the pooling allocator;
+//! - [`cache`]: compiled components kept on local disk, so a program compiles once;
+//! - [`sandbox`]: what a task instance can see (nothing, plus a fixed clock and key-seeded
+//!   randomness) and the host side of the `jug:task` imports;
+//! - [`program`]: loading, building and running.
+
+pub mod cache;
+pub mod engine;
+mod error;
+pub mod program;
+pub mod sandbox;
+
+pub use error::{BuildError, LoadError};
+pub use program::Program;
+
+/// Host bindings generated from `wit/task.wit`, the same file the guest SDK is generated from.
+mod bindings {
+    wasmtime::component::bindgen!({ path: "../../wit", world: "task" });
+}

@@ -1,0 +1,39 @@
+//! The wasmtime engine every component of a process runs on.
+//!
+//! Determinism is a property of the engine configuration, so it lives here and is named in
+//! [`jug_core::key::HOST_SEMANTICS`]: NaNs are canonicalized and relaxed SIMD is deterministic,
+//! so the same task gives the same bytes on every machine.
+//!
+//! Instances come from the pooling allocator: a fresh instance per task costs tens of
+//! microseconds because memory slots are reused and initialized copy-on-write.
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::LoadError;
+
+/// The largest linear memory a task may grow to (the wasm32 maximum).
+const MAX_MEMORY_BYTES: usize = 4 << 30;
+
+/// Builds the engine.
+pub fn new_engine() -> Result<Engine, LoadError> {
+    let mut config = Config::new();
+    config.cranelift_nan_canonicalization(true);
+    config.relaxed_simd_deterministic(true);
+
+    let mut pool = PoolingAllocationConfig::default();
+    // Slots are address space, not memory: generous counts cost nothing until used.
+    pool.total_component_instances(256)
+        .total_core_instances(2048)
+        .total_memories(512)
+        .total_tables(1024)
+        .max_memories_per_component(8)
+        .max_tables_per_component(16)
+        .max_core_instances_per_component(64)
+        // Interpreted guests (Python, JS) have large function tables.
+        .table_elements(200_000)
+        .max_memory_size(MAX_MEMORY_BYTES)
+        .max_component_instance_size(1 << 20)
+        .max_core_instance_size(1 << 20);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config).map_err(|e| LoadError::Engine(e.to_string()))
+}

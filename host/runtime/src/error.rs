@@ -1,0 +1,43 @@
+//! Why a component could not be used.
+
+use std::path::PathBuf;
+
+use jug_core::graph::DeclareError;
+
+/// The graph file is not a usable task component.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{}: no such file", path.display())]
+    NotFound { path: PathBuf },
+    #[error("cannot read {}: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} is not a WebAssembly file; build your graph with `cargo build --release --target wasm32-wasip2`", path.display())]
+    NotWasm { path: PathBuf },
+    #[error("{} is a core WebAssembly module, not a component; build it for the wasm32-wasip2 target (or wrap it with `wasm-tools component new`)", path.display())]
+    CoreModule { path: PathBuf },
+    #[error("{} is not a valid component: {reason}", path.display())]
+    Invalid { path: PathBuf, reason: String },
+    #[error("{} is not a jug task component ({reason}); build it with the jug SDK, which implements the jug:task/task world", path.display())]
+    WrongWorld { path: PathBuf, reason: String },
+    #[error("cannot start the WebAssembly engine: {0}")]
+    Engine(String),
+}
+
+/// The component's graph builder did not produce a graph.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("the graph builder of {file} failed: {message}")]
+    Rejected { file: String, message: String },
+    #[error("the graph builder of {file} declared an invalid task: {source}")]
+    Declare {
+        file: String,
+        #[source]
+        source: DeclareError,
+    },
+    #[error("the graph builder of {file} crashed: {message}")]
+    Trapped { file: String, message: String },
+}

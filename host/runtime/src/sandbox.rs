@@ -1,0 +1,142 @@
+//! What a task instance can see, and the host side of the `jug:task` imports.
+//!
+//! Every instance gets an empty WASI context: no preopened directories, no environment, no
+//! arguments, no stdin, no network. What it can still call is made deterministic, because a
+//! stored result must be a function of code and inputs alone:
+//! - the wall clock always reads 2023-11-14T22:13:20Z, and the monotonic clock advances 1 µs
+//!   per reading;
+//! - randomness (secure and insecure, and the hash seed Rust's `HashMap` uses) comes from a
+//!   ChaCha generator seeded with a digest of the task's key: the same task sees the same bytes
+//!   everywhere, different tasks see different bytes.
+//! stdout and stderr are captured into the task's log.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use jug_core::{GraphBuilder, Key};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::bindings::jug::task::{graph, log};
+
+/// How much a task may write to stdout and stderr together; more traps the task.
+pub const LOG_CAPACITY: usize = 16 << 20;
+
+/// Seconds since the Unix epoch on every task's wall clock.
+const FIXED_WALL_CLOCK_SECS: u64 = 1_700_000_000;
+
+/// What an instance is doing: declaring the graph, or running one task.
+pub enum Phase {
+    Build { builder: GraphBuilder, first_error: Option<jug_core::graph::DeclareError> },
+    Run,
+}
+
+/// The host state of one instance.
+pub struct Sandbox {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub phase: Phase,
+    /// Lines written with the `log` import.
+    pub log_lines: Vec<u8>,
+    pub output: MemoryOutputPipe,
+}
+
+impl Sandbox {
+    /// A fresh sandbox whose randomness derives from `seed` (a task key, or the code
+    /// identity while building).
+    pub fn new(seed: &Key, phase: Phase) -> Sandbox {
+        let output = MemoryOutputPipe::new(LOG_CAPACITY);
+        let seed = blake3::derive_key("jug-host 2026-11 task randomness", &seed.0);
+        let insecure_seed = u128::from_le_bytes(seed[..16].try_into().expect("16 bytes"));
+        let mut insecure = seed;
+        insecure[0] ^= 1;
+        let wasi = WasiCtxBuilder::new()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .wall_clock(FixedClock)
+            .monotonic_clock(VirtualClock::default())
+            .secure_random(StdRng::from_seed(seed))
+            .insecure_random(StdRng::from_seed(insecure))
+            .insecure_random_seed(insecure_seed)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Sandbox { wasi, table: ResourceTable::new(), phase, log_lines: Vec::new(), output }
+    }
+
+    /// Captured stdout/stderr followed by `log` lines.
+    pub fn take_log(&mut self) -> Vec<u8> {
+        let mut log = self.output.contents().to_vec();
+        log.append(&mut self.log_lines);
+        log
+    }
+}
+
+impl WasiView for Sandbox {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl graph::Host for Sandbox {
+    fn declare(&mut self, function: String, args: Vec<u8>) -> Result<Vec<u8>, String> {
+        match &mut self.phase {
+            Phase::Run => Err("graph functions can only be called while building the graph, not inside a task".into()),
+            Phase::Build { builder, first_error } => match builder.declare(&function, args) {
+                Ok(key) => Ok(key.0.to_vec()),
+                Err(e) => {
+                    let message = e.to_string();
+                    first_error.get_or_insert(e);
+                    Err(message)
+                }
+            },
+        }
+    }
+}
+
+impl log::Host for Sandbox {
+    fn write(&mut self, level: log::Level, message: String) {
+        let level = match level {
+            log::Level::Debug => "debug",
+            log::Level::Info => "info",
+            log::Level::Warn => "warn",
+            log::Level::Error => "error",
+        };
+        match self.phase {
+            // While building, the user is watching the terminal.
+            Phase::Build { .. } => eprintln!("[{level}] {message}"),
+            Phase::Run => self.log_lines.extend_from_slice(format!("[{level}] {message}\n").as_bytes()),
+        }
+    }
+}
+
+struct FixedClock;
+
+impl HostWallClock for FixedClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> Duration {
+        Duration::from_secs(FIXED_WALL_CLOCK_SECS)
+    }
+}
+
+/// Starts at zero and advances one microsecond per reading: time "passes" only as the task
+/// looks at it, identically on every run.
+#[derive(Default)]
+struct VirtualClock(AtomicU64);
+
+impl HostMonotonicClock for VirtualClock {
+    fn resolution(&self) -> u64 {
+        1
+    }
+
+    fn now(&self) -> u64 {
+        self.0.fetch_add(1_000, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,131 @@
+//! The command line: Jug's subcommands and option names, as clap definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Run Jug task graphs compiled to WebAssembly components: every task in its own sandbox,
+/// every result stored under a hash of its code and inputs, shared through one store.
+#[derive(Debug, Parser)]
+#[command(name = "jug-host", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Execute tasks
+    Execute(ExecuteArgs),
+    /// Print status
+    Status(StatusArgs),
+    /// Print the results of tasks as JSON, one per line, in definition order
+    Value(ValueArgs),
+    /// Invalidate the results of a task (and of every task that depends on it)
+    Invalidate(InvalidateArgs),
+}
+
+/// What every subcommand needs to build the graph and find its store.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The graph component (e.g. primes.wasm); task names are `<file stem>.<function>`
+    #[arg(value_name = "GRAPH.wasm")]
+    pub graph: PathBuf,
+
+    /// Where results live: a directory, file:///dir or memory:// [default: <stem>.jugdata]
+    #[arg(long, visible_alias = "jugdir", env = "JUG_STORE", value_name = "URL")]
+    pub store: Option<String>,
+
+    /// Arguments for the graph builder (after `--`); they change the graph, so every
+    /// subcommand takes them
+    #[arg(last = true, value_name = "GRAPH ARGS")]
+    pub graph_args: Vec<String>,
+}
+
+/// Jug's task selection: strict `--name` or loose `--pattern`.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct Selection {
+    /// Tasks whose name (or a dotted suffix of it) matches these shell wildcards
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Tasks whose name contains this text, or matches /regex/
+    #[arg(long, value_name = "PATTERN")]
+    pub pattern: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecuteArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// Run up to N tasks at once in this process [default: number of cores]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+
+    /// Keep running independent tasks after a task fails (exit code is still 1)
+    #[arg(long)]
+    pub keep_going: bool,
+
+    /// Seconds to wait between looks at tasks held by other workers
+    #[arg(long, default_value_t = 12.0, value_name = "SECONDS", value_parser = seconds)]
+    pub wait_cycle_time: f64,
+
+    /// How many consecutive waits without progress before giving up
+    #[arg(long, default_value_t = 150, value_name = "N")]
+    pub nr_wait_cycles: u32,
+
+    /// Print one-line summaries instead of tables
+    #[arg(long)]
+    pub short: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
+    /// One line instead of the table
+    #[arg(long)]
+    pub short: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValueArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
+    /// Tasks to print, with `--name` rules (e.g. `write_output`, `primes.is_*`)
+    #[arg(value_name = "NAME", required_unless_present = "pattern", conflicts_with = "pattern")]
+    pub name: Option<String>,
+
+    /// Tasks to print, with `--pattern` rules (substring or /regex/)
+    #[arg(long, value_name = "PATTERN")]
+    pub pattern: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("selection-required").args(["name", "pattern"]).required(true)))]
+pub struct InvalidateArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// One line instead of the table
+    #[arg(long)]
+    pub short: bool,
+}
+
+/// A non-negative, finite number of seconds.
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s >= 0.0 && s.is_finite() => Ok(s),
+        _ => Err(format!("expected a number of seconds >= 0, got `{text}`")),
+    }
+}

@@ -1,0 +1,48 @@
+//! `jug-host invalidate`: remove the results of the selected tasks and of everything
+//! downstream of them, so the next `execute` recomputes exactly that.
+
+use std::collections::BTreeMap;
+
+use jug_core::store::{Access, Store};
+use jug_core::table;
+
+use crate::cli::InvalidateArgs;
+use crate::exit_code;
+
+pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
+    let selector = super::selector(&args.selection)?.expect("clap requires --name or --pattern");
+    let loaded = super::load(&args.graph)?;
+    let graph = &loaded.graph;
+    let chosen = super::select(graph, &selector)?;
+
+    // Definition order is topological, so one forward pass finds every dependent.
+    let mut invalid = vec![false; graph.len()];
+    for &i in &chosen {
+        invalid[i] = true;
+    }
+    for i in 0..graph.len() {
+        if !invalid[i] && graph.task(i).dependencies.iter().any(|&d| invalid[d as usize]) {
+            invalid[i] = true;
+        }
+    }
+
+    let store = Store::open(&loaded.store, Access::ReadOnly)?;
+    let stored = store.list_results()?;
+    let to_remove: Vec<usize> = (0..graph.len()).filter(|&i| invalid[i] && stored.contains(&graph.task(i).key)).collect();
+    let mut removed: table::Counts = BTreeMap::new();
+    if !to_remove.is_empty() {
+        let store = Store::open(&loaded.store, Access::ReadWrite)?;
+        for i in to_remove {
+            if store.delete_result(&graph.task(i).key)? {
+                *removed.entry(graph.name(i).to_owned()).or_default() += 1;
+            }
+        }
+        store.sync()?;
+    }
+    if removed.is_empty() {
+        super::print("Tasks invalidated, but no results removed\n")?;
+    } else {
+        super::print(&table::summary(&[("Invalidated", &removed)], args.short, table::terminal_columns()))?;
+    }
+    Ok(exit_code::OK)
+}
