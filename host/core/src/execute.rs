@@ -165,13 +165,20 @@ impl State {
     }
 }
 
+/// The shortest time between two group commits while results keep coming.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(20);
+
 /// Results cached for dependents, at most this many bytes in all.
 const CACHE_LIMIT: usize = 256 << 20;
 
 struct Shared {
     state: Mutex<State>,
-    /// Wakes workers (new ready task or shutdown), the coordinator (idle) and the committer.
-    changed: Condvar,
+    /// Wakes workers: a task became ready, or the run is ending.
+    work: Condvar,
+    /// Wakes the coordinator: the workers may have run out of work.
+    idle: Condvar,
+    /// Wakes the committer: the first result of a batch was stored, or the run is ending.
+    commit: Condvar,
     dependents: Vec<Vec<u32>>,
 }
 
@@ -214,7 +221,9 @@ impl Shared {
                 progress: 0,
                 fatal: None,
             }),
-            changed: Condvar::new(),
+            work: Condvar::new(),
+            idle: Condvar::new(),
+            commit: Condvar::new(),
             dependents: graph.dependents(),
         }
     }
@@ -223,8 +232,11 @@ impl Shared {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn wait<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        self.changed.wait(guard).unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Wakes every thread, for changes that concern them all (shutdown, a refresh).
+    fn wake_all(&self) {
+        self.work.notify_all();
+        self.idle.notify_all();
+        self.commit.notify_all();
     }
 
     /// Marks a task done and queues the dependents it was the last missing input of.
@@ -294,12 +306,13 @@ impl Context<'_> {
                         state.running += 1;
                         break task;
                     }
-                    state = self.shared.wait(state);
+                    state = self.shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
                 }
             };
             let outcome = self.attempt(task);
             let mut state = self.shared.lock();
             state.running -= 1;
+            let (ready_before, uncommitted_before) = (state.ready.len(), state.uncommitted.len());
             match outcome {
                 Ok(outcome) => self.apply(&mut state, task, outcome),
                 Err(e) => {
@@ -308,7 +321,21 @@ impl Context<'_> {
                     state.fatal.get_or_insert(e);
                 }
             }
-            self.shared.changed.notify_all();
+            // Wake only who has something new to do: thread switches, not tasks, were the
+            // cost of tiny tasks.
+            if state.stopping {
+                self.shared.wake_all();
+                continue;
+            }
+            for _ in ready_before..state.ready.len().min(ready_before + self.options.jobs) {
+                self.shared.work.notify_one();
+            }
+            if uncommitted_before == 0 && !state.uncommitted.is_empty() {
+                self.shared.commit.notify_one();
+            }
+            if state.ready.is_empty() && state.running == 0 {
+                self.shared.idle.notify_one();
+            }
         }
     }
 
@@ -424,12 +451,20 @@ impl Context<'_> {
     }
 
     /// Syncs what the workers stored, in batches, then releases those locks and counts them.
+    /// Syncs are at least [`COMMIT_INTERVAL`] apart while tasks keep finishing, so a batch
+    /// holds everything stored in that time and costs one sync.
     fn committer(&self) -> Result<(), StoreError> {
+        let mut next_sync = std::time::Instant::now();
         loop {
             let batch = {
                 let mut state = self.shared.lock();
-                while state.uncommitted.is_empty() && !state.finished {
-                    state = self.shared.wait(state);
+                loop {
+                    let now = std::time::Instant::now();
+                    if state.finished || (!state.uncommitted.is_empty() && now >= next_sync) {
+                        break;
+                    }
+                    let timeout = if state.uncommitted.is_empty() { Duration::from_secs(1) } else { next_sync - now };
+                    state = self.shared.commit.wait_timeout(state, timeout).unwrap_or_else(|p| p.into_inner()).0;
                 }
                 if state.uncommitted.is_empty() {
                     return Ok(());
@@ -437,6 +472,7 @@ impl Context<'_> {
                 std::mem::take(&mut state.uncommitted)
             };
             let synced = self.store.sync();
+            next_sync = std::time::Instant::now() + COMMIT_INTERVAL;
             for &task in &batch {
                 self.store.unlock(&self.graph.task(task as usize).key)?;
             }
@@ -464,7 +500,7 @@ impl Context<'_> {
                 // Wake up now and then to notice a stop request.
                 state = self
                     .shared
-                    .changed
+                    .idle
                     .wait_timeout(state, Duration::from_millis(200))
                     .unwrap_or_else(|p| p.into_inner())
                     .0;
@@ -482,10 +518,10 @@ impl Context<'_> {
             state = self.shared.lock();
             self.refresh(&mut state, &results);
             idle_cycles = if state.progress > progress_before { 0 } else { idle_cycles + 1 };
-            self.shared.changed.notify_all();
+            self.shared.wake_all();
         }
         state.finished = true;
-        self.shared.changed.notify_all();
+        self.shared.wake_all();
         if let Some(e) = state.fatal.take() {
             return Err(e);
         }

@@ -9,7 +9,7 @@ use jug_core::graph::DeclareError;
 pub enum LoadError {
     #[error("{}: no such file", path.display())]
     NotFound { path: PathBuf },
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Unreadable {
         path: PathBuf,
         #[source]

@@ -31,7 +31,7 @@ mod lock;
 use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path as FsPath, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt as _;
 use object_store::local::LocalFileSystem;
@@ -94,14 +94,14 @@ pub enum StoreError {
     BadUrl { url: String, reason: String },
     #[error("store {path} is not a directory")]
     NotADirectory { path: String },
-    #[error("cannot {operation} {path}: {source}")]
+    #[error("cannot {operation} {path}")]
     Backend {
         operation: &'static str,
         path: String,
         #[source]
         source: object_store::Error,
     },
-    #[error("cannot {operation} the store directory {path}: {source}")]
+    #[error("cannot {operation} the store directory {path}")]
     Io {
         operation: &'static str,
         path: String,
@@ -146,6 +146,8 @@ pub struct Store {
     objects: Arc<dyn ObjectStore>,
     backend: Backend,
     location: StoreLocation,
+    /// Local backend: this process's lock record file, which every lock it takes links to.
+    owner_file: Mutex<Option<PathBuf>>,
 }
 
 impl Store {
@@ -163,6 +165,7 @@ impl Store {
                             objects: Arc::new(InMemory::new()),
                             backend: Backend::Absent,
                             location: location.clone(),
+                            owner_file: Mutex::new(None),
                         });
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir)
@@ -176,7 +179,7 @@ impl Store {
                 (Arc::new(objects), Backend::Local { root })
             }
         };
-        Ok(Store { objects, backend, location: location.clone() })
+        Ok(Store { objects, backend, location: location.clone(), owner_file: Mutex::new(None) })
     }
 
     pub fn location(&self) -> &StoreLocation {
@@ -194,6 +197,10 @@ impl Store {
     }
 
     fn list_keys(&self, prefix: &'static str) -> Result<HashSet<Key>, StoreError> {
+        if let Backend::Local { root } = &self.backend {
+            return list_local_keys(&root.join(prefix))
+                .map_err(|source| StoreError::Io { operation: "list", path: format!("{}/{prefix}", self.location), source });
+        }
         let prefix_path = Path::from(prefix);
         let listing = wait(self.objects.list(Some(&prefix_path)).collect::<Vec<_>>());
         let mut keys = HashSet::with_capacity(listing.len());
@@ -252,13 +259,42 @@ impl Store {
     }
 
     /// Takes the lock of a task if nobody holds it; `false` if someone does.
+    ///
+    /// In a local directory a lock is a hard link to this process's record file: `link(2)` is
+    /// create-if-absent, and unlike a new file per lock it allocates no inode. Creating and
+    /// deleting an inode per task made ext4's allocator scan its recently deleted inodes on
+    /// every create, which cost up to 0.8 ms of CPU per task; object stores use a
+    /// conditional PUT instead.
     pub fn try_lock(&self, key: &Key, record: &LockRecord) -> Result<bool, StoreError> {
         let body = serde_json::to_vec(record).expect("a lock record serializes");
-        self.put(&lock_path(key), body, PutMode::Create, "take the lock")
+        let Backend::Local { root } = &self.backend else {
+            return self.put(&lock_path(key), body, PutMode::Create, "take the lock");
+        };
+        let io_error = |source| StoreError::Io { operation: "take a lock in", path: self.location.to_string(), source };
+        let owner_file = {
+            let mut owner_file = self.owner_file.lock().unwrap_or_else(|p| p.into_inner());
+            match &*owner_file {
+                Some(file) => file.clone(),
+                None => owner_file.insert(write_owner_file(root, record, &body).map_err(io_error)?).clone(),
+            }
+        };
+        match std::fs::hard_link(&owner_file, root.join("locks").join(key.to_hex())) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(io_error(e)),
+        }
     }
 
     /// Releases a task's lock.
     pub fn unlock(&self, key: &Key) -> Result<(), StoreError> {
+        if let Backend::Local { root } = &self.backend {
+            return match std::fs::remove_file(root.join("locks").join(key.to_hex())) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(StoreError::Io { operation: "release a lock in", path: self.location.to_string(), source: e })
+                }
+                _ => Ok(()),
+            };
+        }
         let path = lock_path(key);
         match wait(self.objects.delete(&path)) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
@@ -311,6 +347,53 @@ impl Store {
 
     fn backend_error(&self, operation: &'static str, path: &str, source: object_store::Error) -> StoreError {
         StoreError::Backend { operation, path: format!("{}/{path}", self.location), source }
+    }
+}
+
+/// Lists a local `results/` or `locks/` tree by reading directories only. object_store's
+/// listing stats every file three times for metadata we do not need, which made `status` on
+/// 10,000 tasks spend 90% of its time in `statx`.
+fn list_local_keys(dir: &FsPath) -> std::io::Result<HashSet<Key>> {
+    let mut keys = HashSet::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(key) = Key::from_hex(name) {
+                keys.insert(key);
+            } else if name.len() == 2 && entry.file_type()?.is_dir() {
+                pending.push(entry.path());
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// Writes `locks/owners/<owner>`, the record every lock of this process links to.
+fn write_owner_file(root: &FsPath, record: &LockRecord, body: &[u8]) -> std::io::Result<PathBuf> {
+    let owners = root.join("locks").join("owners");
+    std::fs::create_dir_all(&owners)?;
+    let file = owners.join(record.owner.replace(['/', '\\'], "_"));
+    let temporary = file.with_extension("tmp");
+    std::fs::write(&temporary, body)?;
+    std::fs::rename(&temporary, &file)?;
+    Ok(file)
+}
+
+impl Drop for Store {
+    /// The owner record is only needed while this process may hold locks; the links of a
+    /// crashed process keep it readable through the lock files themselves.
+    fn drop(&mut self) {
+        if let Some(file) = self.owner_file.get_mut().unwrap_or_else(|p| p.into_inner()) {
+            let _ = std::fs::remove_file(file);
+        }
     }
 }
 
