@@ -35,11 +35,15 @@ pub struct GraphArgs {
     /// Where results live: a directory, file:///dir or memory:// [default: <stem>.jugdata]
     #[arg(long, visible_alias = "jugdir", env = "JUG_STORE", value_name = "URL")]
     pub store: Option<String>,
+}
 
-    /// Arguments for the graph builder (after `--`); they change the graph, so every
-    /// subcommand takes them
+/// Arguments for the graph builder (after `--`); they change the graph, so every subcommand
+/// takes them. A separate struct so that it comes after every other positional.
+#[derive(Debug, Args)]
+pub struct BuilderArgs {
+    /// Arguments for the graph builder (after `--`)
     #[arg(last = true, value_name = "GRAPH ARGS")]
-    pub graph_args: Vec<String>,
+    pub words: Vec<String>,
 }
 
 /// Jug's task selection: strict `--name` or loose `--pattern`.
@@ -82,6 +86,9 @@ pub struct ExecuteArgs {
     /// Print one-line summaries instead of tables
     #[arg(long)]
     pub short: bool,
+
+    #[command(flatten)]
+    pub builder: BuilderArgs,
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +99,9 @@ pub struct StatusArgs {
     /// One line instead of the table
     #[arg(long)]
     pub short: bool,
+
+    #[command(flatten)]
+    pub builder: BuilderArgs,
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +116,9 @@ pub struct ValueArgs {
     /// Tasks to print, with `--pattern` rules (substring or /regex/)
     #[arg(long, value_name = "PATTERN")]
     pub pattern: Option<String>,
+
+    #[command(flatten)]
+    pub builder: BuilderArgs,
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +133,9 @@ pub struct InvalidateArgs {
     /// One line instead of the table
     #[arg(long)]
     pub short: bool,
+
+    #[command(flatten)]
+    pub builder: BuilderArgs,
 }
 
 /// A non-negative, finite number of seconds.

@@ -88,8 +88,8 @@ impl Graph {
 pub enum DeclareError {
     #[error("`{0}` is not a valid task function name (use letters, digits, `_`, `-` or `.`)")]
     BadFunctionName(String),
-    #[error("the arguments of `{function}` are not deterministic CBOR: {source}")]
-    BadArguments { function: String, source: CborError },
+    #[error("the arguments of `{function}` are not deterministic CBOR: {problem}")]
+    BadArguments { function: String, problem: CborError },
     #[error("the arguments of `{function}` must be a CBOR array")]
     NotAnArray { function: String },
     #[error("`{function}` refers to task {key}, which was not declared before it")]
@@ -128,7 +128,7 @@ impl GraphBuilder {
             return Err(DeclareError::NotAnArray { function: function.to_owned() });
         }
         let references = cbor::validate(&template, References::Allowed)
-            .map_err(|source| DeclareError::BadArguments { function: function.to_owned(), source })?;
+            .map_err(|problem| DeclareError::BadArguments { function: function.to_owned(), problem })?;
         let mut dependencies = Vec::new();
         for reference in &references {
             let Some(&dep) = self.graph.index.get(&reference.key) else {

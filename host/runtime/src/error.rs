@@ -32,7 +32,7 @@ pub enum LoadError {
 pub enum BuildError {
     #[error("the graph builder of {file} failed: {message}")]
     Rejected { file: String, message: String },
-    #[error("the graph builder of {file} declared an invalid task: {source}")]
+    #[error("the graph builder of {file} declared an invalid task")]
     Declare {
         file: String,
         #[source]

@@ -74,6 +74,9 @@ impl Program {
             unreachable!("the build sandbox stays in the build phase")
         };
         let file = self.file.clone();
+        if let (Err(_) | Ok(Err(_)), Some(source)) = (&result, first_error) {
+            return Err(BuildError::Declare { file, source });
+        }
         match result {
             Ok(Ok(())) => {
                 // What the builder printed is for the user, as a jugfile's prints are.
@@ -83,7 +86,6 @@ impl Program {
                 Ok(builder.finish())
             }
             Ok(Err(message)) => Err(BuildError::Rejected { file, message }),
-            Err(_) if first_error.is_some() => Err(BuildError::Declare { file, source: first_error.expect("checked") }),
             Err(trap) => Err(BuildError::Trapped { file, message: describe_trap(&trap, &output) }),
         }
     }

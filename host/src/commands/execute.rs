@@ -13,7 +13,7 @@ use crate::exit_code;
 
 pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
     let selector = super::selector(&args.selection)?;
-    let loaded = super::load(&args.graph)?;
+    let loaded = super::load(&args.graph, &args.builder)?;
     if let Some(selector) = &selector {
         super::select(&loaded.graph, selector)?;
     }

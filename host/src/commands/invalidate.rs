@@ -11,7 +11,7 @@ use crate::exit_code;
 
 pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
     let selector = super::selector(&args.selection)?.expect("clap requires --name or --pattern");
-    let loaded = super::load(&args.graph)?;
+    let loaded = super::load(&args.graph, &args.builder)?;
     let graph = &loaded.graph;
     let chosen = super::select(graph, &selector)?;
 

@@ -13,7 +13,7 @@ use jug_core::select::Selector;
 use jug_core::store::StoreLocation;
 use jug_runtime::Program;
 
-use crate::cli::{Command, GraphArgs, Selection};
+use crate::cli::{BuilderArgs, Command, GraphArgs, Selection};
 
 /// Runs a subcommand; returns the exit code.
 pub fn run(command: Command) -> anyhow::Result<i32> {
@@ -34,14 +34,14 @@ pub struct Loaded {
 
 /// Everything before a subcommand's real work. The store location is checked first and
 /// nothing is created until the graph has been built, so bad input leaves no trace.
-pub fn load(args: &GraphArgs) -> anyhow::Result<Loaded> {
+pub fn load(args: &GraphArgs, builder: &BuilderArgs) -> anyhow::Result<Loaded> {
     let stem = args.graph.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let store = match &args.store {
         Some(url) => StoreLocation::parse(url)?,
         None => StoreLocation::default_for(&stem),
     };
     let program = Program::load(&args.graph)?;
-    let graph = program.build(&args.graph_args)?;
+    let graph = program.build(&builder.words)?;
     Ok(Loaded { program, graph, store })
 }
 

@@ -8,7 +8,7 @@ use crate::cli::StatusArgs;
 use crate::exit_code;
 
 pub fn run(args: StatusArgs) -> anyhow::Result<i32> {
-    let loaded = super::load(&args.graph)?;
+    let loaded = super::load(&args.graph, &args.builder)?;
     let store = Store::open(&loaded.store, Access::ReadOnly)?;
     let snapshot = Snapshot { results: store.list_results()?, locks: store.list_locks()? };
     let states = status::states(&loaded.graph, &snapshot);

@@ -12,7 +12,7 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
         (None, Some(pattern)) => Selector::pattern(pattern)?,
         (None, None) => unreachable!("clap requires a name or a pattern"),
     };
-    let loaded = super::load(&args.graph)?;
+    let loaded = super::load(&args.graph, &args.builder)?;
     let chosen = super::select(&loaded.graph, &selector)?;
     let store = Store::open(&loaded.store, Access::ReadOnly)?;
 
