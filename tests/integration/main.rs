@@ -1,1 +1,9 @@
+//! jug-host's integration tests: the real binary, on real components built from the
+//! workspace's examples and fixture guests, in a fresh directory per test.
 
+mod bad_input;
+mod failures;
+mod keys;
+mod primes;
+mod results;
+mod util;

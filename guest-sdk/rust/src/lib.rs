@@ -120,10 +120,7 @@ pub mod __private {
     pub use crate::cbor::{decode_args, encode_result};
     pub use crate::task::declare;
 
-    pub fn run_build(
-        args: &[String],
-        build: fn(&[String]) -> crate::Result,
-    ) -> Result<(), String> {
+    pub fn run_build(args: &[String], build: fn(&[String]) -> crate::Result) -> Result<(), String> {
         build(args).map_err(|e| e.0)
     }
 

@@ -68,9 +68,20 @@ pub struct Options {
 /// Things worth telling the user while the run goes on.
 #[derive(Debug, Clone)]
 pub enum Event {
-    TaskFailed { name: String, key: Key, failure: Failure },
-    DamagedResult { name: String, key: Key, reason: &'static str },
-    Waiting { seconds: f64, held_elsewhere: usize },
+    TaskFailed {
+        name: String,
+        key: Key,
+        failure: Failure,
+    },
+    DamagedResult {
+        name: String,
+        key: Key,
+        reason: &'static str,
+    },
+    Waiting {
+        seconds: f64,
+        held_elsewhere: usize,
+    },
 }
 
 /// What `execute` did.
@@ -95,10 +106,20 @@ pub fn execute(
     let results = store.list_results()?;
     let shared = Shared::new(graph, options, &results);
     let lock_record = LockRecord::for_this_process(&options.owner);
-    let context = Context { graph, store, runner, options, on_event, shared: &shared, lock_record };
+    let context = Context {
+        graph,
+        store,
+        runner,
+        options,
+        on_event,
+        shared: &shared,
+        lock_record,
+    };
 
     let fatal = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..options.jobs.max(1)).map(|_| scope.spawn(|| context.worker())).collect();
+        let workers: Vec<_> = (0..options.jobs.max(1))
+            .map(|_| scope.spawn(|| context.worker()))
+            .collect();
         let committer = scope.spawn(|| context.committer());
         let waited = context.coordinate();
         let mut fatal = waited.err();
@@ -152,6 +173,8 @@ struct State {
     cache_bytes: usize,
     executed: Counts,
     loaded: Counts,
+    /// Which tasks `loaded` counts, so a result found damaged later is not counted twice.
+    counted_loaded: Vec<bool>,
     failed: Vec<(String, Key, Failure)>,
     stopping: bool,
     finished: bool,
@@ -161,7 +184,9 @@ struct State {
 
 impl State {
     fn unfinished(&self, graph: &Graph) -> usize {
-        (0..graph.len()).filter(|&i| !matches!(self.phase[i], Phase::Done | Phase::Excluded)).count()
+        (0..graph.len())
+            .filter(|&i| !matches!(self.phase[i], Phase::Done | Phase::Excluded))
+            .count()
     }
 }
 
@@ -187,12 +212,17 @@ impl Shared {
         let n = graph.len();
         let mut phase = vec![Phase::Todo; n];
         let mut loaded = Counts::new();
+        let mut counted_loaded = vec![false; n];
         for (i, task) in graph.tasks().iter().enumerate() {
-            let selected = options.selector.as_ref().is_none_or(|s| s.matches(graph.name(i)));
+            let selected = options
+                .selector
+                .as_ref()
+                .is_none_or(|s| s.matches(graph.name(i)));
             if results.contains(&task.key) {
                 phase[i] = Phase::Done;
                 if selected {
                     *loaded.entry(graph.name(i).to_owned()).or_default() += 1;
+                    counted_loaded[i] = true;
                 }
             } else if !selected {
                 phase[i] = Phase::Excluded;
@@ -201,9 +231,16 @@ impl Shared {
         let missing_deps: Vec<u32> = graph
             .tasks()
             .iter()
-            .map(|t| t.dependencies.iter().filter(|&&d| phase[d as usize] != Phase::Done).count() as u32)
+            .map(|t| {
+                t.dependencies
+                    .iter()
+                    .filter(|&&d| phase[d as usize] != Phase::Done)
+                    .count() as u32
+            })
             .collect();
-        let ready = (0..n as u32).filter(|&i| phase[i as usize] == Phase::Todo && missing_deps[i as usize] == 0).collect();
+        let ready = (0..n as u32)
+            .filter(|&i| phase[i as usize] == Phase::Todo && missing_deps[i as usize] == 0)
+            .collect();
         Shared {
             state: Mutex::new(State {
                 phase,
@@ -215,6 +252,7 @@ impl Shared {
                 cache_bytes: 0,
                 executed: Counts::new(),
                 loaded,
+                counted_loaded,
                 failed: Vec::new(),
                 stopping: false,
                 finished: false,
@@ -229,7 +267,9 @@ impl Shared {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Wakes every thread, for changes that concern them all (shutdown, a refresh).
@@ -254,9 +294,14 @@ impl Shared {
 
     /// A result we counted as done turned out unusable: it must be computed again, before
     /// the dependents that need it.
-    fn redo(&self, state: &mut State, task: u32) {
+    fn redo(&self, state: &mut State, task: u32, name: &str) {
         if state.phase[task as usize] != Phase::Done {
             return;
+        }
+        if std::mem::take(&mut state.counted_loaded[task as usize]) {
+            if let Some(count) = state.loaded.get_mut(name) {
+                *count -= 1;
+            }
         }
         state.phase[task as usize] = Phase::Todo;
         state.cache.remove(&task);
@@ -306,7 +351,11 @@ impl Context<'_> {
                         state.running += 1;
                         break task;
                     }
-                    state = self.shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
+                    state = self
+                        .shared
+                        .work
+                        .wait(state)
+                        .unwrap_or_else(|p| p.into_inner());
                 }
             };
             let outcome = self.attempt(task);
@@ -352,17 +401,22 @@ impl Context<'_> {
             }
             Outcome::AlreadyDone => {
                 *state.loaded.entry(name.to_owned()).or_default() += 1;
+                state.counted_loaded[task as usize] = true;
                 self.shared.complete(state, task);
             }
             Outcome::HeldElsewhere => state.phase[task as usize] = Phase::HeldElsewhere,
             Outcome::InputUnusable(dep) => {
                 state.phase[task as usize] = Phase::Todo;
-                self.shared.redo(state, dep);
+                self.shared.redo(state, dep, self.graph.name(dep as usize));
             }
             Outcome::Failed(failure) => {
                 state.phase[task as usize] = Phase::Failed;
                 let key = self.graph.task(task as usize).key;
-                (self.on_event)(Event::TaskFailed { name: name.to_owned(), key, failure: failure.clone() });
+                (self.on_event)(Event::TaskFailed {
+                    name: name.to_owned(),
+                    key,
+                    failure: failure.clone(),
+                });
                 state.failed.push((name.to_owned(), key, failure));
                 if !self.options.keep_going {
                     state.stopping = true;
@@ -398,14 +452,19 @@ impl Context<'_> {
             };
         }
         let input = cbor::splice(&spec.template, &spec.references, |r| &inputs[&r.key]);
-        let run = self.runner.run(&spec.key, self.graph.function(task as usize), &input);
-        let outcome = run.outcome.and_then(|bytes| match cbor::validate(&bytes, References::Forbidden) {
-            Ok(_) => Ok(bytes),
-            Err(e) => Err(Failure {
-                kind: FailureKind::BadResult,
-                message: format!("returned a result that is not deterministic CBOR: {e}"),
-            }),
-        });
+        let run = self
+            .runner
+            .run(&spec.key, self.graph.function(task as usize), &input);
+        let outcome =
+            run.outcome.and_then(
+                |bytes| match cbor::validate(&bytes, References::Forbidden) {
+                    Ok(_) => Ok(bytes),
+                    Err(e) => Err(Failure {
+                        kind: FailureKind::BadResult,
+                        message: format!("returned a result that is not deterministic CBOR: {e}"),
+                    }),
+                },
+            );
         let mut log = run.log;
         match outcome {
             Ok(result) => {
@@ -416,7 +475,9 @@ impl Context<'_> {
                 Ok(Outcome::Stored(result.into()))
             }
             Err(failure) => {
-                log.extend_from_slice(format!("jug-host: task failed: {}\n", failure.message).as_bytes());
+                log.extend_from_slice(
+                    format!("jug-host: task failed: {}\n", failure.message).as_bytes(),
+                );
                 self.store.put_log(&spec.key, &log)?;
                 Ok(Outcome::Failed(failure))
             }
@@ -442,7 +503,11 @@ impl Context<'_> {
             }
             Stored::Damaged(damaged) => {
                 let name = self.graph.name(dep as usize).to_owned();
-                (self.on_event)(Event::DamagedResult { name, key, reason: damaged.reason });
+                (self.on_event)(Event::DamagedResult {
+                    name,
+                    key,
+                    reason: damaged.reason,
+                });
                 self.store.delete_result(&key)?;
                 Ok(None)
             }
@@ -463,8 +528,17 @@ impl Context<'_> {
                     if state.finished || (!state.uncommitted.is_empty() && now >= next_sync) {
                         break;
                     }
-                    let timeout = if state.uncommitted.is_empty() { Duration::from_secs(1) } else { next_sync - now };
-                    state = self.shared.commit.wait_timeout(state, timeout).unwrap_or_else(|p| p.into_inner()).0;
+                    let timeout = if state.uncommitted.is_empty() {
+                        Duration::from_secs(1)
+                    } else {
+                        next_sync - now
+                    };
+                    state = self
+                        .shared
+                        .commit
+                        .wait_timeout(state, timeout)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
                 }
                 if state.uncommitted.is_empty() {
                     return Ok(());
@@ -479,7 +553,10 @@ impl Context<'_> {
             synced?;
             let mut state = self.shared.lock();
             for &task in &batch {
-                *state.executed.entry(self.graph.name(task as usize).to_owned()).or_default() += 1;
+                *state
+                    .executed
+                    .entry(self.graph.name(task as usize).to_owned())
+                    .or_default() += 1;
             }
         }
     }
@@ -509,15 +586,26 @@ impl Context<'_> {
             if idle_cycles >= self.options.nr_wait_cycles {
                 break;
             }
-            let held_elsewhere = state.phase.iter().filter(|&&p| p == Phase::HeldElsewhere).count();
+            let held_elsewhere = state
+                .phase
+                .iter()
+                .filter(|&&p| p == Phase::HeldElsewhere)
+                .count();
             let progress_before = state.progress;
             drop(state);
-            (self.on_event)(Event::Waiting { seconds: self.options.wait_cycle_time.as_secs_f64(), held_elsewhere });
+            (self.on_event)(Event::Waiting {
+                seconds: self.options.wait_cycle_time.as_secs_f64(),
+                held_elsewhere,
+            });
             self.sleep_unless_stopped(self.options.wait_cycle_time);
             let results = self.store.list_results()?;
             state = self.shared.lock();
             self.refresh(&mut state, &results);
-            idle_cycles = if state.progress > progress_before { 0 } else { idle_cycles + 1 };
+            idle_cycles = if state.progress > progress_before {
+                0
+            } else {
+                idle_cycles + 1
+            };
             self.shared.wake_all();
         }
         state.finished = true;
@@ -531,12 +619,22 @@ impl Context<'_> {
     /// Whether a task that could still run here is blocked by something another worker may
     /// finish: a task it holds, or a task this run does not select.
     fn worth_waiting(&self, state: &State) -> bool {
-        let blocked_by_others = |i: usize| matches!(state.phase[i], Phase::HeldElsewhere | Phase::Excluded);
-        state.phase.iter().enumerate().any(|(i, &phase)| match phase {
-            Phase::HeldElsewhere => true,
-            Phase::Todo => self.graph.task(i).dependencies.iter().any(|&d| blocked_by_others(d as usize)),
-            _ => false,
-        })
+        let blocked_by_others =
+            |i: usize| matches!(state.phase[i], Phase::HeldElsewhere | Phase::Excluded);
+        state
+            .phase
+            .iter()
+            .enumerate()
+            .any(|(i, &phase)| match phase {
+                Phase::HeldElsewhere => true,
+                Phase::Todo => self
+                    .graph
+                    .task(i)
+                    .dependencies
+                    .iter()
+                    .any(|&d| blocked_by_others(d as usize)),
+                _ => false,
+            })
     }
 
     /// Takes in results other workers stored meanwhile, and retries tasks they held.
@@ -548,7 +646,11 @@ impl Context<'_> {
             }
             if results.contains(&self.graph.task(i).key) {
                 if phase != Phase::Excluded {
-                    *state.loaded.entry(self.graph.name(i).to_owned()).or_default() += 1;
+                    *state
+                        .loaded
+                        .entry(self.graph.name(i).to_owned())
+                        .or_default() += 1;
+                    state.counted_loaded[i] = true;
                 }
                 self.shared.complete(state, i as u32);
             } else if phase == Phase::HeldElsewhere {

@@ -16,7 +16,8 @@ const KEY_CONTEXT: &str = "jug-host 2026-11 task key";
 /// Everything about the host that can change a task's result for the same code and input:
 /// the WIT ABI and the determinism settings of the engine. Changing any of them must change
 /// every key on purpose, never silently.
-pub const HOST_SEMANTICS: &str = "jug:task@0.1.0;nan-canonical;relaxed-simd-deterministic;clock=fixed;random=key-seeded";
+pub const HOST_SEMANTICS: &str =
+    "jug:task@0.1.0;nan-canonical;relaxed-simd-deterministic;clock=fixed;random=key-seeded";
 
 /// A task's 32-byte key, shown as 64 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

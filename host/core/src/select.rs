@@ -19,7 +19,9 @@ pub enum Selector {
 /// Why a selector could not be compiled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectError {
-    #[error("empty pattern ('{0}') is not allowed, as it would match every task (to select all tasks, use '/.*/')")]
+    #[error(
+        "empty pattern ('{0}') is not allowed, as it would match every task (to select all tasks, use '/.*/')"
+    )]
     EmptyPattern(String),
     #[error("invalid regular expression in --pattern '{pattern}': {problem}")]
     BadRegex { pattern: String, problem: String },
@@ -32,7 +34,10 @@ impl Selector {
     pub fn name(name: &str) -> Result<Selector, SelectError> {
         let regex = Regex::new(&format!("^(?s:{})$", translate_wildcards(name)))
             .map_err(|_| SelectError::BadName(name.to_owned()))?;
-        Ok(Selector::Name { text: name.to_owned(), regex })
+        Ok(Selector::Name {
+            text: name.to_owned(),
+            regex,
+        })
     }
 
     /// A loose `--pattern` selector.
@@ -48,7 +53,10 @@ impl Selector {
             pattern: pattern.to_owned(),
             problem: e.to_string().lines().last().unwrap_or("").trim().to_owned(),
         })?;
-        Ok(Selector::Pattern { text: pattern.to_owned(), regex })
+        Ok(Selector::Pattern {
+            text: pattern.to_owned(),
+            regex,
+        })
     }
 
     /// Whether the task name `module.function` is selected.
@@ -177,8 +185,17 @@ mod tests {
 
     #[test]
     fn empty_and_broken_patterns_are_refused() {
-        assert!(matches!(Selector::pattern(""), Err(SelectError::EmptyPattern(_))));
-        assert!(matches!(Selector::pattern("//"), Err(SelectError::EmptyPattern(_))));
-        assert!(matches!(Selector::pattern("/(/"), Err(SelectError::BadRegex { .. })));
+        assert!(matches!(
+            Selector::pattern(""),
+            Err(SelectError::EmptyPattern(_))
+        ));
+        assert!(matches!(
+            Selector::pattern("//"),
+            Err(SelectError::EmptyPattern(_))
+        ));
+        assert!(matches!(
+            Selector::pattern("/(/"),
+            Err(SelectError::BadRegex { .. })
+        ));
     }
 }

@@ -35,8 +35,16 @@ pub fn states(graph: &Graph, snapshot: &Snapshot) -> Vec<State> {
         .map(|task| {
             if snapshot.results.contains(&task.key) {
                 State::Complete
-            } else if task.dependencies.iter().all(|&d| snapshot.results.contains(&graph.task(d as usize).key)) {
-                if snapshot.locks.contains(&task.key) { State::Active } else { State::Ready }
+            } else if task
+                .dependencies
+                .iter()
+                .all(|&d| snapshot.results.contains(&graph.task(d as usize).key))
+            {
+                if snapshot.locks.contains(&task.key) {
+                    State::Active
+                } else {
+                    State::Ready
+                }
             } else {
                 State::Waiting
             }
@@ -46,7 +54,13 @@ pub fn states(graph: &Graph, snapshot: &Snapshot) -> Vec<State> {
 
 /// Per-name counts for each state, in the column order of Jug's table.
 pub fn columns(graph: &Graph, states: &[State]) -> [(&'static str, Counts); 5] {
-    let order = [State::Failed, State::Waiting, State::Ready, State::Complete, State::Active];
+    let order = [
+        State::Failed,
+        State::Waiting,
+        State::Ready,
+        State::Complete,
+        State::Active,
+    ];
     let titles = ["Failed", "Waiting", "Ready", "Complete", "Active"];
     let mut columns: [(&'static str, Counts); 5] = titles.map(|t| (t, Counts::new()));
     // Every task name gets a row, with zeros where it has no task in a state.
@@ -56,8 +70,14 @@ pub fn columns(graph: &Graph, states: &[State]) -> [(&'static str, Counts); 5] {
         }
     }
     for (i, state) in states.iter().enumerate() {
-        let column = order.iter().position(|s| s == state).expect("every state has a column");
-        *columns[column].1.get_mut(graph.name(i)).expect("name registered") += 1;
+        let column = order
+            .iter()
+            .position(|s| s == state)
+            .expect("every state has a column");
+        *columns[column]
+            .1
+            .get_mut(graph.name(i))
+            .expect("name registered") += 1;
     }
     columns
 }
@@ -65,13 +85,24 @@ pub fn columns(graph: &Graph, states: &[State]) -> [(&'static str, Counts); 5] {
 /// Jug's `--short` status line.
 pub fn short_line(states: &[State]) -> String {
     let count = |s: State| states.iter().filter(|&&x| x == s).count();
-    let (failed, waiting, ready, complete, active) =
-        (count(State::Failed), count(State::Waiting), count(State::Ready), count(State::Complete), count(State::Active));
+    let (failed, waiting, ready, complete, active) = (
+        count(State::Failed),
+        count(State::Waiting),
+        count(State::Ready),
+        count(State::Complete),
+        count(State::Active),
+    );
     if complete == states.len() {
         format!("All tasks complete ({complete} tasks).")
     } else if active == 0 {
-        format!("{} tasks waiting to be run, {failed} failed, {complete} complete, (none active).", waiting + ready)
+        format!(
+            "{} tasks waiting to be run, {failed} failed, {complete} complete, (none active).",
+            waiting + ready
+        )
     } else {
-        format!("{} tasks waiting to be run, {failed} failed, {complete} complete, ({active} active).", waiting + ready)
+        format!(
+            "{} tasks waiting to be run, {failed} failed, {complete} complete, ({active} active).",
+            waiting + ready
+        )
     }
 }

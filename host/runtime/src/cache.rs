@@ -31,7 +31,11 @@ fn entry(engine: &Engine, bytes: &[u8]) -> Option<PathBuf> {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
-    let name = format!("{}-{:016x}.cwasm", blake3::hash(bytes).to_hex(), hasher.finish());
+    let name = format!(
+        "{}-{:016x}.cwasm",
+        blake3::hash(bytes).to_hex(),
+        hasher.finish()
+    );
     directory().map(|dir| dir.join(name))
 }
 
@@ -50,7 +54,10 @@ pub fn load(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
     let component = Component::new(engine, bytes)?;
     if let Some(path) = entry {
         if let Err(e) = store(&component, &path) {
-            tracing::debug!("cannot cache the compiled component at {}: {e}", path.display());
+            tracing::debug!(
+                "cannot cache the compiled component at {}: {e}",
+                path.display()
+            );
         }
     }
     Ok(component)
@@ -61,7 +68,11 @@ fn store(component: &Component, path: &std::path::Path) -> Result<(), Box<dyn st
     let dir = path.parent().ok_or("cache path has no parent")?;
     std::fs::create_dir_all(dir)?;
     // Write under a unique name, then rename: readers never see half an entry.
-    let temporary = dir.join(format!(".{}.{}.tmp", std::process::id(), path.file_name().and_then(|n| n.to_str()).unwrap_or("entry")));
+    let temporary = dir.join(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("entry")
+    ));
     std::fs::write(&temporary, compiled)?;
     std::fs::rename(&temporary, path)?;
     Ok(())

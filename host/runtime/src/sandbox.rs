@@ -18,7 +18,9 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
 
 use crate::bindings::jug::task::{graph, log};
 
@@ -30,7 +32,10 @@ const FIXED_WALL_CLOCK_SECS: u64 = 1_700_000_000;
 
 /// What an instance is doing: declaring the graph, or running one task.
 pub enum Phase {
-    Build { builder: GraphBuilder, first_error: Option<jug_core::graph::DeclareError> },
+    Build {
+        builder: GraphBuilder,
+        first_error: Option<jug_core::graph::DeclareError>,
+    },
     Run,
 }
 
@@ -65,7 +70,13 @@ impl Sandbox {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        Sandbox { wasi, table: ResourceTable::new(), phase, log_lines: Vec::new(), output }
+        Sandbox {
+            wasi,
+            table: ResourceTable::new(),
+            phase,
+            log_lines: Vec::new(),
+            output,
+        }
     }
 
     /// Captured stdout/stderr followed by `log` lines.
@@ -78,15 +89,24 @@ impl Sandbox {
 
 impl WasiView for Sandbox {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl graph::Host for Sandbox {
     fn declare(&mut self, function: String, args: Vec<u8>) -> Result<Vec<u8>, String> {
         match &mut self.phase {
-            Phase::Run => Err("graph functions can only be called while building the graph, not inside a task".into()),
-            Phase::Build { builder, first_error } => match builder.declare(&function, args) {
+            Phase::Run => Err(
+                "graph functions can only be called while building the graph, not inside a task"
+                    .into(),
+            ),
+            Phase::Build {
+                builder,
+                first_error,
+            } => match builder.declare(&function, args) {
                 Ok(key) => Ok(key.0.to_vec()),
                 Err(e) => {
                     let message = e.to_string();
@@ -109,7 +129,9 @@ impl log::Host for Sandbox {
         match self.phase {
             // While building, the user is watching the terminal.
             Phase::Build { .. } => eprintln!("[{level}] {message}"),
-            Phase::Run => self.log_lines.extend_from_slice(format!("[{level}] {message}\n").as_bytes()),
+            Phase::Run => self
+                .log_lines
+                .extend_from_slice(format!("[{level}] {message}\n").as_bytes()),
         }
     }
 }

@@ -20,7 +20,10 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
     let store = Store::open(&loaded.store, Access::ReadWrite)?;
 
     let (stop, signal) = stop_on_signals()?;
-    let jobs = args.jobs.map(|j| j as usize).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = args
+        .jobs
+        .map(|j| j as usize)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let options = Options {
         jobs,
         selector,
@@ -30,7 +33,13 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
         owner: new_owner_id(),
         stop,
     };
-    let report = execute::execute(&loaded.graph, &store, &loaded.program, &options, &print_event)?;
+    let report = execute::execute(
+        &loaded.graph,
+        &store,
+        &loaded.program,
+        &options,
+        &print_event,
+    )?;
 
     let summary = table::summary(
         &[("Executed", &report.executed), ("Loaded", &report.loaded)],
@@ -49,13 +58,25 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
 fn print_event(event: Event) {
     match event {
         Event::TaskFailed { name, key, failure } => {
-            eprintln!("jug-host: task {name} (key {}) failed: {}", key.short(), failure.message)
+            eprintln!(
+                "jug-host: task {name} (key {}) failed: {}",
+                key.short(),
+                failure.message
+            )
         }
         Event::DamagedResult { name, key, reason } => {
-            eprintln!("jug-host: warning: the stored result of {name} (key {}) is damaged ({reason}); recomputing it", key.short())
+            eprintln!(
+                "jug-host: warning: the stored result of {name} (key {}) is damaged ({reason}); recomputing it",
+                key.short()
+            )
         }
-        Event::Waiting { seconds, held_elsewhere } => {
-            tracing::info!("waiting {seconds} secs for {held_elsewhere} task(s) held by other workers")
+        Event::Waiting {
+            seconds,
+            held_elsewhere,
+        } => {
+            tracing::info!(
+                "waiting {seconds} secs for {held_elsewhere} task(s) held by other workers"
+            )
         }
     }
 }

@@ -16,7 +16,9 @@
 use proc_macro::TokenStream;
 use proc_macro2::Span;
 use quote::{format_ident, quote};
-use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type, parse_macro_input};
+use syn::{
+    FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type, parse_macro_input,
+};
 
 #[proc_macro_attribute]
 pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -25,16 +27,24 @@ pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
         return err.to_compile_error().into();
     }
     let function = parse_macro_input!(item as ItemFn);
-    expand(function).unwrap_or_else(|e| e.to_compile_error()).into()
+    expand(function)
+        .unwrap_or_else(|e| e.to_compile_error())
+        .into()
 }
 
 fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     let sig = &function.sig;
     if !sig.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(&sig.generics, "a task function cannot be generic"));
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
+            "a task function cannot be generic",
+        ));
     }
     if let Some(asyncness) = &sig.asyncness {
-        return Err(syn::Error::new_spanned(asyncness, "a task function cannot be async"));
+        return Err(syn::Error::new_spanned(
+            asyncness,
+            "a task function cannot be async",
+        ));
     }
     let name = &sig.ident;
     let vis = &function.vis;
@@ -44,7 +54,10 @@ fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     let mut types = Vec::new();
     for (i, input) in sig.inputs.iter().enumerate() {
         let FnArg::Typed(typed) = input else {
-            return Err(syn::Error::new_spanned(input, "a task function cannot take `self`"));
+            return Err(syn::Error::new_spanned(
+                input,
+                "a task function cannot take `self`",
+            ));
         };
         let ident = match &*typed.pat {
             Pat::Ident(p) => p.ident.clone(),
@@ -68,7 +81,10 @@ fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
                     ::core::result::Result::Err(e) => ::core::result::Result::Err(e.to_string()),
                 }),
             ),
-            None => (quote!(#ty), quote!(::jug::__private::encode_result(&__body(#(#params),*)))),
+            None => (
+                quote!(#ty),
+                quote!(::jug::__private::encode_result(&__body(#(#params),*))),
+            ),
         },
     };
 
@@ -112,7 +128,9 @@ fn ok_type_of_result(ty: &Type) -> Option<&Type> {
     if last.ident != "Result" {
         return None;
     }
-    let PathArguments::AngleBracketed(args) = &last.arguments else { return None };
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
     match args.args.first()? {
         GenericArgument::Type(ok) => Some(ok),
         _ => None,

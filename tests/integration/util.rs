@@ -1,0 +1,204 @@
+//! The test harness: real guest components built from source once per run, a fresh directory
+//! per test, and a builder for `jug-host` invocations.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_owned()
+}
+
+/// `target/` (or `CARGO_TARGET_DIR`): tests keep their scratch space and guest builds there.
+fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("tmp dir is in target/")
+        .to_owned()
+}
+
+/// Guest crates built for the tests, by package name.
+const GUESTS: &[&str] = &[
+    "primes",
+    "bench",
+    "fixture-tasks",
+    "fixture-raw",
+    "fixture-hello",
+];
+
+/// The target directory guests are built in: separate from the host's, so this build never
+/// waits for the `cargo test` that runs it.
+pub fn guest_target_dir() -> PathBuf {
+    target_dir().join("guests")
+}
+
+/// Builds every guest once per test run (cargo makes repeat builds nearly free) and returns
+/// the directory holding the `.wasm` components.
+pub fn guests() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo
+            .current_dir(workspace())
+            .args(["build", "--release", "--target", "wasm32-wasip2"]);
+        for guest in GUESTS {
+            cargo.args(["-p", guest]);
+        }
+        let output = cargo
+            .env("CARGO_TARGET_DIR", guest_target_dir())
+            .output()
+            .expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "building the guest components failed (is the wasm32-wasip2 target installed?):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        guest_target_dir().join("wasm32-wasip2").join("release")
+    })
+}
+
+/// A guest component, by file name (`primes.wasm`).
+pub fn guest(file: &str) -> PathBuf {
+    let path = guests().join(file);
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+/// A scratch directory of its own for one test, emptied first.
+pub struct TestDir {
+    pub path: PathBuf,
+}
+
+impl TestDir {
+    pub fn new(name: &str) -> TestDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let path = target_dir().join("jug-tests").join(format!("{name}-{n}"));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create test dir");
+        TestDir { path }
+    }
+
+    /// Copies a guest component in, so task names and the default store follow its name.
+    pub fn with_guest(name: &str, file: &str) -> TestDir {
+        let dir = TestDir::new(name);
+        dir.copy_guest(file, file);
+        dir
+    }
+
+    pub fn copy_guest(&self, file: &str, as_name: &str) {
+        std::fs::copy(guest(file), self.path.join(as_name)).expect("copy guest");
+    }
+
+    pub fn join(&self, relative: &str) -> PathBuf {
+        self.path.join(relative)
+    }
+
+    /// `jug-host ARGS…` run in this directory.
+    pub fn jug(&self, args: &[&str]) -> JugCommand {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_jug-host"));
+        command
+            .current_dir(&self.path)
+            .args(args)
+            // Stable table width, a shared compiled-component cache, no user settings.
+            .env("COLUMNS", "100")
+            .env("JUG_CACHE_DIR", target_dir().join("jug-test-cache"))
+            .env_remove("JUG_STORE")
+            .env_remove("RUST_LOG");
+        JugCommand { command }
+    }
+
+    /// Every file under `relative`, as paths relative to it, sorted.
+    pub fn files_under(&self, relative: &str) -> Vec<String> {
+        let root = self.join(relative);
+        let mut found = Vec::new();
+        let mut pending = vec![root.clone()];
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    found.push(
+                        path.strip_prefix(&root)
+                            .unwrap()
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+}
+
+pub struct JugCommand {
+    command: Command,
+}
+
+impl JugCommand {
+    pub fn env(mut self, key: &str, value: &str) -> JugCommand {
+        self.command.env(key, value);
+        self
+    }
+
+    /// Runs to completion.
+    pub fn run(mut self) -> Run {
+        let output: Output = self.command.output().expect("jug-host runs");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// What a `jug-host` run printed and returned.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit code, showing everything on mismatch.
+    #[track_caller]
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts a failure reported as exactly one line on stderr that mentions `needle`.
+    #[track_caller]
+    pub fn expect_one_line_error(self, code: i32, needle: &str) -> Run {
+        let run = self.expect_code(code);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected a one-line error, got:\n{}",
+            run.stderr
+        );
+        assert!(lines[0].starts_with("jug-host: "), "{}", run.stderr);
+        assert!(
+            lines[0].contains(needle),
+            "expected `{needle}` in: {}",
+            run.stderr
+        );
+        run
+    }
+}
