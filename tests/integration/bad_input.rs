@@ -1,21 +1,9 @@
 //! Bad input: one clear line on stderr, a documented exit code, and a store left as it was.
 
-use std::time::SystemTime;
-
 use crate::util::TestDir;
 
-/// Every file of the store with its modification time.
-fn snapshot(dir: &TestDir) -> Vec<(String, SystemTime)> {
-    dir.files_under("primes.jugdata")
-        .into_iter()
-        .map(|f| {
-            let modified = std::fs::metadata(dir.join("primes.jugdata").join(&f))
-                .unwrap()
-                .modified()
-                .unwrap();
-            (f, modified)
-        })
-        .collect()
+fn snapshot(dir: &TestDir) -> Vec<(String, std::time::SystemTime)> {
+    dir.modification_times("primes.jugdata")
 }
 
 /// A directory with an executed primes store, and bad graph files beside it.

@@ -47,28 +47,12 @@ fn execute_runs_everything_once() {
     insta::assert_snapshot!("execute_from_empty", first.stdout);
     let results = dir.files_under("primes.jugdata/results");
     assert_eq!(results.len(), 101);
-    let modified: Vec<_> = results
-        .iter()
-        .map(|r| {
-            std::fs::metadata(dir.join("primes.jugdata/results").join(r))
-                .unwrap()
-                .modified()
-                .unwrap()
-        })
-        .collect();
+    let modified = dir.modification_times("primes.jugdata/results");
 
     let second = dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
     insta::assert_snapshot!("execute_again", second.stdout);
     // No task body ran: not one result was written again.
-    let after: Vec<_> = results
-        .iter()
-        .map(|r| {
-            std::fs::metadata(dir.join("primes.jugdata/results").join(r))
-                .unwrap()
-                .modified()
-                .unwrap()
-        })
-        .collect();
+    let after = dir.modification_times("primes.jugdata/results");
     assert_eq!(modified, after);
     // Every lock was released.
     assert!(

@@ -141,6 +141,21 @@ impl TestDir {
     }
 }
 
+impl TestDir {
+    /// Every file under `relative` with its modification time: equal before and after a
+    /// command means the command wrote nothing there.
+    pub fn modification_times(&self, relative: &str) -> Vec<(String, std::time::SystemTime)> {
+        self.files_under(relative)
+            .into_iter()
+            .map(|f| {
+                let modified =
+                    std::fs::metadata(self.join(relative).join(&f)).and_then(|m| m.modified());
+                (f, modified.expect("file metadata"))
+            })
+            .collect()
+    }
+}
+
 pub struct JugCommand {
     command: Command,
 }
