@@ -105,7 +105,7 @@ fn a_panic_is_reported_with_its_message_and_logged_with_a_backtrace() {
     assert_eq!(logs.len(), 1);
     let log = std::fs::read_to_string(dir.join("tasks.jugdata/logs").join(&logs[0])).unwrap();
     assert!(
-        log.contains("boom at 1") && log.contains("wasm backtrace") && log.contains("explode"),
+        log.contains("boom at 1") && log.contains("wasm backtrace") && log.contains("tasks.wasm!run"),
         "{log}"
     );
 }

@@ -111,3 +111,95 @@ fn a_damaged_input_is_recomputed_before_its_dependent_runs() {
         .expect_code(0);
     assert_eq!(value.stdout, "25\n");
 }
+
+#[test]
+fn tasks_see_a_fixed_clock_key_seeded_randomness_and_nothing_else() {
+    let dir = TestDir::with_guest("sandbox-probe", "tasks.wasm");
+    dir.jug(&["execute", "tasks.wasm", "--store", "one", "--", "probe"])
+        .run()
+        .expect_code(0);
+    dir.jug(&[
+        "execute",
+        "tasks.wasm",
+        "--store",
+        "two",
+        "-j",
+        "1",
+        "--",
+        "probe",
+    ])
+    .run()
+    .expect_code(0);
+    let one = dir
+        .jug(&[
+            "value",
+            "tasks.wasm",
+            "--store",
+            "one",
+            "probe",
+            "--",
+            "probe",
+        ])
+        .run()
+        .expect_code(0);
+    let two = dir
+        .jug(&[
+            "value",
+            "tasks.wasm",
+            "--store",
+            "two",
+            "probe",
+            "--",
+            "probe",
+        ])
+        .run()
+        .expect_code(0);
+    // Byte-identical results in separate runs, hence the same JSON.
+    assert_eq!(one.stdout, two.stdout);
+
+    let probes: Vec<serde_json::Value> = one
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for probe in &probes {
+        assert_eq!(probe[0], 1_700_000_000, "wall clock is fixed: {probe}");
+        assert_eq!(
+            probe[1], 1_000,
+            "monotonic clock advances 1 µs per reading: {probe}"
+        );
+        assert_eq!(probe[3], 0, "no environment variables: {probe}");
+        assert_eq!(probe[4], false, "no preopened directories: {probe}");
+    }
+    // Different tasks get different randomness.
+    assert_ne!(probes[0][2], probes[1][2]);
+}
+
+#[test]
+fn compiled_components_are_cached_and_a_bad_entry_is_a_miss() {
+    let dir = TestDir::with_guest("compile-cache", "primes.wasm");
+    let cache = dir.join("cache");
+    let cache_str = cache.to_str().unwrap();
+    dir.jug(&["status", "primes.wasm", "--short"])
+        .env("JUG_CACHE_DIR", cache_str)
+        .run()
+        .expect_code(1);
+    let entries = dir.files_under("cache");
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].ends_with(".cwasm"));
+
+    std::fs::write(cache.join(&entries[0]), b"not a compiled component").unwrap();
+    let run = dir
+        .jug(&["status", "primes.wasm", "--short"])
+        .env("JUG_CACHE_DIR", cache_str)
+        .run()
+        .expect_code(1);
+    assert_eq!(
+        run.stdout,
+        "101 tasks waiting to be run, 0 failed, 0 complete, (none active).\n"
+    );
+    assert!(
+        std::fs::metadata(cache.join(&entries[0])).unwrap().len() > 1000,
+        "the entry was rewritten"
+    );
+}
