@@ -105,7 +105,9 @@ fn a_panic_is_reported_with_its_message_and_logged_with_a_backtrace() {
     assert_eq!(logs.len(), 1);
     let log = std::fs::read_to_string(dir.join("tasks.jugdata/logs").join(&logs[0])).unwrap();
     assert!(
-        log.contains("boom at 1") && log.contains("wasm backtrace") && log.contains("tasks.wasm!run"),
+        log.contains("boom at 1")
+            && log.contains("wasm backtrace")
+            && log.contains("tasks.wasm!run"),
         "{log}"
     );
 }
@@ -133,4 +135,40 @@ fn guests_that_break_the_contract_fail_their_task() {
     );
     assert!(dir.files_under("raw.jugdata/results").is_empty());
     assert!(no_locks_left(&dir, "raw.jugdata"));
+}
+
+#[test]
+fn sigterm_and_sigint_stop_after_the_task_in_flight_and_release_its_lock() {
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let dir = TestDir::with_guest(&format!("signal-{signal}"), "tasks.wasm");
+        let child = dir
+            .jug(&["execute", "tasks.wasm", "-j", "1", "--short", "--", "slow"])
+            .spawn();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let killed = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status();
+        assert!(killed.unwrap().success());
+        let run = child.wait();
+        assert_eq!(run.code, code, "{run:?}");
+        assert!(
+            run.stdout.starts_with("Executed:  "),
+            "the summary is still printed: {run:?}"
+        );
+        assert!(no_locks_left(&dir, "tasks.jugdata"));
+        // What finished is kept, and the rest is still to do.
+        let status = dir
+            .jug(&["status", "tasks.wasm", "--short", "--", "slow"])
+            .run()
+            .expect_code(1);
+        let complete = dir.files_under("tasks.jugdata/results").len();
+        assert!(complete < 4, "the run was not stopped: {}", status.stdout);
+        assert_eq!(
+            status.stdout,
+            format!(
+                "{} tasks waiting to be run, 0 failed, {complete} complete, (none active).\n",
+                4 - complete
+            )
+        );
+    }
 }

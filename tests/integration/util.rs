@@ -168,7 +168,38 @@ impl JugCommand {
 
     /// Runs to completion.
     pub fn run(mut self) -> Run {
-        let output: Output = self.command.output().expect("jug-host runs");
+        Run::from(self.command.output().expect("jug-host runs"))
+    }
+
+    /// Starts in the background, for tests that signal the process.
+    pub fn spawn(mut self) -> Running {
+        let child = self
+            .command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("jug-host starts");
+        Running { child }
+    }
+}
+
+/// A `jug-host` started with [`JugCommand::spawn`].
+pub struct Running {
+    child: std::process::Child,
+}
+
+impl Running {
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn wait(self) -> Run {
+        Run::from(self.child.wait_with_output().expect("jug-host ends"))
+    }
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
