@@ -298,10 +298,10 @@ impl Shared {
         if state.phase[task as usize] != Phase::Done {
             return;
         }
-        if std::mem::take(&mut state.counted_loaded[task as usize]) {
-            if let Some(count) = state.loaded.get_mut(name) {
-                *count -= 1;
-            }
+        if std::mem::take(&mut state.counted_loaded[task as usize])
+            && let Some(count) = state.loaded.get_mut(name)
+        {
+            *count -= 1;
         }
         state.phase[task as usize] = Phase::Todo;
         state.cache.remove(&task);

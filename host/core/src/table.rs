@@ -82,10 +82,9 @@ pub fn terminal_columns() -> usize {
     if let Some(columns) = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())
+        && columns > 0
     {
-        if columns > 0 {
-            return columns;
-        }
+        return columns;
     }
     // SAFETY: TIOCGWINSZ writes a `winsize` into the struct we pass and nothing else.
     let mut size: libc::winsize = unsafe { std::mem::zeroed() };

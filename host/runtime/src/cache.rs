@@ -52,13 +52,13 @@ pub fn load(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
         }
     }
     let component = Component::new(engine, bytes)?;
-    if let Some(path) = entry {
-        if let Err(e) = store(&component, &path) {
-            tracing::debug!(
-                "cannot cache the compiled component at {}: {e}",
-                path.display()
-            );
-        }
+    if let Some(path) = entry
+        && let Err(e) = store(&component, &path)
+    {
+        tracing::debug!(
+            "cannot cache the compiled component at {}: {e}",
+            path.display()
+        );
     }
     Ok(component)
 }

@@ -34,9 +34,10 @@ pub fn new_engine() -> Result<Engine, LoadError> {
         .max_memory_size(MAX_MEMORY_BYTES)
         .max_component_instance_size(1 << 20)
         .max_core_instance_size(1 << 20)
-        // Reset small instances with memset instead of returning pages to the kernel and
-        // faulting them in again: for tiny tasks those page faults cost more than the task.
-        .linear_memory_keep_resident(2 << 20)
+        // Reset the first 1.5 MiB of a memory with memset instead of returning the pages to
+        // the kernel and faulting them in again: that covers a Rust guest's 1 MiB stack, its
+        // data and first heap pages, and for tiny tasks the faults cost more than the task.
+        .linear_memory_keep_resident(3 << 19)
         .table_keep_resident(64 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&config).map_err(|e| LoadError::Engine(e.to_string()))

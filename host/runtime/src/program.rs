@@ -96,7 +96,7 @@ impl Program {
     /// Runs the component's graph builder with the words after `--`.
     pub fn build(&self, args: &[String]) -> Result<Graph, BuildError> {
         let phase = Phase::Build {
-            builder: GraphBuilder::new(&self.stem, self.code),
+            builder: Box::new(GraphBuilder::new(&self.stem, self.code)),
             first_error: None,
         };
         let mut store = Store::new(&self.engine, Sandbox::new(&self.code, phase));

@@ -8,6 +8,7 @@
 //! - randomness (secure and insecure, and the hash seed Rust's `HashMap` uses) comes from a
 //!   ChaCha generator seeded with a digest of the task's key: the same task sees the same bytes
 //!   everywhere, different tasks see different bytes.
+//!
 //! stdout and stderr are captured into the task's log.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,8 +33,9 @@ const FIXED_WALL_CLOCK_SECS: u64 = 1_700_000_000;
 
 /// What an instance is doing: declaring the graph, or running one task.
 pub enum Phase {
+    // Boxed: a sandbox is created per task, almost always in the small `Run` phase.
     Build {
-        builder: GraphBuilder,
+        builder: Box<GraphBuilder>,
         first_error: Option<jug_core::graph::DeclareError>,
     },
     Run,
