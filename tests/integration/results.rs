@@ -203,3 +203,70 @@ fn compiled_components_are_cached_and_a_bad_entry_is_a_miss() {
         "the entry was rewritten"
     );
 }
+
+#[test]
+fn a_task_locked_by_another_worker_shows_active_and_is_waited_for() {
+    let dir = TestDir::with_guest("held-elsewhere", "primes.wasm");
+    dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
+    let file = result_file_of(&dir, "write_output");
+    let key = file.rsplit('/').next().unwrap().to_owned();
+    dir.jug(&["invalidate", "primes.wasm", "--name", "write_output"])
+        .run()
+        .expect_code(0);
+    // Another worker (here: a lock record written by hand) holds write_output.
+    std::fs::write(
+        dir.join("primes.jugdata/locks").join(&key),
+        r#"{"owner":"elsewhere:1:x","host":"elsewhere","pid":1,"acquired_unix_ms":0}"#,
+    )
+    .unwrap();
+
+    let status = dir.jug(&["status", "primes.wasm"]).run().expect_code(1);
+    assert!(
+        status.stdout.contains(
+            "           0           0           0           0           1  primes.write_output"
+        ),
+        "{}",
+        status.stdout
+    );
+    assert_eq!(
+        dir.jug(&["status", "primes.wasm", "--short"]).run().stdout,
+        "0 tasks waiting to be run, 0 failed, 100 complete, (1 active).\n"
+    );
+
+    // Jug's semantics: wait the wait cycles for it, then stop without running it, exit 0.
+    let started = std::time::Instant::now();
+    let run = dir
+        .jug(&[
+            "execute",
+            "primes.wasm",
+            "--short",
+            "--wait-cycle-time",
+            "0.2",
+            "--nr-wait-cycles",
+            "3",
+        ])
+        .run()
+        .expect_code(0);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(600));
+    assert!(
+        run.stderr
+            .contains("waiting for tasks held by other workers (1)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stdout,
+        "Executed:  0 tasks\nLoaded:  100 tasks\n** Total: 100 tasks.\n"
+    );
+
+    // Once the other worker lets go, the task runs.
+    std::fs::remove_file(dir.join("primes.jugdata/locks").join(&key)).unwrap();
+    let run = dir
+        .jug(&["execute", "primes.wasm", "--short"])
+        .run()
+        .expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "Executed:  1 tasks\nLoaded:  100 tasks\n** Total: 101 tasks.\n"
+    );
+}

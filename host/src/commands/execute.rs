@@ -74,6 +74,15 @@ fn print_event(event: Event) {
             seconds,
             held_elsewhere,
         } => {
+            // Say once why we are idle (Jug is silent here, which looks like a hang); the
+            // rest of the waits only at RUST_LOG=info.
+            static TOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+            if !TOLD.swap(true, Ordering::SeqCst) {
+                eprintln!(
+                    "jug-host: waiting for tasks held by other workers ({held_elsewhere}) or not selected \
+                     by --name/--pattern; polling every {seconds} s (see --wait-cycle-time, --nr-wait-cycles)"
+                );
+            }
             tracing::info!(
                 "waiting {seconds} secs for {held_elsewhere} task(s) held by other workers"
             )
