@@ -110,11 +110,7 @@ pub struct ValueArgs {
     pub graph: GraphArgs,
 
     /// Tasks to print, with `--name` rules (e.g. `write_output`, `primes.is_*`)
-    #[arg(
-        value_name = "NAME",
-        required_unless_present = "pattern",
-        conflicts_with = "pattern"
-    )]
+    #[arg(value_name = "NAME", required_unless_present = "pattern", conflicts_with = "pattern")]
     pub name: Option<String>,
 
     /// Tasks to print, with `--pattern` rules (substring or /regex/)

@@ -25,11 +25,7 @@ fn main() {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() {
-                exit_code::USAGE
-            } else {
-                exit_code::OK
-            };
+            let code = if e.use_stderr() { exit_code::USAGE } else { exit_code::OK };
             let _ = e.print();
             std::process::exit(code);
         }
@@ -54,8 +50,6 @@ fn one_line(error: &anyhow::Error) -> String {
 /// `jug-host status … | head` must not complain when `head` exits.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }

@@ -30,15 +30,10 @@ fn unusable_graph_files_are_refused() {
     ] {
         for command in ["status", "execute"] {
             // Point every command at the primes store: it must come out untouched.
-            dir.jug(&[command, file, "--store", "primes.jugdata"])
-                .run()
-                .expect_one_line_error(3, needle);
+            dir.jug(&[command, file, "--store", "primes.jugdata"]).run().expect_one_line_error(3, needle);
         }
         let stem = file.trim_end_matches(".wasm");
-        assert!(
-            !dir.join(&format!("{stem}.jugdata")).exists(),
-            "{file} created a store"
-        );
+        assert!(!dir.join(&format!("{stem}.jugdata")).exists(), "{file} created a store");
     }
     assert_eq!(snapshot(&dir), before);
 }
@@ -52,14 +47,9 @@ fn bad_store_urls_are_refused() {
         ("memory://somewhere", "memory:// takes no path"),
         ("primes.wasm", "is not a directory"),
     ] {
-        dir.jug(&["execute", "primes.wasm", "--store", url])
-            .run()
-            .expect_one_line_error(5, needle);
+        dir.jug(&["execute", "primes.wasm", "--store", url]).run().expect_one_line_error(5, needle);
     }
-    dir.jug(&["status", "primes.wasm"])
-        .env("JUG_STORE", "s4://x")
-        .run()
-        .expect_one_line_error(5, "s4");
+    dir.jug(&["status", "primes.wasm"]).env("JUG_STORE", "s4://x").run().expect_one_line_error(5, "s4");
 }
 
 #[test]
@@ -69,9 +59,7 @@ fn unknown_task_names_are_refused() {
     dir.jug(&["invalidate", "primes.wasm", "--name", "is_prim"])
         .run()
         .expect_one_line_error(6, "--name 'is_prim'");
-    dir.jug(&["execute", "primes.wasm", "--name", "nope"])
-        .run()
-        .expect_one_line_error(6, "primes.is_prime");
+    dir.jug(&["execute", "primes.wasm", "--name", "nope"]).run().expect_one_line_error(6, "primes.is_prime");
     dir.jug(&["value", "primes.wasm", "--pattern", "/^x/"])
         .run()
         .expect_one_line_error(6, "--pattern '/^x/'");
@@ -89,9 +77,10 @@ fn builder_errors_are_refused() {
     dir.jug(&["execute", "primes.wasm", "--", "-5"])
         .run()
         .expect_one_line_error(4, "expected a number N, got `-5`");
-    dir.jug(&["execute", "raw.wasm", "--", "bad-template"])
-        .run()
-        .expect_one_line_error(4, "the arguments of `unsorted` are not deterministic CBOR: integer or length not in its shortest form");
+    dir.jug(&["execute", "raw.wasm", "--", "bad-template"]).run().expect_one_line_error(
+        4,
+        "the arguments of `unsorted` are not deterministic CBOR: integer or length not in its shortest form",
+    );
     assert!(!dir.join("raw.jugdata").exists());
     assert_eq!(snapshot(&dir), before);
 }
@@ -101,15 +90,9 @@ fn usage_errors_exit_2() {
     let dir = TestDir::new("usage");
     dir.jug(&["execute"]).run().expect_code(2);
     dir.jug(&["frobnicate", "x.wasm"]).run().expect_code(2);
-    dir.jug(&["execute", "x.wasm", "-j", "0"])
-        .run()
-        .expect_code(2);
-    dir.jug(&["execute", "x.wasm", "--name", "a", "--pattern", "b"])
-        .run()
-        .expect_code(2);
-    dir.jug(&["execute", "x.wasm", "--wait-cycle-time", "-1"])
-        .run()
-        .expect_code(2);
+    dir.jug(&["execute", "x.wasm", "-j", "0"]).run().expect_code(2);
+    dir.jug(&["execute", "x.wasm", "--name", "a", "--pattern", "b"]).run().expect_code(2);
+    dir.jug(&["execute", "x.wasm", "--wait-cycle-time", "-1"]).run().expect_code(2);
     let help = dir.jug(&["--help"]).run().expect_code(0);
     insta::assert_snapshot!("help", help.stdout);
 }

@@ -4,110 +4,50 @@
 use crate::util::TestDir;
 
 fn no_locks_left(dir: &TestDir, store: &str) -> bool {
-    dir.files_under(&format!("{store}/locks"))
-        .iter()
-        .all(|f| f.starts_with("owners"))
+    dir.files_under(&format!("{store}/locks")).iter().all(|f| f.starts_with("owners"))
 }
 
 #[test]
 fn a_failing_task_stops_the_run_and_is_retried_next_time() {
     let dir = TestDir::with_guest("fail-stop", "tasks.wasm");
-    let run = dir
-        .jug(&["execute", "tasks.wasm", "-j", "1", "--", "failing"])
-        .run()
-        .expect_code(1);
-    assert!(
-        run.stderr.contains("task tasks.fail_on (key "),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("failed: refusing to process 2"),
-        "{}",
-        run.stderr
-    );
+    let run = dir.jug(&["execute", "tasks.wasm", "-j", "1", "--", "failing"]).run().expect_code(1);
+    assert!(run.stderr.contains("task tasks.fail_on (key "), "{}", run.stderr);
+    assert!(run.stderr.contains("failed: refusing to process 2"), "{}", run.stderr);
     // fail_on(0) and fail_on(1) ran before fail_on(2) stopped the run.
-    assert!(
-        run.stdout
-            .contains("           2           0  tasks.fail_on"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("           2           0  tasks.fail_on"), "{}", run.stdout);
     assert!(no_locks_left(&dir, "tasks.jugdata"));
 
-    let again = dir
-        .jug(&["execute", "tasks.wasm", "-j", "1", "--", "failing"])
-        .run()
-        .expect_code(1);
+    let again = dir.jug(&["execute", "tasks.wasm", "-j", "1", "--", "failing"]).run().expect_code(1);
     assert!(again.stderr.contains("refusing to process 2"));
-    assert!(
-        again
-            .stdout
-            .contains("           0           2  tasks.fail_on"),
-        "{}",
-        again.stdout
-    );
+    assert!(again.stdout.contains("           0           2  tasks.fail_on"), "{}", again.stdout);
 }
 
 #[test]
 fn keep_going_runs_what_does_not_depend_on_the_failure() {
     let dir = TestDir::with_guest("fail-keep-going", "tasks.wasm");
-    let run = dir
-        .jug(&[
-            "execute",
-            "tasks.wasm",
-            "--keep-going",
-            "--short",
-            "--",
-            "failing",
-        ])
-        .run()
-        .expect_code(1);
-    assert_eq!(
-        run.stdout,
-        "Executed:  4 tasks\nLoaded:  0 tasks\n** Total: 4 tasks.\n"
-    );
-    let status = dir
-        .jug(&["status", "tasks.wasm", "--short", "--", "failing"])
-        .run()
-        .expect_code(1);
+    let run =
+        dir.jug(&["execute", "tasks.wasm", "--keep-going", "--short", "--", "failing"]).run().expect_code(1);
+    assert_eq!(run.stdout, "Executed:  4 tasks\nLoaded:  0 tasks\n** Total: 4 tasks.\n");
+    let status = dir.jug(&["status", "tasks.wasm", "--short", "--", "failing"]).run().expect_code(1);
     // fail_on(2) is Ready again (no failure marker without --keep-failed), add(…) waits on it.
-    assert_eq!(
-        status.stdout,
-        "2 tasks waiting to be run, 0 failed, 4 complete, (none active).\n"
-    );
+    assert_eq!(status.stdout, "2 tasks waiting to be run, 0 failed, 4 complete, (none active).\n");
     assert!(no_locks_left(&dir, "tasks.jugdata"));
 }
 
 #[test]
 fn a_panic_is_reported_with_its_message_and_logged_with_a_backtrace() {
     let dir = TestDir::with_guest("fail-panic", "tasks.wasm");
-    let run = dir
-        .jug(&["execute", "tasks.wasm", "--keep-going", "--", "panic"])
-        .run()
-        .expect_code(1);
+    let run = dir.jug(&["execute", "tasks.wasm", "--keep-going", "--", "panic"]).run().expect_code(1);
     assert!(run.stderr.contains("task tasks.explode"), "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("panicked at tests/fixtures/guests/tasks/src/lib.rs"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("panicked at tests/fixtures/guests/tasks/src/lib.rs"), "{}", run.stderr);
     assert!(run.stderr.contains("boom at 1"), "{}", run.stderr);
     // The independent task still ran.
-    assert!(
-        run.stdout
-            .contains("           1           0  tasks.constant"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("           1           0  tasks.constant"), "{}", run.stdout);
     let logs = dir.files_under("tasks.jugdata/logs");
     assert_eq!(logs.len(), 1);
     let log = std::fs::read_to_string(dir.join("tasks.jugdata/logs").join(&logs[0])).unwrap();
     assert!(
-        log.contains("boom at 1")
-            && log.contains("wasm backtrace")
-            && log.contains("tasks.wasm!run"),
+        log.contains("boom at 1") && log.contains("wasm backtrace") && log.contains("tasks.wasm!run"),
         "{log}"
     );
 }
@@ -115,21 +55,15 @@ fn a_panic_is_reported_with_its_message_and_logged_with_a_backtrace() {
 #[test]
 fn guests_that_break_the_contract_fail_their_task() {
     let dir = TestDir::with_guest("fail-raw", "raw.wasm");
-    let run = dir
-        .jug(&["execute", "raw.wasm", "--keep-going"])
-        .run()
-        .expect_code(1);
+    let run = dir.jug(&["execute", "raw.wasm", "--keep-going"]).run().expect_code(1);
     assert!(
         run.stderr.contains("task raw.unsorted")
-            && run
-                .stderr
-                .contains("not deterministic CBOR: map keys not in sorted order"),
+            && run.stderr.contains("not deterministic CBOR: map keys not in sorted order"),
         "{}",
         run.stderr
     );
     assert!(
-        run.stderr
-            .contains("graph functions can only be called while building the graph"),
+        run.stderr.contains("graph functions can only be called while building the graph"),
         "{}",
         run.stderr
     );
@@ -141,9 +75,7 @@ fn guests_that_break_the_contract_fail_their_task() {
 fn sigterm_and_sigint_stop_after_the_task_in_flight_and_release_its_lock() {
     for (signal, code) in [("TERM", 143), ("INT", 130)] {
         let dir = TestDir::with_guest(&format!("signal-{signal}"), "tasks.wasm");
-        let child = dir
-            .jug(&["execute", "tasks.wasm", "-j", "1", "--short", "--", "slow"])
-            .spawn();
+        let child = dir.jug(&["execute", "tasks.wasm", "-j", "1", "--short", "--", "slow"]).spawn();
         std::thread::sleep(std::time::Duration::from_millis(400));
         let killed = std::process::Command::new("kill")
             .args([&format!("-{signal}"), &child.id().to_string()])
@@ -151,16 +83,10 @@ fn sigterm_and_sigint_stop_after_the_task_in_flight_and_release_its_lock() {
         assert!(killed.unwrap().success());
         let run = child.wait();
         assert_eq!(run.code, code, "{run:?}");
-        assert!(
-            run.stdout.starts_with("Executed:  "),
-            "the summary is still printed: {run:?}"
-        );
+        assert!(run.stdout.starts_with("Executed:  "), "the summary is still printed: {run:?}");
         assert!(no_locks_left(&dir, "tasks.jugdata"));
         // What finished is kept, and the rest is still to do.
-        let status = dir
-            .jug(&["status", "tasks.wasm", "--short", "--", "slow"])
-            .run()
-            .expect_code(1);
+        let status = dir.jug(&["status", "tasks.wasm", "--short", "--", "slow"]).run().expect_code(1);
         let complete = dir.files_under("tasks.jugdata/results").len();
         assert!(complete < 4, "the run was not stopped: {}", status.stdout);
         assert_eq!(

@@ -6,31 +6,15 @@ use std::process::Command;
 use crate::util::{self, TestDir};
 
 fn result_keys(dir: &TestDir, store: &str) -> BTreeSet<String> {
-    dir.files_under(&format!("{store}/results"))
-        .into_iter()
-        .map(|f| f[3..].to_owned())
-        .collect()
+    dir.files_under(&format!("{store}/results")).into_iter().map(|f| f[3..].to_owned()).collect()
 }
 
 #[test]
 fn same_graph_in_two_processes_has_the_same_keys() {
     let one = TestDir::with_guest("keys-one", "tasks.wasm");
     let two = TestDir::with_guest("keys-two", "tasks.wasm");
-    one.jug(&["execute", "tasks.wasm", "--", "diamond", "1", "2"])
-        .run()
-        .expect_code(0);
-    two.jug(&[
-        "execute",
-        "tasks.wasm",
-        "-j",
-        "1",
-        "--",
-        "diamond",
-        "1",
-        "2",
-    ])
-    .run()
-    .expect_code(0);
+    one.jug(&["execute", "tasks.wasm", "--", "diamond", "1", "2"]).run().expect_code(0);
+    two.jug(&["execute", "tasks.wasm", "-j", "1", "--", "diamond", "1", "2"]).run().expect_code(0);
     let keys = result_keys(&one, "tasks.jugdata");
     assert_eq!(keys.len(), 5);
     assert_eq!(keys, result_keys(&two, "tasks.jugdata"));
@@ -40,66 +24,21 @@ fn same_graph_in_two_processes_has_the_same_keys() {
 fn changing_one_input_changes_exactly_the_downstream_keys() {
     let dir = TestDir::with_guest("keys-input", "tasks.wasm");
     // a = 1, b = 2, c = a + b, d = -c, e = -b
-    dir.jug(&[
-        "execute",
-        "tasks.wasm",
-        "--store",
-        "x1",
-        "--",
-        "diamond",
-        "1",
-        "2",
-    ])
-    .run()
-    .expect_code(0);
+    dir.jug(&["execute", "tasks.wasm", "--store", "x1", "--", "diamond", "1", "2"]).run().expect_code(0);
     // a changes: a, c and d get new keys; b and e keep theirs.
-    dir.jug(&[
-        "execute",
-        "tasks.wasm",
-        "--store",
-        "x5",
-        "--",
-        "diamond",
-        "5",
-        "2",
-    ])
-    .run()
-    .expect_code(0);
+    dir.jug(&["execute", "tasks.wasm", "--store", "x5", "--", "diamond", "5", "2"]).run().expect_code(0);
     let (before, after) = (result_keys(&dir, "x1"), result_keys(&dir, "x5"));
     assert_eq!(before.intersection(&after).count(), 2);
 
     // The same from the user's side: against the first store, only b and e are complete.
-    let status = dir
-        .jug(&[
-            "status",
-            "tasks.wasm",
-            "--store",
-            "x1",
-            "--short",
-            "--",
-            "diamond",
-            "5",
-            "2",
-        ])
-        .run();
+    let status =
+        dir.jug(&["status", "tasks.wasm", "--store", "x1", "--short", "--", "diamond", "5", "2"]).run();
     assert_eq!(
         status.expect_code(1).stdout,
         "3 tasks waiting to be run, 0 failed, 2 complete, (none active).\n"
     );
     assert_eq!(
-        dir.jug(&[
-            "value",
-            "tasks.wasm",
-            "--store",
-            "x5",
-            "negate",
-            "--",
-            "diamond",
-            "5",
-            "2"
-        ])
-        .run()
-        .stdout,
+        dir.jug(&["value", "tasks.wasm", "--store", "x5", "negate", "--", "diamond", "5", "2"]).run().stdout,
         "-7\n-2\n"
     );
 }
@@ -114,11 +53,7 @@ impl PrimesCopy {
         let dir = TestDir::new("keys-rebuild");
         let workspace = util::workspace();
         std::fs::create_dir_all(dir.join("crate/src")).unwrap();
-        std::fs::copy(
-            workspace.join("examples/primes/src/lib.rs"),
-            dir.join("crate/src/lib.rs"),
-        )
-        .unwrap();
+        std::fs::copy(workspace.join("examples/primes/src/lib.rs"), dir.join("crate/src/lib.rs")).unwrap();
         std::fs::copy(workspace.join("Cargo.lock"), dir.join("crate/Cargo.lock")).unwrap();
         let manifest = format!(
             "[package]\nname = \"primes\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n\
@@ -138,16 +73,9 @@ impl PrimesCopy {
             .env("CARGO_TARGET_DIR", &target)
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        std::fs::copy(
-            target.join("wasm32-wasip2/release/primes.wasm"),
-            self.dir.join("primes.wasm"),
-        )
-        .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        std::fs::copy(target.join("wasm32-wasip2/release/primes.wasm"), self.dir.join("primes.wasm"))
+            .unwrap();
     }
 
     fn edit(&self, from: &str, to: &str) {
@@ -171,27 +99,15 @@ fn rebuilding_keeps_keys_and_editing_code_changes_them() {
     let source = std::fs::read(&path).unwrap();
     std::fs::write(&path, source).unwrap();
     copy.build();
-    let status = dir
-        .jug(&["status", "primes.wasm", "--short"])
-        .run()
-        .expect_code(0);
+    let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(0);
     assert_eq!(status.stdout, "All tasks complete (101 tasks).\n");
 
     // Edit one function: the module's code identity changes, so every task of it re-runs.
     copy.edit("primes <= {limit}", "primes up to {limit}");
     copy.build();
-    let status = dir
-        .jug(&["status", "primes.wasm", "--short"])
-        .run()
-        .expect_code(1);
-    assert_eq!(
-        status.stdout,
-        "101 tasks waiting to be run, 0 failed, 0 complete, (none active).\n"
-    );
+    let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(1);
+    assert_eq!(status.stdout, "101 tasks waiting to be run, 0 failed, 0 complete, (none active).\n");
     dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
-    let value = dir
-        .jug(&["value", "primes.wasm", "write_output"])
-        .run()
-        .expect_code(0);
+    let value = dir.jug(&["value", "primes.wasm", "write_output"]).run().expect_code(0);
     assert_eq!(value.stdout, "\"Found 25 primes up to 100.\\n\"\n");
 }

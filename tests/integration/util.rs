@@ -8,28 +8,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ has a parent")
-        .to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_owned()
 }
 
 /// `target/` (or `CARGO_TARGET_DIR`): tests keep their scratch space and guest builds there.
 fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("tmp dir is in target/")
-        .to_owned()
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("tmp dir is in target/").to_owned()
 }
 
 /// Guest crates built for the tests, by package name.
-const GUESTS: &[&str] = &[
-    "primes",
-    "bench",
-    "fixture-tasks",
-    "fixture-raw",
-    "fixture-hello",
-];
+const GUESTS: &[&str] = &["primes", "bench", "fixture-tasks", "fixture-raw", "fixture-hello"];
 
 /// The target directory guests are built in: separate from the host's, so this build never
 /// waits for the `cargo test` that runs it.
@@ -43,16 +31,11 @@ pub fn guests() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cargo
-            .current_dir(workspace())
-            .args(["build", "--release", "--target", "wasm32-wasip2"]);
+        cargo.current_dir(workspace()).args(["build", "--release", "--target", "wasm32-wasip2"]);
         for guest in GUESTS {
             cargo.args(["-p", guest]);
         }
-        let output = cargo
-            .env("CARGO_TARGET_DIR", guest_target_dir())
-            .output()
-            .expect("cargo runs");
+        let output = cargo.env("CARGO_TARGET_DIR", guest_target_dir()).output().expect("cargo runs");
         assert!(
             output.status.success(),
             "building the guest components failed (is the wasm32-wasip2 target installed?):\n{}",
@@ -127,12 +110,7 @@ impl TestDir {
                 if path.is_dir() {
                     pending.push(path);
                 } else {
-                    found.push(
-                        path.strip_prefix(&root)
-                            .unwrap()
-                            .to_string_lossy()
-                            .into_owned(),
-                    );
+                    found.push(path.strip_prefix(&root).unwrap().to_string_lossy().into_owned());
                 }
             }
         }
@@ -148,8 +126,7 @@ impl TestDir {
         self.files_under(relative)
             .into_iter()
             .map(|f| {
-                let modified =
-                    std::fs::metadata(self.join(relative).join(&f)).and_then(|m| m.modified());
+                let modified = std::fs::metadata(self.join(relative).join(&f)).and_then(|m| m.modified());
                 (f, modified.expect("file metadata"))
             })
             .collect()
@@ -233,18 +210,9 @@ impl Run {
     pub fn expect_one_line_error(self, code: i32, needle: &str) -> Run {
         let run = self.expect_code(code);
         let lines: Vec<&str> = run.stderr.lines().collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "expected a one-line error, got:\n{}",
-            run.stderr
-        );
+        assert_eq!(lines.len(), 1, "expected a one-line error, got:\n{}", run.stderr);
         assert!(lines[0].starts_with("jug-host: "), "{}", run.stderr);
-        assert!(
-            lines[0].contains(needle),
-            "expected `{needle}` in: {}",
-            run.stderr
-        );
+        assert!(lines[0].contains(needle), "expected `{needle}` in: {}", run.stderr);
         run
     }
 }

@@ -9,9 +9,7 @@ fn double(x: u64) -> u64 {
 
 fn graph(args: &[String]) -> jug::Result {
     let n: u64 = match args.first() {
-        Some(word) => word
-            .parse()
-            .map_err(|_| format!("expected a task count N, got `{word}`"))?,
+        Some(word) => word.parse().map_err(|_| format!("expected a task count N, got `{word}`"))?,
         None => 1000,
     };
     for i in 0..n {

@@ -20,9 +20,7 @@ fn write_output(n: u64, limit: u64) -> String {
 
 fn graph(args: &[String]) -> jug::Result {
     let limit: u64 = match args.first() {
-        Some(word) => word
-            .parse()
-            .map_err(|_| format!("expected a number N, got `{word}`"))?,
+        Some(word) => word.parse().map_err(|_| format!("expected a number N, got `{word}`"))?,
         None => 100,
     };
     let primes: Vec<_> = (2..=limit).map(is_prime).collect();

@@ -50,24 +50,7 @@ macro_rules! plain_args {
     )* };
 }
 
-plain_args!(
-    bool,
-    char,
-    u8,
-    u16,
-    u32,
-    u64,
-    u128,
-    i8,
-    i16,
-    i32,
-    i64,
-    i128,
-    f32,
-    f64,
-    String,
-    ()
-);
+plain_args!(bool, char, u8, u16, u32, u64, u128, i8, i16, i32, i64, i128, f32, f64, String, ());
 
 impl Arg<String> for str {
     fn to_template(&self) -> Value {
@@ -99,14 +82,8 @@ impl<T, A: Arg<T>> Arg<Option<T>> for Option<A> {
     }
 }
 
-fn map_template<'a, T, A: Arg<T> + 'a>(
-    entries: impl Iterator<Item = (&'a String, &'a A)>,
-) -> Value {
-    Value::Map(
-        entries
-            .map(|(k, v)| (Value::Text(k.clone()), v.to_template()))
-            .collect(),
-    )
+fn map_template<'a, T, A: Arg<T> + 'a>(entries: impl Iterator<Item = (&'a String, &'a A)>) -> Value {
+    Value::Map(entries.map(|(k, v)| (Value::Text(k.clone()), v.to_template())).collect())
 }
 
 impl<T, A: Arg<T>> Arg<BTreeMap<String, T>> for BTreeMap<String, A> {

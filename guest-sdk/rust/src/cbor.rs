@@ -48,8 +48,7 @@ fn canonicalize(value: &mut Value) -> Result<(), String> {
 
 /// Decodes a task's argument tuple.
 pub fn decode_args<T: DeserializeOwned>(input: &[u8], function: &str) -> Result<T, String> {
-    ciborium::from_reader(input)
-        .map_err(|e| format!("cannot decode the arguments of `{function}`: {e}"))
+    ciborium::from_reader(input).map_err(|e| format!("cannot decode the arguments of `{function}`: {e}"))
 }
 
 /// Encodes a task's result.

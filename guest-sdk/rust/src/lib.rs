@@ -125,9 +125,6 @@ pub mod __private {
     }
 
     pub fn unknown_function(name: &str, known: &[&str]) -> String {
-        format!(
-            "this component has no task function `{name}` (it exports: {})",
-            known.join(", ")
-        )
+        format!("this component has no task function `{name}` (it exports: {})", known.join(", "))
     }
 }

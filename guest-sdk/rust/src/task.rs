@@ -24,10 +24,7 @@ impl<T> Task<T> {
     }
 
     pub(crate) fn reference(&self) -> Value {
-        Value::Tag(
-            crate::TASK_REF_TAG,
-            Box::new(Value::Bytes(self.key.to_vec())),
-        )
+        Value::Tag(crate::TASK_REF_TAG, Box::new(Value::Bytes(self.key.to_vec())))
     }
 }
 
@@ -57,13 +54,9 @@ pub fn declare<T>(function: &str, args: Vec<Value>) -> Task<T> {
     };
     match graph::declare(function, &template) {
         Ok(key) => {
-            let key: [u8; 32] = key
-                .try_into()
-                .unwrap_or_else(|_| panic!("jug: the host returned a malformed key"));
-            Task {
-                key,
-                result: PhantomData,
-            }
+            let key: [u8; 32] =
+                key.try_into().unwrap_or_else(|_| panic!("jug: the host returned a malformed key"));
+            Task { key, result: PhantomData }
         }
         Err(e) => panic!("jug: cannot declare task `{function}`: {e}"),
     }

@@ -47,11 +47,7 @@ pub enum References {
 
 /// Checks that `bytes` is one deterministic CBOR item and returns its task references in order.
 pub fn validate(bytes: &[u8], references: References) -> Result<Vec<Reference>, CborError> {
-    let mut walker = Validator {
-        reader: Reader::new(bytes),
-        references,
-        found: Vec::new(),
-    };
+    let mut walker = Validator { reader: Reader::new(bytes), references, found: Vec::new() };
     walker.item(0)?;
     if walker.reader.pos != bytes.len() {
         return Err(walker.reader.error("trailing bytes after the value"));
@@ -100,10 +96,7 @@ impl<'a> Reader<'a> {
     }
 
     pub fn error(&self, problem: impl Into<String>) -> CborError {
-        CborError {
-            offset: self.pos,
-            problem: problem.into(),
-        }
+        CborError { offset: self.pos, problem: problem.into() }
     }
 
     /// The next `n` bytes.
@@ -125,10 +118,7 @@ impl<'a> Reader<'a> {
             0..=23 => info as u64,
             24..=27 => {
                 let size = 1u64 << (info - 24);
-                let arg = self
-                    .take(size)?
-                    .iter()
-                    .fold(0u64, |acc, &b| (acc << 8) | b as u64);
+                let arg = self.take(size)?.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64);
                 // Floats (major 7, info 25–27) have their own shortest-form rule.
                 let is_float = major == 7 && info >= 25;
                 let minimal = match info {
@@ -206,9 +196,7 @@ impl Validator<'_> {
             let key = &self.reader.bytes[key_start..self.reader.pos];
             if previous.is_some_and(|p| p >= key) {
                 self.reader.pos = key_start;
-                return Err(self
-                    .reader
-                    .error("map keys not in sorted order, or repeated"));
+                return Err(self.reader.error("map keys not in sorted order, or repeated"));
             }
             previous = Some(key);
             self.item(depth + 1)?;
@@ -219,22 +207,14 @@ impl Validator<'_> {
     fn reference(&mut self, start: usize) -> Result<(), CborError> {
         if self.references == References::Forbidden {
             self.reader.pos = start;
-            return Err(self
-                .reader
-                .error("a result cannot contain a task reference (tag 27253)"));
+            return Err(self.reader.error("a result cannot contain a task reference (tag 27253)"));
         }
         let head = self.reader.head()?;
         if head.major != 2 || head.arg != 32 {
-            return Err(self
-                .reader
-                .error("a task reference must wrap a 32-byte key"));
+            return Err(self.reader.error("a task reference must wrap a 32-byte key"));
         }
         let key = Key(self.reader.take(32)?.try_into().expect("took 32 bytes"));
-        self.found.push(Reference {
-            start,
-            end: self.reader.pos,
-            key,
-        });
+        self.found.push(Reference { start, end: self.reader.pos, key });
         Ok(())
     }
 
@@ -314,9 +294,7 @@ mod tests {
         assert!(problem(&[0x01, 0x02]).contains("trailing"));
         assert!(problem(&[0x82, 0x01]).contains("longer"));
         assert!(problem(&[0x62, b'a']).contains("ends early"));
-        assert!(
-            problem(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).contains("longer")
-        );
+        assert!(problem(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).contains("longer"));
     }
 
     #[test]
@@ -360,25 +338,21 @@ mod tests {
         assert_eq!(refs.len(), 2);
         assert_eq!((refs[0].key, refs[1].key), (Key([1; 32]), Key([2; 32])));
 
-        let input = splice(&template, &refs, |r| {
-            if r.key == Key([1; 32]) {
-                &[0xf5]
-            } else {
-                &[0x63, b'a', b'b', b'c']
-            }
-        });
+        let input =
+            splice(
+                &template,
+                &refs,
+                |r| {
+                    if r.key == Key([1; 32]) { &[0xf5] } else { &[0x63, b'a', b'b', b'c'] }
+                },
+            );
         assert_eq!(input, [0x83, 0xf5, 0x07, 0x81, 0x63, b'a', b'b', b'c']);
         assert_eq!(validate(&input, References::Forbidden), Ok(vec![]));
     }
 
     #[test]
     fn references_are_checked() {
-        assert!(
-            validate(&reference(3), References::Forbidden)
-                .unwrap_err()
-                .problem
-                .contains("result")
-        );
+        assert!(validate(&reference(3), References::Forbidden).unwrap_err().problem.contains("result"));
         let short = [0xd9, 0x6a, 0x75, 0x41, 0x00];
         assert!(problem(&short).contains("32-byte"));
     }

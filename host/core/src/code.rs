@@ -107,14 +107,11 @@ fn is_non_semantic(name: &str) -> bool {
 fn leb128_u32(bytes: &[u8], pos: &mut usize) -> Result<u32, MalformedWasm> {
     let mut value: u64 = 0;
     for shift in (0..35).step_by(7) {
-        let byte = *bytes
-            .get(*pos)
-            .ok_or_else(|| MalformedWasm("truncated section header".into()))?;
+        let byte = *bytes.get(*pos).ok_or_else(|| MalformedWasm("truncated section header".into()))?;
         *pos += 1;
         value |= ((byte & 0x7f) as u64) << shift;
         if byte & 0x80 == 0 {
-            return u32::try_from(value)
-                .map_err(|_| MalformedWasm("section size overflows".into()));
+            return u32::try_from(value).map_err(|_| MalformedWasm("section size overflows".into()));
         }
     }
     Err(MalformedWasm("section size is not a valid LEB128".into()))
@@ -150,20 +147,10 @@ mod tests {
     #[test]
     fn debug_and_name_sections_do_not_change_identity() {
         let plain = identity(&component_with_module(&[])).unwrap();
-        let with_debug = [
-            custom("name", b"\x00\x05hello"),
-            custom(".debug_info", b"/home/a/src"),
-        ]
-        .concat();
-        assert_eq!(
-            identity(&component_with_module(&with_debug)).unwrap(),
-            plain
-        );
+        let with_debug = [custom("name", b"\x00\x05hello"), custom(".debug_info", b"/home/a/src")].concat();
+        assert_eq!(identity(&component_with_module(&with_debug)).unwrap(), plain);
         let other_debug = custom(".debug_info", b"/somewhere/else/entirely/src");
-        assert_eq!(
-            identity(&component_with_module(&other_debug)).unwrap(),
-            plain
-        );
+        assert_eq!(identity(&component_with_module(&other_debug)).unwrap(), plain);
     }
 
     #[test]
@@ -172,10 +159,7 @@ mod tests {
         let code = section(10, &[0x01, 0x02, 0x00, 0x0b]);
         assert_ne!(identity(&component_with_module(&code)).unwrap(), plain);
         let unknown_custom = custom("my-config", b"x");
-        assert_ne!(
-            identity(&component_with_module(&unknown_custom)).unwrap(),
-            plain
-        );
+        assert_ne!(identity(&component_with_module(&unknown_custom)).unwrap(), plain);
     }
 
     #[test]

@@ -68,20 +68,9 @@ pub struct Options {
 /// Things worth telling the user while the run goes on.
 #[derive(Debug, Clone)]
 pub enum Event {
-    TaskFailed {
-        name: String,
-        key: Key,
-        failure: Failure,
-    },
-    DamagedResult {
-        name: String,
-        key: Key,
-        reason: &'static str,
-    },
-    Waiting {
-        seconds: f64,
-        held_elsewhere: usize,
-    },
+    TaskFailed { name: String, key: Key, failure: Failure },
+    DamagedResult { name: String, key: Key, reason: &'static str },
+    Waiting { seconds: f64, held_elsewhere: usize },
 }
 
 /// What `execute` did.
@@ -106,20 +95,10 @@ pub fn execute(
     let results = store.list_results()?;
     let shared = Shared::new(graph, options, &results);
     let lock_record = LockRecord::for_this_process(&options.owner);
-    let context = Context {
-        graph,
-        store,
-        runner,
-        options,
-        on_event,
-        shared: &shared,
-        lock_record,
-    };
+    let context = Context { graph, store, runner, options, on_event, shared: &shared, lock_record };
 
     let fatal = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..options.jobs.max(1))
-            .map(|_| scope.spawn(|| context.worker()))
-            .collect();
+        let workers: Vec<_> = (0..options.jobs.max(1)).map(|_| scope.spawn(|| context.worker())).collect();
         let committer = scope.spawn(|| context.committer());
         let waited = context.coordinate();
         let mut fatal = waited.err();
@@ -184,9 +163,7 @@ struct State {
 
 impl State {
     fn unfinished(&self, graph: &Graph) -> usize {
-        (0..graph.len())
-            .filter(|&i| !matches!(self.phase[i], Phase::Done | Phase::Excluded))
-            .count()
+        (0..graph.len()).filter(|&i| !matches!(self.phase[i], Phase::Done | Phase::Excluded)).count()
     }
 }
 
@@ -214,10 +191,7 @@ impl Shared {
         let mut loaded = Counts::new();
         let mut counted_loaded = vec![false; n];
         for (i, task) in graph.tasks().iter().enumerate() {
-            let selected = options
-                .selector
-                .as_ref()
-                .is_none_or(|s| s.matches(graph.name(i)));
+            let selected = options.selector.as_ref().is_none_or(|s| s.matches(graph.name(i)));
             if results.contains(&task.key) {
                 phase[i] = Phase::Done;
                 if selected {
@@ -231,12 +205,7 @@ impl Shared {
         let missing_deps: Vec<u32> = graph
             .tasks()
             .iter()
-            .map(|t| {
-                t.dependencies
-                    .iter()
-                    .filter(|&&d| phase[d as usize] != Phase::Done)
-                    .count() as u32
-            })
+            .map(|t| t.dependencies.iter().filter(|&&d| phase[d as usize] != Phase::Done).count() as u32)
             .collect();
         let ready = (0..n as u32)
             .filter(|&i| phase[i as usize] == Phase::Todo && missing_deps[i as usize] == 0)
@@ -267,9 +236,7 @@ impl Shared {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Wakes every thread, for changes that concern them all (shutdown, a refresh).
@@ -351,11 +318,7 @@ impl Context<'_> {
                         state.running += 1;
                         break task;
                     }
-                    state = self
-                        .shared
-                        .work
-                        .wait(state)
-                        .unwrap_or_else(|p| p.into_inner());
+                    state = self.shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
                 }
             };
             let outcome = self.attempt(task);
@@ -412,11 +375,7 @@ impl Context<'_> {
             Outcome::Failed(failure) => {
                 state.phase[task as usize] = Phase::Failed;
                 let key = self.graph.task(task as usize).key;
-                (self.on_event)(Event::TaskFailed {
-                    name: name.to_owned(),
-                    key,
-                    failure: failure.clone(),
-                });
+                (self.on_event)(Event::TaskFailed { name: name.to_owned(), key, failure: failure.clone() });
                 state.failed.push((name.to_owned(), key, failure));
                 if !self.options.keep_going {
                     state.stopping = true;
@@ -452,19 +411,14 @@ impl Context<'_> {
             };
         }
         let input = cbor::splice(&spec.template, &spec.references, |r| &inputs[&r.key]);
-        let run = self
-            .runner
-            .run(&spec.key, self.graph.function(task as usize), &input);
-        let outcome =
-            run.outcome.and_then(
-                |bytes| match cbor::validate(&bytes, References::Forbidden) {
-                    Ok(_) => Ok(bytes),
-                    Err(e) => Err(Failure {
-                        kind: FailureKind::BadResult,
-                        message: format!("returned a result that is not deterministic CBOR: {e}"),
-                    }),
-                },
-            );
+        let run = self.runner.run(&spec.key, self.graph.function(task as usize), &input);
+        let outcome = run.outcome.and_then(|bytes| match cbor::validate(&bytes, References::Forbidden) {
+            Ok(_) => Ok(bytes),
+            Err(e) => Err(Failure {
+                kind: FailureKind::BadResult,
+                message: format!("returned a result that is not deterministic CBOR: {e}"),
+            }),
+        });
         let mut log = run.log;
         match outcome {
             Ok(result) => {
@@ -475,9 +429,7 @@ impl Context<'_> {
                 Ok(Outcome::Stored(result.into()))
             }
             Err(failure) => {
-                log.extend_from_slice(
-                    format!("jug-host: task failed: {}\n", failure.message).as_bytes(),
-                );
+                log.extend_from_slice(format!("jug-host: task failed: {}\n", failure.message).as_bytes());
                 self.store.put_log(&spec.key, &log)?;
                 Ok(Outcome::Failed(failure))
             }
@@ -503,11 +455,7 @@ impl Context<'_> {
             }
             Stored::Damaged(damaged) => {
                 let name = self.graph.name(dep as usize).to_owned();
-                (self.on_event)(Event::DamagedResult {
-                    name,
-                    key,
-                    reason: damaged.reason,
-                });
+                (self.on_event)(Event::DamagedResult { name, key, reason: damaged.reason });
                 self.store.delete_result(&key)?;
                 Ok(None)
             }
@@ -528,17 +476,10 @@ impl Context<'_> {
                     if state.finished || (!state.uncommitted.is_empty() && now >= next_sync) {
                         break;
                     }
-                    let timeout = if state.uncommitted.is_empty() {
-                        Duration::from_secs(1)
-                    } else {
-                        next_sync - now
-                    };
-                    state = self
-                        .shared
-                        .commit
-                        .wait_timeout(state, timeout)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
+                    let timeout =
+                        if state.uncommitted.is_empty() { Duration::from_secs(1) } else { next_sync - now };
+                    state =
+                        self.shared.commit.wait_timeout(state, timeout).unwrap_or_else(|p| p.into_inner()).0;
                 }
                 if state.uncommitted.is_empty() {
                     return Ok(());
@@ -553,10 +494,7 @@ impl Context<'_> {
             synced?;
             let mut state = self.shared.lock();
             for &task in &batch {
-                *state
-                    .executed
-                    .entry(self.graph.name(task as usize).to_owned())
-                    .or_default() += 1;
+                *state.executed.entry(self.graph.name(task as usize).to_owned()).or_default() += 1;
             }
         }
     }
@@ -586,11 +524,7 @@ impl Context<'_> {
             if idle_cycles >= self.options.nr_wait_cycles {
                 break;
             }
-            let held_elsewhere = state
-                .phase
-                .iter()
-                .filter(|&&p| p == Phase::HeldElsewhere)
-                .count();
+            let held_elsewhere = state.phase.iter().filter(|&&p| p == Phase::HeldElsewhere).count();
             let progress_before = state.progress;
             drop(state);
             (self.on_event)(Event::Waiting {
@@ -601,11 +535,7 @@ impl Context<'_> {
             let results = self.store.list_results()?;
             state = self.shared.lock();
             self.refresh(&mut state, &results);
-            idle_cycles = if state.progress > progress_before {
-                0
-            } else {
-                idle_cycles + 1
-            };
+            idle_cycles = if state.progress > progress_before { 0 } else { idle_cycles + 1 };
             self.shared.wake_all();
         }
         state.finished = true;
@@ -619,22 +549,12 @@ impl Context<'_> {
     /// Whether a task that could still run here is blocked by something another worker may
     /// finish: a task it holds, or a task this run does not select.
     fn worth_waiting(&self, state: &State) -> bool {
-        let blocked_by_others =
-            |i: usize| matches!(state.phase[i], Phase::HeldElsewhere | Phase::Excluded);
-        state
-            .phase
-            .iter()
-            .enumerate()
-            .any(|(i, &phase)| match phase {
-                Phase::HeldElsewhere => true,
-                Phase::Todo => self
-                    .graph
-                    .task(i)
-                    .dependencies
-                    .iter()
-                    .any(|&d| blocked_by_others(d as usize)),
-                _ => false,
-            })
+        let blocked_by_others = |i: usize| matches!(state.phase[i], Phase::HeldElsewhere | Phase::Excluded);
+        state.phase.iter().enumerate().any(|(i, &phase)| match phase {
+            Phase::HeldElsewhere => true,
+            Phase::Todo => self.graph.task(i).dependencies.iter().any(|&d| blocked_by_others(d as usize)),
+            _ => false,
+        })
     }
 
     /// Takes in results other workers stored meanwhile, and retries tasks they held.
@@ -646,10 +566,7 @@ impl Context<'_> {
             }
             if results.contains(&self.graph.task(i).key) {
                 if phase != Phase::Excluded {
-                    *state
-                        .loaded
-                        .entry(self.graph.name(i).to_owned())
-                        .or_default() += 1;
+                    *state.loaded.entry(self.graph.name(i).to_owned()).or_default() += 1;
                     state.counted_loaded[i] = true;
                 }
                 self.shared.complete(state, i as u32);

@@ -89,10 +89,7 @@ pub enum DeclareError {
     #[error("`{0}` is not a valid task function name (use letters, digits, `_`, `-` or `.`)")]
     BadFunctionName(String),
     #[error("the arguments of `{function}` are not deterministic CBOR: {problem}")]
-    BadArguments {
-        function: String,
-        problem: CborError,
-    },
+    BadArguments { function: String, problem: CborError },
     #[error("the arguments of `{function}` must be a CBOR array")]
     NotAnArray { function: String },
     #[error("`{function}` refers to task {key}, which was not declared before it")]
@@ -128,16 +125,10 @@ impl GraphBuilder {
             return Err(DeclareError::BadFunctionName(function.to_owned()));
         }
         if template.first().is_none_or(|b| b >> 5 != 4) {
-            return Err(DeclareError::NotAnArray {
-                function: function.to_owned(),
-            });
+            return Err(DeclareError::NotAnArray { function: function.to_owned() });
         }
-        let references = cbor::validate(&template, References::Allowed).map_err(|problem| {
-            DeclareError::BadArguments {
-                function: function.to_owned(),
-                problem,
-            }
-        })?;
+        let references = cbor::validate(&template, References::Allowed)
+            .map_err(|problem| DeclareError::BadArguments { function: function.to_owned(), problem })?;
         let mut dependencies = Vec::new();
         for reference in &references {
             let Some(&dep) = self.graph.index.get(&reference.key) else {
@@ -156,13 +147,7 @@ impl GraphBuilder {
         }
         let function = self.function_id(function);
         self.graph.index.insert(key, self.graph.tasks.len() as u32);
-        self.graph.tasks.push(TaskSpec {
-            function,
-            template,
-            references,
-            dependencies,
-            key,
-        });
+        self.graph.tasks.push(TaskSpec { function, template, references, dependencies, key });
         Ok(key)
     }
 
@@ -172,9 +157,7 @@ impl GraphBuilder {
         }
         let id = self.graph.functions.len() as u32;
         self.graph.functions.push(function.to_owned());
-        self.graph
-            .names
-            .push(format!("{}.{function}", self.graph.stem));
+        self.graph.names.push(format!("{}.{function}", self.graph.stem));
         self.function_ids.insert(function.to_owned(), id);
         id
     }
@@ -199,9 +182,7 @@ mod tests {
         let mut builder = GraphBuilder::new("g", Key([9; 32]));
         let a = builder.declare("leaf", vec![0x81, 0x01]).unwrap();
         let b = builder.declare("leaf", vec![0x81, 0x02]).unwrap();
-        let sum = builder
-            .declare("sum", [vec![0x82], reference(&a), reference(&b)].concat())
-            .unwrap();
+        let sum = builder.declare("sum", [vec![0x82], reference(&a), reference(&b)].concat()).unwrap();
         // Re-declaring is idempotent.
         assert_eq!(builder.declare("leaf", vec![0x81, 0x01]).unwrap(), a);
         let graph = builder.finish();
@@ -215,9 +196,7 @@ mod tests {
         let mut changed = GraphBuilder::new("g", Key([9; 32]));
         let a2 = changed.declare("leaf", vec![0x81, 0x03]).unwrap();
         let b2 = changed.declare("leaf", vec![0x81, 0x02]).unwrap();
-        let sum2 = changed
-            .declare("sum", [vec![0x82], reference(&a2), reference(&b2)].concat())
-            .unwrap();
+        let sum2 = changed.declare("sum", [vec![0x82], reference(&a2), reference(&b2)].concat()).unwrap();
         assert_ne!(a, a2);
         assert_eq!(b, b2);
         assert_ne!(sum, sum2);
@@ -226,23 +205,14 @@ mod tests {
     #[test]
     fn bad_declarations_are_refused() {
         let mut builder = GraphBuilder::new("g", Key([0; 32]));
-        assert!(matches!(
-            builder.declare("a b", vec![0x80]),
-            Err(DeclareError::BadFunctionName(_))
-        ));
-        assert!(matches!(
-            builder.declare("f", vec![0x01]),
-            Err(DeclareError::NotAnArray { .. })
-        ));
+        assert!(matches!(builder.declare("a b", vec![0x80]), Err(DeclareError::BadFunctionName(_))));
+        assert!(matches!(builder.declare("f", vec![0x01]), Err(DeclareError::NotAnArray { .. })));
         assert!(matches!(
             builder.declare("f", vec![0x81, 0x18, 0x01]),
             Err(DeclareError::BadArguments { .. })
         ));
         let dangling = [vec![0x81], reference(&Key([5; 32]))].concat();
-        assert!(matches!(
-            builder.declare("f", dangling),
-            Err(DeclareError::UnknownReference { .. })
-        ));
+        assert!(matches!(builder.declare("f", dangling), Err(DeclareError::UnknownReference { .. })));
         assert!(builder.finish().is_empty());
     }
 }

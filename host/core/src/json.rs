@@ -24,15 +24,9 @@ fn item(reader: &mut Reader<'_>) -> Result<Value, CborError> {
             // Below i64::MIN: keep every digit as text rather than round.
             Err(_) => Value::String(format!("-{}", head.arg as u128 + 1)),
         },
-        2 => {
-            Value::String(base64::engine::general_purpose::STANDARD.encode(reader.take(head.arg)?))
-        }
+        2 => Value::String(base64::engine::general_purpose::STANDARD.encode(reader.take(head.arg)?)),
         3 => Value::String(String::from_utf8_lossy(reader.take(head.arg)?).into_owned()),
-        4 => Value::Array(
-            (0..head.arg)
-                .map(|_| item(reader))
-                .collect::<Result<_, _>>()?,
-        ),
+        4 => Value::Array((0..head.arg).map(|_| item(reader)).collect::<Result<_, _>>()?),
         5 => {
             let mut map = Map::new();
             for _ in 0..head.arg {
@@ -80,15 +74,12 @@ mod tests {
         let cases: &[(&[u8], &str)] = &[
             (&[0x18, 0x64], "100"),
             (&[0x38, 0x63], "-100"),
-            (
-                &[0x3b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
-                "\"-18446744073709551616\"",
-            ),
+            (&[0x3b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], "\"-18446744073709551616\""),
             (&[0x43, 1, 2, 3], "\"AQID\""),
             (
                 &[
-                    0x78, 0x18, b'F', b'o', b'u', b'n', b'd', b' ', b'2', b'5', b' ', b'p', b'r',
-                    b'i', b'm', b'e', b's', b' ', b'<', b'=', b' ', b'1', b'0', b'0', b'.', b'\n',
+                    0x78, 0x18, b'F', b'o', b'u', b'n', b'd', b' ', b'2', b'5', b' ', b'p', b'r', b'i', b'm',
+                    b'e', b's', b' ', b'<', b'=', b' ', b'1', b'0', b'0', b'.', b'\n',
                 ],
                 "\"Found 25 primes <= 100.\\n\"",
             ),

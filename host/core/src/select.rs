@@ -34,10 +34,7 @@ impl Selector {
     pub fn name(name: &str) -> Result<Selector, SelectError> {
         let regex = Regex::new(&format!("^(?s:{})$", translate_wildcards(name)))
             .map_err(|_| SelectError::BadName(name.to_owned()))?;
-        Ok(Selector::Name {
-            text: name.to_owned(),
-            regex,
-        })
+        Ok(Selector::Name { text: name.to_owned(), regex })
     }
 
     /// A loose `--pattern` selector.
@@ -53,10 +50,7 @@ impl Selector {
             pattern: pattern.to_owned(),
             problem: e.to_string().lines().last().unwrap_or("").trim().to_owned(),
         })?;
-        Ok(Selector::Pattern {
-            text: pattern.to_owned(),
-            regex,
-        })
+        Ok(Selector::Pattern { text: pattern.to_owned(), regex })
     }
 
     /// Whether the task name `module.function` is selected.
@@ -185,17 +179,8 @@ mod tests {
 
     #[test]
     fn empty_and_broken_patterns_are_refused() {
-        assert!(matches!(
-            Selector::pattern(""),
-            Err(SelectError::EmptyPattern(_))
-        ));
-        assert!(matches!(
-            Selector::pattern("//"),
-            Err(SelectError::EmptyPattern(_))
-        ));
-        assert!(matches!(
-            Selector::pattern("/(/"),
-            Err(SelectError::BadRegex { .. })
-        ));
+        assert!(matches!(Selector::pattern(""), Err(SelectError::EmptyPattern(_))));
+        assert!(matches!(Selector::pattern("//"), Err(SelectError::EmptyPattern(_))));
+        assert!(matches!(Selector::pattern("/(/"), Err(SelectError::BadRegex { .. })));
     }
 }

@@ -40,11 +40,7 @@ pub fn states(graph: &Graph, snapshot: &Snapshot) -> Vec<State> {
                 .iter()
                 .all(|&d| snapshot.results.contains(&graph.task(d as usize).key))
             {
-                if snapshot.locks.contains(&task.key) {
-                    State::Active
-                } else {
-                    State::Ready
-                }
+                if snapshot.locks.contains(&task.key) { State::Active } else { State::Ready }
             } else {
                 State::Waiting
             }
@@ -54,13 +50,7 @@ pub fn states(graph: &Graph, snapshot: &Snapshot) -> Vec<State> {
 
 /// Per-name counts for each state, in the column order of Jug's table.
 pub fn columns(graph: &Graph, states: &[State]) -> [(&'static str, Counts); 5] {
-    let order = [
-        State::Failed,
-        State::Waiting,
-        State::Ready,
-        State::Complete,
-        State::Active,
-    ];
+    let order = [State::Failed, State::Waiting, State::Ready, State::Complete, State::Active];
     let titles = ["Failed", "Waiting", "Ready", "Complete", "Active"];
     let mut columns: [(&'static str, Counts); 5] = titles.map(|t| (t, Counts::new()));
     // Every task name gets a row, with zeros where it has no task in a state.
@@ -70,14 +60,8 @@ pub fn columns(graph: &Graph, states: &[State]) -> [(&'static str, Counts); 5] {
         }
     }
     for (i, state) in states.iter().enumerate() {
-        let column = order
-            .iter()
-            .position(|s| s == state)
-            .expect("every state has a column");
-        *columns[column]
-            .1
-            .get_mut(graph.name(i))
-            .expect("name registered") += 1;
+        let column = order.iter().position(|s| s == state).expect("every state has a column");
+        *columns[column].1.get_mut(graph.name(i)).expect("name registered") += 1;
     }
     columns
 }

@@ -46,13 +46,10 @@ pub fn summary(groups: &[(&str, &Counts)], short: bool, columns: usize) -> Strin
     let titles: Vec<String> = groups.iter().map(|(t, _)| t.to_string()).collect();
     let _ = writeln!(out, "{}", line(&titles, "Task name"));
     let _ = writeln!(out, "{}", "-".repeat(rule_width));
-    let names: std::collections::BTreeSet<&String> =
-        groups.iter().flat_map(|(_, c)| c.keys()).collect();
+    let names: std::collections::BTreeSet<&String> = groups.iter().flat_map(|(_, c)| c.keys()).collect();
     for name in names {
-        let cells: Vec<String> = groups
-            .iter()
-            .map(|(_, c)| c.get(name).copied().unwrap_or(0).to_string())
-            .collect();
+        let cells: Vec<String> =
+            groups.iter().map(|(_, c)| c.get(name).copied().unwrap_or(0).to_string()).collect();
         let mut pieces = wrap(name, name_width.saturating_sub(4).max(1)).into_iter();
         let _ = writeln!(out, "{}", line(&cells, &pieces.next().unwrap_or_default()));
         let blanks = vec![String::new(); groups.len()];
@@ -61,10 +58,7 @@ pub fn summary(groups: &[(&str, &Counts)], short: bool, columns: usize) -> Strin
         }
     }
     let _ = writeln!(out, "{}", ".".repeat(rule_width));
-    let totals: Vec<String> = groups
-        .iter()
-        .map(|(_, c)| c.values().sum::<u64>().to_string())
-        .collect();
+    let totals: Vec<String> = groups.iter().map(|(_, c)| c.values().sum::<u64>().to_string()).collect();
     let _ = writeln!(out, "{}", line(&totals, "Total"));
     out.push('\n');
     out
@@ -79,9 +73,7 @@ fn wrap(name: &str, width: usize) -> Vec<String> {
 /// The width Jug would use: `COLUMNS` if set to a positive number, else the terminal on
 /// stdout, else 80 (Python's `shutil.get_terminal_size((80, 25))`).
 pub fn terminal_columns() -> usize {
-    if let Some(columns) = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
+    if let Some(columns) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok())
         && columns > 0
     {
         return columns;
@@ -89,11 +81,7 @@ pub fn terminal_columns() -> usize {
     // SAFETY: TIOCGWINSZ writes a `winsize` into the struct we pass and nothing else.
     let mut size: libc::winsize = unsafe { std::mem::zeroed() };
     let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    if ok && size.ws_col > 0 {
-        size.ws_col as usize
-    } else {
-        80
-    }
+    if ok && size.ws_col > 0 { size.ws_col as usize } else { 80 }
 }
 
 #[cfg(test)]
@@ -144,13 +132,7 @@ mod tests {
         let long = counts(&[("module.a_very_long_function_name", 1)]);
         let table = summary(&[("Count", &long)], false, 30);
         // name column: 30 - 12 - 2 = 16, wrapped at 12 with a 4-space indent
-        assert!(
-            table.contains("           1  module.a_ver    \n"),
-            "{table}"
-        );
-        assert!(
-            table.contains("                  y_long_funct\n"),
-            "{table}"
-        );
+        assert!(table.contains("           1  module.a_ver    \n"), "{table}");
+        assert!(table.contains("                  y_long_funct\n"), "{table}");
     }
 }

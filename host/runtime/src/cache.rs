@@ -31,11 +31,7 @@ fn entry(engine: &Engine, bytes: &[u8]) -> Option<PathBuf> {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
-    let name = format!(
-        "{}-{:016x}.cwasm",
-        blake3::hash(bytes).to_hex(),
-        hasher.finish()
-    );
+    let name = format!("{}-{:016x}.cwasm", blake3::hash(bytes).to_hex(), hasher.finish());
     directory().map(|dir| dir.join(name))
 }
 
@@ -55,10 +51,7 @@ pub fn load(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
     if let Some(path) = entry
         && let Err(e) = store(&component, &path)
     {
-        tracing::debug!(
-            "cannot cache the compiled component at {}: {e}",
-            path.display()
-        );
+        tracing::debug!("cannot cache the compiled component at {}: {e}", path.display());
     }
     Ok(component)
 }

@@ -25,39 +25,25 @@ impl Program {
     /// Reads, checks and compiles (or loads from the cache) the component at `path`.
     pub fn load(path: &Path) -> Result<Program, LoadError> {
         let bytes = std::fs::read(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => LoadError::NotFound {
-                path: path.to_owned(),
-            },
-            _ => LoadError::Unreadable {
-                path: path.to_owned(),
-                source,
-            },
+            std::io::ErrorKind::NotFound => LoadError::NotFound { path: path.to_owned() },
+            _ => LoadError::Unreadable { path: path.to_owned(), source },
         })?;
         match code::kind(&bytes) {
             WasmKind::Component => {}
             WasmKind::CoreModule => {
-                return Err(LoadError::CoreModule {
-                    path: path.to_owned(),
-                });
+                return Err(LoadError::CoreModule { path: path.to_owned() });
             }
             WasmKind::NotWasm => {
-                return Err(LoadError::NotWasm {
-                    path: path.to_owned(),
-                });
+                return Err(LoadError::NotWasm { path: path.to_owned() });
             }
         }
-        let invalid = |reason: String| LoadError::Invalid {
-            path: path.to_owned(),
-            reason,
-        };
+        let invalid = |reason: String| LoadError::Invalid { path: path.to_owned(), reason };
         let code = code::identity(&bytes).map_err(|e| invalid(e.to_string()))?;
         let engine = engine::new_engine()?;
         let component = cache::load(&engine, &bytes).map_err(|e| invalid(format!("{e:#}")))?;
 
-        let wrong_world = |e: wasmtime::Error| LoadError::WrongWorld {
-            path: path.to_owned(),
-            reason: format!("{e:#}"),
-        };
+        let wrong_world =
+            |e: wasmtime::Error| LoadError::WrongWorld { path: path.to_owned(), reason: format!("{e:#}") };
         let mut linker = Linker::<Sandbox>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
@@ -66,21 +52,9 @@ impl Program {
         let instance_pre = linker.instantiate_pre(&component).map_err(wrong_world)?;
         let pre = TaskPre::new(instance_pre).map_err(wrong_world)?;
 
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let file = path
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Ok(Program {
-            engine,
-            pre,
-            code,
-            stem,
-            file,
-        })
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(Program { engine, pre, code, stem, file })
     }
 
     /// The component's code identity (part of every task key).
@@ -95,21 +69,15 @@ impl Program {
 
     /// Runs the component's graph builder with the words after `--`.
     pub fn build(&self, args: &[String]) -> Result<Graph, BuildError> {
-        let phase = Phase::Build {
-            builder: Box::new(GraphBuilder::new(&self.stem, self.code)),
-            first_error: None,
-        };
+        let phase =
+            Phase::Build { builder: Box::new(GraphBuilder::new(&self.stem, self.code)), first_error: None };
         let mut store = Store::new(&self.engine, Sandbox::new(&self.code, phase));
         let result = match self.pre.instantiate(&mut store) {
             Ok(instance) => instance.call_build(&mut store, args),
             Err(e) => Err(e),
         };
         let output = store.data_mut().take_log();
-        let Phase::Build {
-            builder,
-            first_error,
-        } = store.into_data().phase
-        else {
+        let Phase::Build { builder, first_error } = store.into_data().phase else {
             unreachable!("the build sandbox stays in the build phase")
         };
         let file = self.file.clone();
@@ -125,10 +93,7 @@ impl Program {
                 Ok(builder.finish())
             }
             Ok(Err(message)) => Err(BuildError::Rejected { file, message }),
-            Err(trap) => Err(BuildError::Trapped {
-                file,
-                message: describe_trap(&trap, &output),
-            }),
+            Err(trap) => Err(BuildError::Trapped { file, message: describe_trap(&trap, &output) }),
         }
     }
 }
@@ -143,18 +108,12 @@ impl Runner for Program {
         let mut log = store.data_mut().take_log();
         let outcome = match result {
             Ok(Ok(bytes)) => Ok(bytes),
-            Ok(Err(message)) => Err(Failure {
-                kind: FailureKind::GuestError,
-                message,
-            }),
+            Ok(Err(message)) => Err(Failure { kind: FailureKind::GuestError, message }),
             Err(trap) => {
                 if let Some(backtrace) = trap.downcast_ref::<wasmtime::WasmBacktrace>() {
                     log.extend_from_slice(format!("{backtrace}\n").as_bytes());
                 }
-                Err(Failure {
-                    kind: FailureKind::Trap,
-                    message: describe_trap(&trap, &log),
-                })
+                Err(Failure { kind: FailureKind::Trap, message: describe_trap(&trap, &log) })
             }
         };
         Run { outcome, log }
@@ -176,10 +135,6 @@ fn describe_trap(error: &wasmtime::Error, output: &[u8]) -> String {
     }
     match error.downcast_ref::<wasmtime::Trap>() {
         Some(trap) => format!("trapped: {trap}"),
-        None => format!("{error:#}")
-            .lines()
-            .next()
-            .unwrap_or("trapped")
-            .to_owned(),
+        None => format!("{error:#}").lines().next().unwrap_or("trapped").to_owned(),
     }
 }

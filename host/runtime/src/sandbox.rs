@@ -19,9 +19,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{
-    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
-};
+use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::jug::task::{graph, log};
 
@@ -34,10 +32,7 @@ const FIXED_WALL_CLOCK_SECS: u64 = 1_700_000_000;
 /// What an instance is doing: declaring the graph, or running one task.
 pub enum Phase {
     // Boxed: a sandbox is created per task, almost always in the small `Run` phase.
-    Build {
-        builder: Box<GraphBuilder>,
-        first_error: Option<jug_core::graph::DeclareError>,
-    },
+    Build { builder: Box<GraphBuilder>, first_error: Option<jug_core::graph::DeclareError> },
     Run,
 }
 
@@ -72,13 +67,7 @@ impl Sandbox {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        Sandbox {
-            wasi,
-            table: ResourceTable::new(),
-            phase,
-            log_lines: Vec::new(),
-            output,
-        }
+        Sandbox { wasi, table: ResourceTable::new(), phase, log_lines: Vec::new(), output }
     }
 
     /// Captured stdout/stderr followed by `log` lines.
@@ -91,24 +80,17 @@ impl Sandbox {
 
 impl WasiView for Sandbox {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl graph::Host for Sandbox {
     fn declare(&mut self, function: String, args: Vec<u8>) -> Result<Vec<u8>, String> {
         match &mut self.phase {
-            Phase::Run => Err(
-                "graph functions can only be called while building the graph, not inside a task"
-                    .into(),
-            ),
-            Phase::Build {
-                builder,
-                first_error,
-            } => match builder.declare(&function, args) {
+            Phase::Run => {
+                Err("graph functions can only be called while building the graph, not inside a task".into())
+            }
+            Phase::Build { builder, first_error } => match builder.declare(&function, args) {
                 Ok(key) => Ok(key.0.to_vec()),
                 Err(e) => {
                     let message = e.to_string();
@@ -131,9 +113,7 @@ impl log::Host for Sandbox {
         match self.phase {
             // While building, the user is watching the terminal.
             Phase::Build { .. } => eprintln!("[{level}] {message}"),
-            Phase::Run => self
-                .log_lines
-                .extend_from_slice(format!("[{level}] {message}\n").as_bytes()),
+            Phase::Run => self.log_lines.extend_from_slice(format!("[{level}] {message}\n").as_bytes()),
         }
     }
 }

@@ -33,13 +33,7 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
         owner: new_owner_id(),
         stop,
     };
-    let report = execute::execute(
-        &loaded.graph,
-        &store,
-        &loaded.program,
-        &options,
-        &print_event,
-    )?;
+    let report = execute::execute(&loaded.graph, &store, &loaded.program, &options, &print_event)?;
 
     let summary = table::summary(
         &[("Executed", &report.executed), ("Loaded", &report.loaded)],
@@ -58,11 +52,7 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
 fn print_event(event: Event) {
     match event {
         Event::TaskFailed { name, key, failure } => {
-            eprintln!(
-                "jug-host: task {name} (key {}) failed: {}",
-                key.short(),
-                failure.message
-            )
+            eprintln!("jug-host: task {name} (key {}) failed: {}", key.short(), failure.message)
         }
         Event::DamagedResult { name, key, reason } => {
             eprintln!(
@@ -70,10 +60,7 @@ fn print_event(event: Event) {
                 key.short()
             )
         }
-        Event::Waiting {
-            seconds,
-            held_elsewhere,
-        } => {
+        Event::Waiting { seconds, held_elsewhere } => {
             // Say once why we are idle (Jug is silent here, which looks like a hang); the
             // rest of the waits only at RUST_LOG=info.
             static TOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -83,9 +70,7 @@ fn print_event(event: Event) {
                      by --name/--pattern; polling every {seconds} s (see --wait-cycle-time, --nr-wait-cycles)"
                 );
             }
-            tracing::info!(
-                "waiting {seconds} secs for {held_elsewhere} task(s) held by other workers"
-            )
+            tracing::info!("waiting {seconds} secs for {held_elsewhere} task(s) held by other workers")
         }
     }
 }

@@ -21,22 +21,15 @@ pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
         invalid[i] = true;
     }
     for i in 0..graph.len() {
-        if !invalid[i]
-            && graph
-                .task(i)
-                .dependencies
-                .iter()
-                .any(|&d| invalid[d as usize])
-        {
+        if !invalid[i] && graph.task(i).dependencies.iter().any(|&d| invalid[d as usize]) {
             invalid[i] = true;
         }
     }
 
     let store = Store::open(&loaded.store, Access::ReadOnly)?;
     let stored = store.list_results()?;
-    let to_remove: Vec<usize> = (0..graph.len())
-        .filter(|&i| invalid[i] && stored.contains(&graph.task(i).key))
-        .collect();
+    let to_remove: Vec<usize> =
+        (0..graph.len()).filter(|&i| invalid[i] && stored.contains(&graph.task(i).key)).collect();
     let mut removed: table::Counts = BTreeMap::new();
     if !to_remove.is_empty() {
         let store = Store::open(&loaded.store, Access::ReadWrite)?;
@@ -50,11 +43,7 @@ pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
     if removed.is_empty() {
         super::print("Tasks invalidated, but no results removed\n")?;
     } else {
-        super::print(&table::summary(
-            &[("Invalidated", &removed)],
-            args.short,
-            table::terminal_columns(),
-        ))?;
+        super::print(&table::summary(&[("Invalidated", &removed)], args.short, table::terminal_columns()))?;
     }
     Ok(exit_code::OK)
 }

@@ -35,22 +35,14 @@ pub struct Loaded {
 /// Everything before a subcommand's real work. The store location is checked first and
 /// nothing is created until the graph has been built, so bad input leaves no trace.
 pub fn load(args: &GraphArgs, builder: &BuilderArgs) -> anyhow::Result<Loaded> {
-    let stem = args
-        .graph
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = args.graph.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let store = match &args.store {
         Some(url) => StoreLocation::parse(url)?,
         None => StoreLocation::default_for(&stem),
     };
     let program = Program::load(&args.graph)?;
     let graph = program.build(&builder.words)?;
-    Ok(Loaded {
-        program,
-        graph,
-        store,
-    })
+    Ok(Loaded { program, graph, store })
 }
 
 /// A `--name`/`--pattern` pair as a selector (clap lets at most one through).
@@ -64,15 +56,9 @@ pub fn selector(selection: &Selection) -> anyhow::Result<Option<Selector>> {
 
 /// The tasks a selector picks, in definition order; none at all is an error.
 pub fn select(graph: &Graph, selector: &Selector) -> anyhow::Result<Vec<usize>> {
-    let chosen: Vec<usize> = (0..graph.len())
-        .filter(|&i| selector.matches(graph.name(i)))
-        .collect();
+    let chosen: Vec<usize> = (0..graph.len()).filter(|&i| selector.matches(graph.name(i))).collect();
     if chosen.is_empty() {
-        return Err(NoMatch {
-            selector: selector.describe(),
-            names: graph.names().join(", "),
-        }
-        .into());
+        return Err(NoMatch { selector: selector.describe(), names: graph.names().join(", ") }.into());
     }
     Ok(chosen)
 }

@@ -10,10 +10,7 @@ use crate::exit_code;
 pub fn run(args: StatusArgs) -> anyhow::Result<i32> {
     let loaded = super::load(&args.graph, &args.builder)?;
     let store = Store::open(&loaded.store, Access::ReadOnly)?;
-    let snapshot = Snapshot {
-        results: store.list_results()?,
-        locks: store.list_locks()?,
-    };
+    let snapshot = Snapshot { results: store.list_results()?, locks: store.list_locks()? };
     let states = status::states(&loaded.graph, &snapshot);
     if args.short {
         super::print(&format!("{}\n", status::short_line(&states)))?;
@@ -23,9 +20,5 @@ pub fn run(args: StatusArgs) -> anyhow::Result<i32> {
         super::print(&table::summary(&groups, false, table::terminal_columns()))?;
     }
     let complete = states.iter().all(|s| *s == status::State::Complete);
-    Ok(if complete {
-        exit_code::OK
-    } else {
-        exit_code::NOT_DONE
-    })
+    Ok(if complete { exit_code::OK } else { exit_code::NOT_DONE })
 }

@@ -16,9 +16,7 @@
 use proc_macro::TokenStream;
 use proc_macro2::Span;
 use quote::{format_ident, quote};
-use syn::{
-    FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type, parse_macro_input,
-};
+use syn::{FnArg, GenericArgument, ItemFn, Pat, PathArguments, ReturnType, Type, parse_macro_input};
 
 #[proc_macro_attribute]
 pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -27,24 +25,16 @@ pub fn task(attr: TokenStream, item: TokenStream) -> TokenStream {
         return err.to_compile_error().into();
     }
     let function = parse_macro_input!(item as ItemFn);
-    expand(function)
-        .unwrap_or_else(|e| e.to_compile_error())
-        .into()
+    expand(function).unwrap_or_else(|e| e.to_compile_error()).into()
 }
 
 fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     let sig = &function.sig;
     if !sig.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(
-            &sig.generics,
-            "a task function cannot be generic",
-        ));
+        return Err(syn::Error::new_spanned(&sig.generics, "a task function cannot be generic"));
     }
     if let Some(asyncness) = &sig.asyncness {
-        return Err(syn::Error::new_spanned(
-            asyncness,
-            "a task function cannot be async",
-        ));
+        return Err(syn::Error::new_spanned(asyncness, "a task function cannot be async"));
     }
     let name = &sig.ident;
     let vis = &function.vis;
@@ -54,10 +44,7 @@ fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     let mut types = Vec::new();
     for (i, input) in sig.inputs.iter().enumerate() {
         let FnArg::Typed(typed) = input else {
-            return Err(syn::Error::new_spanned(
-                input,
-                "a task function cannot take `self`",
-            ));
+            return Err(syn::Error::new_spanned(input, "a task function cannot take `self`"));
         };
         let ident = match &*typed.pat {
             Pat::Ident(p) => p.ident.clone(),
@@ -69,10 +56,9 @@ fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
 
     let declared = quote!(::core::stringify!(#name));
     let (task_type, encode) = match &sig.output {
-        ReturnType::Default => (
-            quote!(()),
-            quote!(::jug::__private::encode_result(&{ __body(#(#params),*); })),
-        ),
+        ReturnType::Default => {
+            (quote!(()), quote!(::jug::__private::encode_result(&{ __body(#(#params),*); })))
+        }
         ReturnType::Type(_, ty) => match ok_type_of_result(ty) {
             Some(ok) => (
                 quote!(#ok),
@@ -81,10 +67,7 @@ fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
                     ::core::result::Result::Err(e) => ::core::result::Result::Err(e.to_string()),
                 }),
             ),
-            None => (
-                quote!(#ty),
-                quote!(::jug::__private::encode_result(&__body(#(#params),*))),
-            ),
+            None => (quote!(#ty), quote!(::jug::__private::encode_result(&__body(#(#params),*)))),
         },
     };
 

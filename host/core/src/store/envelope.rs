@@ -60,11 +60,7 @@ mod tests {
         let mut flipped = sealed.clone();
         *flipped.last_mut().unwrap() ^= 1;
         assert_eq!(open(&flipped), Err("checksum mismatch"));
-        assert!(
-            open(&sealed[..sealed.len() - 1])
-                .unwrap_err()
-                .contains("length")
-        );
+        assert!(open(&sealed[..sealed.len() - 1]).unwrap_err().contains("length"));
         assert!(open(&sealed[..10]).unwrap_err().contains("shorter"));
         assert!(open(&[b'x'; 60]).unwrap_err().contains("magic"));
     }

@@ -21,26 +21,15 @@ impl LockRecord {
     /// A record for this process, taken now.
     pub fn for_this_process(owner: &str) -> LockRecord {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
-        LockRecord {
-            owner: owner.to_owned(),
-            host,
-            pid: std::process::id(),
-            acquired_unix_ms: now_unix_ms(),
-        }
+        LockRecord { owner: owner.to_owned(), host, pid: std::process::id(), acquired_unix_ms: now_unix_ms() }
     }
 }
 
 /// A worker id that no other process, here or on another machine, will use.
 pub fn new_owner_id() -> String {
     let host = gethostname::gethostname().to_string_lossy().into_owned();
-    let nonce = blake3::hash(
-        format!(
-            "{host}{}{:?}",
-            std::process::id(),
-            std::time::SystemTime::now()
-        )
-        .as_bytes(),
-    );
+    let nonce =
+        blake3::hash(format!("{host}{}{:?}", std::process::id(), std::time::SystemTime::now()).as_bytes());
     format!("{host}:{}:{}", std::process::id(), &nonce.to_hex()[..8])
 }
 

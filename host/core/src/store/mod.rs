@@ -56,18 +56,13 @@ pub enum StoreLocation {
 impl StoreLocation {
     /// Parses a store URL or path.
     pub fn parse(text: &str) -> Result<StoreLocation, StoreError> {
-        let bad = |reason: &str| StoreError::BadUrl {
-            url: text.to_owned(),
-            reason: reason.to_owned(),
-        };
+        let bad = |reason: &str| StoreError::BadUrl { url: text.to_owned(), reason: reason.to_owned() };
         if text.is_empty() {
             return Err(bad("it is empty"));
         }
         match text.split_once("://") {
             None => Ok(StoreLocation::Local(PathBuf::from(text))),
-            Some(("file", path)) if path.starts_with('/') => {
-                Ok(StoreLocation::Local(PathBuf::from(path)))
-            }
+            Some(("file", path)) if path.starts_with('/') => Ok(StoreLocation::Local(PathBuf::from(path))),
             Some(("file", _)) => Err(bad("a file:// URL needs an absolute path (file:///dir)")),
             Some(("memory", "")) => Ok(StoreLocation::Memory),
             Some(("memory", _)) => Err(bad("memory:// takes no path")),
@@ -169,10 +164,7 @@ impl Store {
                         return Err(StoreError::NotADirectory { path: shown });
                     }
                     Ok(_) => {}
-                    Err(e)
-                        if e.kind() == std::io::ErrorKind::NotFound
-                            && access == Access::ReadOnly =>
-                    {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && access == Access::ReadOnly => {
                         return Ok(Store {
                             objects: Arc::new(InMemory::new()),
                             backend: Backend::Absent,
@@ -180,19 +172,14 @@ impl Store {
                             owner_file: Mutex::new(None),
                         });
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir)
+                        .map_err(|source| StoreError::Io {
                             operation: "create",
                             path: shown.clone(),
                             source,
-                        })?
-                    }
+                        })?,
                     Err(source) => {
-                        return Err(StoreError::Io {
-                            operation: "open",
-                            path: shown,
-                            source,
-                        });
+                        return Err(StoreError::Io { operation: "open", path: shown, source });
                     }
                 }
                 let root = std::fs::canonicalize(dir).map_err(|source| StoreError::Io {
@@ -200,22 +187,12 @@ impl Store {
                     path: shown.clone(),
                     source,
                 })?;
-                let objects = LocalFileSystem::new_with_prefix(&root).map_err(|source| {
-                    StoreError::Backend {
-                        operation: "open",
-                        path: shown,
-                        source,
-                    }
-                })?;
+                let objects = LocalFileSystem::new_with_prefix(&root)
+                    .map_err(|source| StoreError::Backend { operation: "open", path: shown, source })?;
                 (Arc::new(objects), Backend::Local { root })
             }
         };
-        Ok(Store {
-            objects,
-            backend,
-            location: location.clone(),
-            owner_file: Mutex::new(None),
-        })
+        Ok(Store { objects, backend, location: location.clone(), owner_file: Mutex::new(None) })
     }
 
     pub fn location(&self) -> &StoreLocation {
@@ -278,13 +255,7 @@ impl Store {
     /// Stores a result (visible at once, durable after the next [`Store::sync`]). Writing the
     /// same key twice is harmless: same key, same bytes.
     pub fn put_result(&self, key: &Key, payload: &[u8]) -> Result<(), StoreError> {
-        self.put(
-            &result_path(key),
-            envelope::seal(payload),
-            PutMode::Overwrite,
-            "store the result",
-        )
-        .map(drop)
+        self.put(&result_path(key), envelope::seal(payload), PutMode::Overwrite, "store the result").map(drop)
     }
 
     /// Removes a result; returns whether there was one.
@@ -294,13 +265,7 @@ impl Store {
 
     /// Stores a task's captured output.
     pub fn put_log(&self, key: &Key, log: &[u8]) -> Result<(), StoreError> {
-        self.put(
-            &log_path(key),
-            log.to_vec(),
-            PutMode::Overwrite,
-            "store the log",
-        )
-        .map(drop)
+        self.put(&log_path(key), log.to_vec(), PutMode::Overwrite, "store the log").map(drop)
     }
 
     /// Reads a task's captured output.
@@ -320,18 +285,13 @@ impl Store {
         let Backend::Local { root } = &self.backend else {
             return self.put(&lock_path(key), body, PutMode::Create, "take the lock");
         };
-        let io_error = |source| StoreError::Io {
-            operation: "take a lock in",
-            path: self.location.to_string(),
-            source,
-        };
+        let io_error =
+            |source| StoreError::Io { operation: "take a lock in", path: self.location.to_string(), source };
         let owner_file = {
             let mut owner_file = self.owner_file.lock().unwrap_or_else(|p| p.into_inner());
             match &*owner_file {
                 Some(file) => file.clone(),
-                None => owner_file
-                    .insert(write_owner_file(root, record, &body).map_err(io_error)?)
-                    .clone(),
+                None => owner_file.insert(write_owner_file(root, record, &body).map_err(io_error)?).clone(),
             }
         };
         match std::fs::hard_link(&owner_file, root.join("locks").join(key.to_hex())) {
@@ -388,10 +348,7 @@ impl Store {
         mode: PutMode,
         operation: &'static str,
     ) -> Result<bool, StoreError> {
-        let options = PutOptions {
-            mode,
-            ..Default::default()
-        };
+        let options = PutOptions { mode, ..Default::default() };
         match wait(self.objects.put_opts(path, PutPayload::from(body), options)) {
             Ok(_) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
@@ -412,17 +369,8 @@ impl Store {
         }
     }
 
-    fn backend_error(
-        &self,
-        operation: &'static str,
-        path: &str,
-        source: object_store::Error,
-    ) -> StoreError {
-        StoreError::Backend {
-            operation,
-            path: format!("{}/{path}", self.location),
-            source,
-        }
+    fn backend_error(&self, operation: &'static str, path: &str, source: object_store::Error) -> StoreError {
+        StoreError::Backend { operation, path: format!("{}/{path}", self.location), source }
     }
 }
 
@@ -495,11 +443,7 @@ fn wait<F: Future>(future: F) -> F::Output {
 /// One `syncfs(2)`: flushes every file and directory entry written to this file system,
 /// whatever their number, for the cost of about one journal commit.
 fn sync_filesystem(root: &FsPath) -> Result<(), StoreError> {
-    let io_error = |source| StoreError::Io {
-        operation: "sync",
-        path: root.display().to_string(),
-        source,
-    };
+    let io_error = |source| StoreError::Io { operation: "sync", path: root.display().to_string(), source };
     let dir = std::fs::File::open(root).map_err(io_error)?;
     // SAFETY: syncfs only reads the descriptor, which `dir` keeps open for the call.
     let rc = unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&dir)) };
@@ -515,23 +459,11 @@ mod tests {
 
     #[test]
     fn parses_locations() {
-        assert_eq!(
-            StoreLocation::parse("x.jugdata").unwrap(),
-            StoreLocation::Local("x.jugdata".into())
-        );
-        assert_eq!(
-            StoreLocation::parse("file:///tmp/s").unwrap(),
-            StoreLocation::Local("/tmp/s".into())
-        );
-        assert_eq!(
-            StoreLocation::parse("memory://").unwrap(),
-            StoreLocation::Memory
-        );
+        assert_eq!(StoreLocation::parse("x.jugdata").unwrap(), StoreLocation::Local("x.jugdata".into()));
+        assert_eq!(StoreLocation::parse("file:///tmp/s").unwrap(), StoreLocation::Local("/tmp/s".into()));
+        assert_eq!(StoreLocation::parse("memory://").unwrap(), StoreLocation::Memory);
         for bad in ["", "file://relative", "memory://x", "gopher://host/x"] {
-            assert!(
-                matches!(StoreLocation::parse(bad), Err(StoreError::BadUrl { .. })),
-                "{bad}"
-            );
+            assert!(matches!(StoreLocation::parse(bad), Err(StoreError::BadUrl { .. })), "{bad}");
         }
     }
 }
