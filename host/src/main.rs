@@ -42,9 +42,19 @@ fn main() {
     std::process::exit(code);
 }
 
-/// The error and its causes on a single line: `what failed: why`.
+/// The error and its causes on a single line: `what failed: why`. Causes whose text an
+/// outer message already quotes (object_store and reqwest errors quote their sources) are
+/// left out rather than repeated.
 fn one_line(error: &anyhow::Error) -> String {
-    format!("{error:#}").replace('\n', " ")
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line.replace('\n', " ")
 }
 
 /// `jug-host status … | head` must not complain when `head` exits.

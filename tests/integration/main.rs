@@ -6,4 +6,5 @@ mod failures;
 mod keys;
 mod primes;
 mod results;
+mod s3;
 mod util;

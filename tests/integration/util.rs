@@ -143,6 +143,11 @@ impl JugCommand {
         self
     }
 
+    pub fn env_remove(mut self, key: &str) -> JugCommand {
+        self.command.env_remove(key);
+        self
+    }
+
     /// Runs to completion.
     pub fn run(mut self) -> Run {
         Run::from(self.command.output().expect("jug-host runs"))

@@ -51,6 +51,10 @@ pub enum StoreLocation {
     Local(PathBuf),
     /// `memory://`: lives and dies with the process.
     Memory,
+    /// `s3://bucket/prefix`: any S3-compatible service, configured by the standard `AWS_*`
+    /// environment (`AWS_ENDPOINT`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_REGION`, `AWS_ALLOW_HTTP`).
+    S3 { bucket: String, prefix: String },
 }
 
 impl StoreLocation {
@@ -66,8 +70,18 @@ impl StoreLocation {
             Some(("file", _)) => Err(bad("a file:// URL needs an absolute path (file:///dir)")),
             Some(("memory", "")) => Ok(StoreLocation::Memory),
             Some(("memory", _)) => Err(bad("memory:// takes no path")),
+            Some(("s3", rest)) => {
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                if bucket.is_empty() {
+                    return Err(bad("an s3:// URL needs a bucket (s3://bucket/prefix)"));
+                }
+                Ok(StoreLocation::S3 {
+                    bucket: bucket.to_owned(),
+                    prefix: prefix.trim_matches('/').to_owned(),
+                })
+            }
             Some((scheme, _)) => Err(bad(&format!(
-                "unsupported scheme `{scheme}`; use a directory path, file:///dir or memory://"
+                "unsupported scheme `{scheme}`; use a directory path, file:///dir, s3://bucket/prefix or memory://"
             ))),
         }
     }
@@ -83,6 +97,8 @@ impl std::fmt::Display for StoreLocation {
         match self {
             StoreLocation::Local(path) => write!(f, "{}", path.display()),
             StoreLocation::Memory => f.write_str("memory://"),
+            StoreLocation::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            StoreLocation::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
         }
     }
 }
@@ -141,6 +157,8 @@ enum Backend {
     Memory,
     /// A local store that does not exist, opened read-only.
     Absent,
+    /// An object store reached over the network.
+    Remote,
 }
 
 /// The store of one graph: results, locks and logs.
@@ -150,13 +168,58 @@ pub struct Store {
     location: StoreLocation,
     /// Local backend: this process's lock record file, which every lock it takes links to.
     owner_file: Mutex<Option<PathBuf>>,
+    /// Network backends run their requests on tokio; local ones run inline (see `wait`).
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Store {
     /// Opens (and with [`Access::ReadWrite`], creates) the store at `location`.
     pub fn open(location: &StoreLocation, access: Access) -> Result<Store, StoreError> {
+        let mut runtime = None;
         let (objects, backend): (Arc<dyn ObjectStore>, Backend) = match location {
             StoreLocation::Memory => (Arc::new(InMemory::new()), Backend::Memory),
+            StoreLocation::S3 { bucket, prefix } => {
+                let shown = location.to_string();
+                // Without explicit keys object_store would fall back to the cloud instance
+                // metadata service; a store URL should never send us there by surprise.
+                if ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+                    .iter()
+                    .any(|v| std::env::var_os(v).is_none())
+                {
+                    return Err(StoreError::BadUrl {
+                        url: shown,
+                        reason: "s3:// stores need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the \
+                                 environment (and AWS_ENDPOINT for a service other than AWS)"
+                            .into(),
+                    });
+                }
+                let s3 = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_retry(retry_config())
+                    .build()
+                    .map_err(|source| StoreError::Backend {
+                        operation: "configure",
+                        path: shown.clone(),
+                        source,
+                    })?;
+                let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
+                    Arc::new(s3)
+                } else {
+                    Arc::new(object_store::prefix::PrefixStore::new(s3, prefix.as_str()))
+                };
+                runtime = Some(
+                    tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .enable_all()
+                        .build()
+                        .map_err(|source| StoreError::Io {
+                            operation: "start the I/O runtime for",
+                            path: shown,
+                            source,
+                        })?,
+                );
+                (objects, Backend::Remote)
+            }
             StoreLocation::Local(dir) => {
                 let shown = dir.display().to_string();
                 match std::fs::metadata(dir) {
@@ -170,6 +233,7 @@ impl Store {
                             backend: Backend::Absent,
                             location: location.clone(),
                             owner_file: Mutex::new(None),
+                            runtime: None,
                         });
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir)
@@ -192,7 +256,7 @@ impl Store {
                 (Arc::new(objects), Backend::Local { root })
             }
         };
-        Ok(Store { objects, backend, location: location.clone(), owner_file: Mutex::new(None) })
+        Ok(Store { objects, backend, location: location.clone(), owner_file: Mutex::new(None), runtime })
     }
 
     pub fn location(&self) -> &StoreLocation {
@@ -218,7 +282,7 @@ impl Store {
             });
         }
         let prefix_path = Path::from(prefix);
-        let listing = wait(self.objects.list(Some(&prefix_path)).collect::<Vec<_>>());
+        let listing = self.wait(self.objects.list(Some(&prefix_path)).collect::<Vec<_>>());
         let mut keys = HashSet::with_capacity(listing.len());
         for entry in listing {
             let meta = entry.map_err(|source| self.backend_error("list", prefix, source))?;
@@ -232,7 +296,7 @@ impl Store {
     /// Whether a result is stored (without reading or checking it).
     pub fn has_result(&self, key: &Key) -> Result<bool, StoreError> {
         let path = result_path(key);
-        match wait(self.objects.head(&path)) {
+        match self.wait(self.objects.head(&path)) {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(source) => Err(self.backend_error("check", path.as_ref(), source)),
@@ -314,7 +378,7 @@ impl Store {
             };
         }
         let path = lock_path(key);
-        match wait(self.objects.delete(&path)) {
+        match self.wait(self.objects.delete(&path)) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(source) => Err(self.backend_error("release the lock", path.as_ref(), source)),
         }
@@ -324,7 +388,7 @@ impl Store {
     pub fn sync(&self) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Local { root } => sync_filesystem(root),
-            Backend::Memory | Backend::Absent => Ok(()),
+            Backend::Memory | Backend::Absent | Backend::Remote => Ok(()),
         }
     }
 
@@ -333,7 +397,7 @@ impl Store {
             let found = self.objects.get(path).await?;
             found.bytes().await
         };
-        match wait(read) {
+        match self.wait(read) {
             Ok(bytes) => Ok(Some(bytes.to_vec())),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(source) => Err(self.backend_error("read", path.as_ref(), source)),
@@ -349,7 +413,7 @@ impl Store {
         operation: &'static str,
     ) -> Result<bool, StoreError> {
         let options = PutOptions { mode, ..Default::default() };
-        match wait(self.objects.put_opts(path, PutPayload::from(body), options)) {
+        match self.wait(self.objects.put_opts(path, PutPayload::from(body), options)) {
             Ok(_) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
             Err(source) => Err(self.backend_error(operation, path.as_ref(), source)),
@@ -358,12 +422,12 @@ impl Store {
 
     fn delete(&self, path: &Path) -> Result<bool, StoreError> {
         // Local deletes succeed on missing files, so look first to report what was there.
-        let existed = match wait(self.objects.head(path)) {
+        let existed = match self.wait(self.objects.head(path)) {
             Ok(_) => true,
             Err(object_store::Error::NotFound { .. }) => return Ok(false),
             Err(source) => return Err(self.backend_error("check", path.as_ref(), source)),
         };
-        match wait(self.objects.delete(path)) {
+        match self.wait(self.objects.delete(path)) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(existed),
             Err(source) => Err(self.backend_error("delete", path.as_ref(), source)),
         }
@@ -421,6 +485,18 @@ impl Drop for Store {
     }
 }
 
+/// How long a network store retries a failing request, with exponential backoff, before the
+/// command gives up: `JUG_STORE_RETRY_SECS` (default 60), so a short outage of the server is
+/// ridden out and a dead one is reported within a minute.
+fn retry_config() -> object_store::RetryConfig {
+    let seconds =
+        std::env::var("JUG_STORE_RETRY_SECS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(60.0);
+    object_store::RetryConfig {
+        retry_timeout: std::time::Duration::from_secs_f64(seconds.max(0.0)),
+        ..Default::default()
+    }
+}
+
 fn result_path(key: &Key) -> Path {
     let hex = key.to_hex();
     Path::from(format!("results/{}/{hex}", &hex[..2]))
@@ -434,10 +510,16 @@ fn log_path(key: &Key) -> Path {
     Path::from(format!("logs/{}", key.to_hex()))
 }
 
-/// Runs a store future to completion on this thread. The local and in-memory backends never
-/// actually wait, and outside a tokio runtime they do their file I/O inline.
-fn wait<F: Future>(future: F) -> F::Output {
-    futures::executor::block_on(future)
+impl Store {
+    /// Runs a store future to completion on this thread: on tokio for network backends; for
+    /// local and in-memory ones on a trivial executor, since outside a tokio runtime they do
+    /// their file I/O inline rather than hopping to a blocking thread pool.
+    fn wait<F: Future>(&self, future: F) -> F::Output {
+        match &self.runtime {
+            Some(runtime) => runtime.block_on(future),
+            None => futures::executor::block_on(future),
+        }
+    }
 }
 
 /// One `syncfs(2)`: flushes every file and directory entry written to this file system,
@@ -462,7 +544,12 @@ mod tests {
         assert_eq!(StoreLocation::parse("x.jugdata").unwrap(), StoreLocation::Local("x.jugdata".into()));
         assert_eq!(StoreLocation::parse("file:///tmp/s").unwrap(), StoreLocation::Local("/tmp/s".into()));
         assert_eq!(StoreLocation::parse("memory://").unwrap(), StoreLocation::Memory);
-        for bad in ["", "file://relative", "memory://x", "gopher://host/x"] {
+        assert_eq!(
+            StoreLocation::parse("s3://bucket/a/b/").unwrap(),
+            StoreLocation::S3 { bucket: "bucket".into(), prefix: "a/b".into() }
+        );
+        assert_eq!(StoreLocation::parse("s3://bucket").unwrap().to_string(), "s3://bucket");
+        for bad in ["", "file://relative", "memory://x", "gopher://host/x", "s3://", "s3:///x"] {
             assert!(matches!(StoreLocation::parse(bad), Err(StoreError::BadUrl { .. })), "{bad}");
         }
     }
