@@ -34,9 +34,8 @@ pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
     if !to_remove.is_empty() {
         let store = Store::open(&loaded.store, Access::ReadWrite)?;
         for i in to_remove {
-            if store.delete_result(&graph.task(i).key)? {
-                *removed.entry(graph.name(i).to_owned()).or_default() += 1;
-            }
+            store.delete_result(&graph.task(i).key)?;
+            *removed.entry(graph.name(i).to_owned()).or_default() += 1;
         }
         store.sync()?;
     }

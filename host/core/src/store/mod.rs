@@ -322,9 +322,14 @@ impl Store {
         self.put(&result_path(key), envelope::seal(payload), PutMode::Overwrite, "store the result").map(drop)
     }
 
-    /// Removes a result; returns whether there was one.
-    pub fn delete_result(&self, key: &Key) -> Result<bool, StoreError> {
-        self.delete(&result_path(key))
+    /// Removes a result (one request; a result that is already gone is not an error).
+    /// Callers that report what they removed know it from a listing.
+    pub fn delete_result(&self, key: &Key) -> Result<(), StoreError> {
+        let path = result_path(key);
+        match self.wait(self.objects.delete(&path)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(self.backend_error("delete", path.as_ref(), source)),
+        }
     }
 
     /// Stores a task's captured output.
@@ -417,19 +422,6 @@ impl Store {
             Ok(_) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
             Err(source) => Err(self.backend_error(operation, path.as_ref(), source)),
-        }
-    }
-
-    fn delete(&self, path: &Path) -> Result<bool, StoreError> {
-        // Local deletes succeed on missing files, so look first to report what was there.
-        let existed = match self.wait(self.objects.head(path)) {
-            Ok(_) => true,
-            Err(object_store::Error::NotFound { .. }) => return Ok(false),
-            Err(source) => return Err(self.backend_error("check", path.as_ref(), source)),
-        };
-        match self.wait(self.objects.delete(path)) {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(existed),
-            Err(source) => Err(self.backend_error("delete", path.as_ref(), source)),
         }
     }
 
