@@ -32,7 +32,8 @@ pub struct GraphArgs {
     #[arg(value_name = "GRAPH.wasm")]
     pub graph: PathBuf,
 
-    /// Where results live: a directory, file:///dir or memory:// [default: <stem>.jugdata]
+    /// Where results live: a directory, file:///dir, s3://bucket/prefix, redis://host:port/ or
+    /// memory:// [default: <stem>.jugdata]
     #[arg(long, visible_alias = "jugdir", env = "JUG_STORE", value_name = "URL")]
     pub store: Option<String>,
 }
@@ -82,6 +83,11 @@ pub struct ExecuteArgs {
     /// How many consecutive waits without progress before giving up
     #[arg(long, default_value_t = 150, value_name = "N")]
     pub nr_wait_cycles: u32,
+
+    /// How long a lock lasts unless renewed (renewed every third of it while the task runs);
+    /// a worker that dies blocks its tasks this long at most. E.g. 30s, 500ms, 2m
+    #[arg(long, env = "JUG_LEASE", default_value = "30s", value_name = "DURATION", value_parser = duration)]
+    pub lease: std::time::Duration,
 
     /// Print one-line summaries instead of tables
     #[arg(long)]
@@ -136,6 +142,25 @@ pub struct InvalidateArgs {
 
     #[command(flatten)]
     pub builder: BuilderArgs,
+}
+
+/// A duration such as `30s`, `500ms`, `2m` or `1h` (a bare number is seconds), at least 1 ms.
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale = match unit.trim() {
+        "ms" => 0.001,
+        "" | "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("expected a duration like 30s, 500ms, 2m or 1h, got `{text}`")),
+    };
+    match number.parse::<f64>() {
+        Ok(n) if (n * scale).is_finite() && n * scale >= 0.001 => {
+            Ok(std::time::Duration::from_secs_f64(n * scale))
+        }
+        _ => Err(format!("expected a duration of at least 1ms like 30s, 500ms, 2m or 1h, got `{text}`")),
+    }
 }
 
 /// A non-negative, finite number of seconds.

@@ -9,15 +9,18 @@
 //! What is new: `jobs` threads share one graph, and results are made durable in batches — a
 //! committer thread calls [`Store::sync`] once for every result stored since its last sync,
 //! then releases their locks. A task counts as executed only once its batch is durable.
+//! Locks are leases: a keeper thread renews ours every third of the lease period, and a task
+//! whose holder stopped renewing is taken over (see `store::lock`). Waiting for tasks held
+//! elsewhere polls with backoff, and wakes up when the first of their leases would expire.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::cbor::{self, References};
 use crate::select::Selector;
-use crate::store::{LockRecord, Store, StoreError, Stored};
+use crate::store::{LockRecord, Locking, Store, StoreError, Stored};
 use crate::table::Counts;
 use crate::{Graph, Key};
 
@@ -61,6 +64,8 @@ pub struct Options {
     pub nr_wait_cycles: u32,
     /// This worker's lock owner id.
     pub owner: String,
+    /// How long our locks stay ours without renewal (they are renewed every third of it).
+    pub lease: Duration,
     /// Set from outside (a signal) to stop after the tasks in flight.
     pub stop: Arc<AtomicBool>,
 }
@@ -68,9 +73,35 @@ pub struct Options {
 /// Things worth telling the user while the run goes on.
 #[derive(Debug, Clone)]
 pub enum Event {
-    TaskFailed { name: String, key: Key, failure: Failure },
-    DamagedResult { name: String, key: Key, reason: &'static str },
-    Waiting { seconds: f64, held_elsewhere: usize },
+    TaskFailed {
+        name: String,
+        key: Key,
+        failure: Failure,
+    },
+    DamagedResult {
+        name: String,
+        key: Key,
+        reason: &'static str,
+    },
+    Waiting {
+        seconds: f64,
+        held_elsewhere: usize,
+    },
+    /// We took over a task whose holder let its lease expire.
+    TookOver {
+        name: String,
+        key: Key,
+        from: LockRecord,
+    },
+    /// Another worker took over a task of ours: we were too slow to renew.
+    LeaseLost {
+        name: String,
+        key: Key,
+    },
+    /// Renewing our leases failed (the store is unreachable); they may expire.
+    RenewalFailed {
+        error: String,
+    },
 }
 
 /// What `execute` did.
@@ -82,6 +113,10 @@ pub struct Report {
     /// Some tasks could not run (held elsewhere, or behind a failure) when the run ended.
     pub unfinished: usize,
     pub interrupted: bool,
+    /// Tasks taken over from expired leases.
+    pub taken_over: usize,
+    /// Tasks whose result someone else stored while we ran them (after a takeover race).
+    pub duplicates: usize,
 }
 
 /// Runs every selected task of `graph` that has no stored result.
@@ -94,12 +129,13 @@ pub fn execute(
 ) -> Result<Report, StoreError> {
     let results = store.list_results()?;
     let shared = Shared::new(graph, options, &results);
-    let lock_record = LockRecord::for_this_process(&options.owner);
+    let lock_record = LockRecord::for_this_process(&options.owner, options.lease);
     let context = Context { graph, store, runner, options, on_event, shared: &shared, lock_record };
 
     let fatal = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..options.jobs.max(1)).map(|_| scope.spawn(|| context.worker())).collect();
         let committer = scope.spawn(|| context.committer());
+        scope.spawn(|| context.keep_leases());
         let waited = context.coordinate();
         let mut fatal = waited.err();
         for handle in workers {
@@ -122,6 +158,8 @@ pub fn execute(
         failed: state.failed.clone(),
         unfinished: state.unfinished(graph),
         interrupted: options.stop.load(Ordering::SeqCst),
+        taken_over: state.taken_over,
+        duplicates: state.duplicates,
     })
 }
 
@@ -155,6 +193,10 @@ struct State {
     /// Which tasks `loaded` counts, so a result found damaged later is not counted twice.
     counted_loaded: Vec<bool>,
     failed: Vec<(String, Key, Failure)>,
+    taken_over: usize,
+    duplicates: usize,
+    /// When the first lease of a task held elsewhere expires, as far as we saw.
+    next_expiry: Option<SystemTime>,
     stopping: bool,
     finished: bool,
     progress: u64,
@@ -170,6 +212,12 @@ impl State {
 /// The shortest time between two group commits while results keep coming.
 const COMMIT_INTERVAL: Duration = Duration::from_millis(20);
 
+/// The first look at the store after running out of work; later looks back off from here.
+const FIRST_LOOK: Duration = Duration::from_millis(500);
+
+/// How long after a lease's expiry to look, so the expiry has surely passed.
+const EXPIRY_MARGIN: Duration = Duration::from_millis(100);
+
 /// Results cached for dependents, at most this many bytes in all.
 const CACHE_LIMIT: usize = 256 << 20;
 
@@ -181,6 +229,8 @@ struct Shared {
     idle: Condvar,
     /// Wakes the committer: the first result of a batch was stored, or the run is ending.
     commit: Condvar,
+    /// Wakes the lease keeper at the end of the run.
+    keeper: Condvar,
     dependents: Vec<Vec<u32>>,
 }
 
@@ -223,6 +273,9 @@ impl Shared {
                 loaded,
                 counted_loaded,
                 failed: Vec::new(),
+                taken_over: 0,
+                duplicates: 0,
+                next_expiry: None,
                 stopping: false,
                 finished: false,
                 progress: 0,
@@ -231,6 +284,7 @@ impl Shared {
             work: Condvar::new(),
             idle: Condvar::new(),
             commit: Condvar::new(),
+            keeper: Condvar::new(),
             dependents: graph.dependents(),
         }
     }
@@ -244,6 +298,7 @@ impl Shared {
         self.work.notify_all();
         self.idle.notify_all();
         self.commit.notify_all();
+        self.keeper.notify_all();
     }
 
     /// Marks a task done and queues the dependents it was the last missing input of.
@@ -284,9 +339,14 @@ impl Shared {
 
 /// What a worker found when it took a task.
 enum Outcome {
-    Stored(Arc<[u8]>),
+    /// `duplicate`: someone else stored the same result meanwhile.
+    Stored {
+        result: Arc<[u8]>,
+        duplicate: bool,
+    },
     AlreadyDone,
-    HeldElsewhere,
+    /// With the time its holder's lease expires, if we could read it.
+    HeldElsewhere(Option<SystemTime>),
     InputUnusable(u32),
     Failed(Failure),
 }
@@ -354,7 +414,8 @@ impl Context<'_> {
     fn apply(&self, state: &mut State, task: u32, outcome: Outcome) {
         let name = self.graph.name(task as usize);
         match outcome {
-            Outcome::Stored(result) => {
+            Outcome::Stored { result, duplicate } => {
+                state.duplicates += usize::from(duplicate);
                 if state.cache_bytes + result.len() <= CACHE_LIMIT {
                     state.cache_bytes += result.len();
                     state.cache.insert(task, result);
@@ -367,7 +428,12 @@ impl Context<'_> {
                 state.counted_loaded[task as usize] = true;
                 self.shared.complete(state, task);
             }
-            Outcome::HeldElsewhere => state.phase[task as usize] = Phase::HeldElsewhere,
+            Outcome::HeldElsewhere(expires) => {
+                state.phase[task as usize] = Phase::HeldElsewhere;
+                if let Some(expires) = expires {
+                    state.next_expiry = Some(state.next_expiry.map_or(expires, |e| e.min(expires)));
+                }
+            }
             Outcome::InputUnusable(dep) => {
                 state.phase[task as usize] = Phase::Todo;
                 self.shared.redo(state, dep, self.graph.name(dep as usize));
@@ -388,11 +454,17 @@ impl Context<'_> {
     /// committer releases it once the result is durable) and released otherwise.
     fn attempt(&self, task: u32) -> Result<Outcome, StoreError> {
         let spec = self.graph.task(task as usize);
-        if !self.store.try_lock(&spec.key, &self.lock_record)? {
-            return Ok(Outcome::HeldElsewhere);
+        match self.store.try_lock(&spec.key, &self.lock_record)? {
+            Locking::Held(lease) => return Ok(Outcome::HeldElsewhere(lease.map(|l| l.expires()))),
+            Locking::Acquired { took_over: None } => {}
+            Locking::Acquired { took_over: Some(lease) } => {
+                self.shared.lock().taken_over += 1;
+                let name = self.graph.name(task as usize).to_owned();
+                (self.on_event)(Event::TookOver { name, key: spec.key, from: lease.record });
+            }
         }
         let outcome = self.attempt_locked(task);
-        if !matches!(outcome, Ok(Outcome::Stored(_))) {
+        if !matches!(outcome, Ok(Outcome::Stored { .. })) {
             self.store.unlock(&spec.key)?;
         }
         outcome
@@ -422,11 +494,11 @@ impl Context<'_> {
         let mut log = run.log;
         match outcome {
             Ok(result) => {
-                self.store.put_result(&spec.key, &result)?;
+                let duplicate = !self.store.put_result(&spec.key, &result)?;
                 if !log.is_empty() {
                     self.store.put_log(&spec.key, &log)?;
                 }
-                Ok(Outcome::Stored(result.into()))
+                Ok(Outcome::Stored { result: result.into(), duplicate })
             }
             Err(failure) => {
                 log.extend_from_slice(format!("jug-host: task failed: {}\n", failure.message).as_bytes());
@@ -500,10 +572,27 @@ impl Context<'_> {
     }
 
     /// Waits until nothing more can happen, polling the store for tasks held elsewhere.
+    ///
+    /// Jug sleeps `wait_cycle_time` between looks and gives up after `nr_wait_cycles` of them
+    /// without progress. We keep that budget (`nr_wait_cycles × wait_cycle_time` of idleness)
+    /// but look sooner: the first look comes after [`FIRST_LOOK`], each next one twice as late
+    /// up to `wait_cycle_time`, and never later than just after the first lease we saw would
+    /// expire — so a dead worker's tasks are taken over promptly.
     fn coordinate(&self) -> Result<(), StoreError> {
-        let mut idle_cycles = 0u32;
+        let cycle = self.options.wait_cycle_time;
+        let budget = cycle.mul_f64(f64::from(self.options.nr_wait_cycles));
+        // Idleness counts from the first wait after the last progress; retrying held tasks
+        // in between is not progress.
+        let mut idle_since: Option<Instant> = None;
+        let mut progress_seen = 0;
+        let mut pause = cycle.min(FIRST_LOOK);
         let mut state = self.shared.lock();
         loop {
+            if state.progress != progress_seen {
+                progress_seen = state.progress;
+                idle_since = None;
+                pause = cycle.min(FIRST_LOOK);
+            }
             if self.options.stop.load(Ordering::SeqCst) {
                 state.stopping = true;
             }
@@ -521,21 +610,25 @@ impl Context<'_> {
                     .0;
                 continue;
             }
-            if idle_cycles >= self.options.nr_wait_cycles {
+            let waited = idle_since.get_or_insert_with(Instant::now).elapsed();
+            if waited >= budget {
                 break;
             }
+            let until_expiry = state
+                .next_expiry
+                .map(|e| e.duration_since(SystemTime::now()).unwrap_or_default() + EXPIRY_MARGIN);
+            let sleep = pause.min(until_expiry.unwrap_or(Duration::MAX)).min(budget - waited);
             let held_elsewhere = state.phase.iter().filter(|&&p| p == Phase::HeldElsewhere).count();
             let progress_before = state.progress;
             drop(state);
-            (self.on_event)(Event::Waiting {
-                seconds: self.options.wait_cycle_time.as_secs_f64(),
-                held_elsewhere,
-            });
-            self.sleep_unless_stopped(self.options.wait_cycle_time);
+            (self.on_event)(Event::Waiting { seconds: sleep.as_secs_f64(), held_elsewhere });
+            self.sleep_unless_stopped(sleep);
             let results = self.store.list_results()?;
             state = self.shared.lock();
             self.refresh(&mut state, &results);
-            idle_cycles = if state.progress > progress_before { 0 } else { idle_cycles + 1 };
+            if state.progress == progress_before {
+                pause = (pause * 2).min(cycle);
+            }
             self.shared.wake_all();
         }
         state.finished = true;
@@ -544,6 +637,31 @@ impl Context<'_> {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// Renews our leases every third of the lease period until the run ends, so that two
+    /// renewals can fail (a slow store) before anyone may take our tasks.
+    fn keep_leases(&self) {
+        let period = self.options.lease / 3;
+        let mut state = self.shared.lock();
+        while !state.finished {
+            state = self.shared.keeper.wait_timeout(state, period).unwrap_or_else(|p| p.into_inner()).0;
+            if state.finished {
+                break;
+            }
+            drop(state);
+            match self.store.renew_leases() {
+                Ok(lost) => {
+                    for key in lost {
+                        let name = self.graph.tasks().iter().position(|t| t.key == key);
+                        let name = name.map_or_else(|| key.to_hex(), |i| self.graph.name(i).to_owned());
+                        (self.on_event)(Event::LeaseLost { name, key });
+                    }
+                }
+                Err(e) => (self.on_event)(Event::RenewalFailed { error: error_line(&e) }),
+            }
+            state = self.shared.lock();
+        }
     }
 
     /// Whether a task that could still run here is blocked by something another worker may
@@ -559,6 +677,7 @@ impl Context<'_> {
 
     /// Takes in results other workers stored meanwhile, and retries tasks they held.
     fn refresh(&self, state: &mut State, results: &std::collections::HashSet<Key>) {
+        state.next_expiry = None;
         for i in 0..self.graph.len() {
             let phase = state.phase[i];
             if matches!(phase, Phase::Done | Phase::Running | Phase::Failed) {
@@ -589,4 +708,19 @@ impl Context<'_> {
             std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
         }
     }
+}
+
+/// An error and its causes on one line.
+fn error_line(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = e.source();
+    }
+    line
 }

@@ -31,6 +31,7 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
         wait_cycle_time: Duration::from_secs_f64(args.wait_cycle_time),
         nr_wait_cycles: args.nr_wait_cycles,
         owner: new_owner_id(),
+        lease: args.lease,
         stop,
     };
     let report = execute::execute(&loaded.graph, &store, &loaded.program, &options, &print_event)?;
@@ -41,12 +42,37 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
         table::terminal_columns(),
     );
     super::print(&summary)?;
+    if let Some(note) = lease_note(&report) {
+        super::print(&note)?;
+    }
     Ok(match signal.load(Ordering::SeqCst) {
         0 if report.failed.is_empty() => exit_code::OK,
         0 => exit_code::NOT_DONE,
         signal if signal == signal_hook::consts::SIGTERM as usize => exit_code::TERMINATED,
         _ => exit_code::INTERRUPTED,
     })
+}
+
+/// Jug has no leases, so its summary says nothing about them; ours adds a line only when
+/// something happened that a user running many workers wants to know.
+fn lease_note(report: &execute::Report) -> Option<String> {
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = Vec::new();
+    if report.taken_over > 0 {
+        parts.push(plural(
+            report.taken_over,
+            "task taken over from an expired lease",
+            "tasks taken over from expired leases",
+        ));
+    }
+    if report.duplicates > 0 {
+        parts.push(plural(
+            report.duplicates,
+            "duplicate execution (another worker stored the same result first)",
+            "duplicate executions (another worker stored the same results first)",
+        ));
+    }
+    (!parts.is_empty()).then(|| format!("{}.\n", parts.join("; ")))
 }
 
 fn print_event(event: Event) {
@@ -71,6 +97,21 @@ fn print_event(event: Event) {
                 );
             }
             tracing::info!("waiting {seconds} secs for {held_elsewhere} task(s) held by other workers")
+        }
+        Event::TookOver { name, key, from } => eprintln!(
+            "jug-host: taking over {name} (key {}): the lease of {} (pid {} on {}) expired",
+            key.short(),
+            from.owner,
+            from.pid,
+            from.host
+        ),
+        Event::LeaseLost { name, key } => eprintln!(
+            "jug-host: warning: another worker took over {name} (key {}) because our lease was not \
+             renewed in time; both may run it (see --lease)",
+            key.short()
+        ),
+        Event::RenewalFailed { error } => {
+            eprintln!("jug-host: warning: could not renew our leases: {error}")
         }
     }
 }

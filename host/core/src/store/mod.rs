@@ -13,7 +13,10 @@
 //! - No partial result is ever visible: the local backend writes a temporary file and renames
 //!   it into place; object stores make a PUT visible all at once.
 //! - A result that reads back damaged is reported and treated as missing, never returned.
-//! - A lock is taken with create-if-absent, so exactly one worker wins it.
+//! - A lock is taken with create-if-absent, so exactly one worker wins it; it is a lease that
+//!   its holder renews and that anyone may take over once it expires (see `lock`).
+//! - A result is written only if absent, so a task run twice (after a lease takeover race)
+//!   is noticed and counted, never silently replaced.
 //!
 //! ## Durability
 //!
@@ -26,9 +29,12 @@
 //! polled outside a tokio runtime, so each call costs a system call, not a thread hop.
 
 mod envelope;
+mod local_locks;
 mod lock;
+mod object_locks;
+mod redis;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -40,7 +46,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
 
 pub use envelope::HEADER_LEN;
-pub use lock::{LockRecord, new_owner_id};
+pub use lock::{DEFAULT_LEASE, Lease, LockRecord, Locking, new_owner_id};
 
 use crate::Key;
 
@@ -55,6 +61,9 @@ pub enum StoreLocation {
     /// environment (`AWS_ENDPOINT`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
     /// `AWS_REGION`, `AWS_ALLOW_HTTP`).
     S3 { bucket: String, prefix: String },
+    /// `redis://host:port[/db][?prefix=name]`: a Redis server, keys under `name:` (default
+    /// `jug:`), so several projects can share one database.
+    Redis { url: String, prefix: String },
 }
 
 impl StoreLocation {
@@ -80,8 +89,26 @@ impl StoreLocation {
                     prefix: prefix.trim_matches('/').to_owned(),
                 })
             }
+            Some(("redis", rest)) => {
+                let (address, query) = rest.split_once('?').unwrap_or((rest, ""));
+                let prefix = match query.split_once('=') {
+                    None if query.is_empty() => "jug",
+                    Some(("prefix", name)) if !name.is_empty() => name,
+                    _ => return Err(bad("the only option of a redis:// URL is ?prefix=NAME")),
+                };
+                let host = address.split('/').next().unwrap_or("");
+                if host.is_empty() || host.rsplit('@').next().is_some_and(str::is_empty) {
+                    return Err(bad("a redis:// URL needs a host (redis://127.0.0.1:6379/)"));
+                }
+                let db = address.split_once('/').map_or("", |(_, db)| db);
+                if !(db.is_empty() || db.parse::<u32>().is_ok()) {
+                    return Err(bad("the path of a redis:// URL is a database number (redis://host:port/2)"));
+                }
+                Ok(StoreLocation::Redis { url: format!("redis://{address}"), prefix: prefix.to_owned() })
+            }
             Some((scheme, _)) => Err(bad(&format!(
-                "unsupported scheme `{scheme}`; use a directory path, file:///dir, s3://bucket/prefix or memory://"
+                "unsupported scheme `{scheme}`; use a directory path, file:///dir, s3://bucket/prefix, \
+                 redis://host:port/ or memory://"
             ))),
         }
     }
@@ -99,6 +126,8 @@ impl std::fmt::Display for StoreLocation {
             StoreLocation::Memory => f.write_str("memory://"),
             StoreLocation::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
             StoreLocation::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+            StoreLocation::Redis { url, prefix } if prefix == "jug" => f.write_str(url),
+            StoreLocation::Redis { url, prefix } => write!(f, "{url}?prefix={prefix}"),
         }
     }
 }
@@ -167,9 +196,13 @@ pub struct Store {
     backend: Backend,
     location: StoreLocation,
     /// Local backend: this process's lock record file, which every lock it takes links to.
-    owner_file: Mutex<Option<PathBuf>>,
+    owner_file: Mutex<Option<Arc<local_locks::OwnerFile>>>,
+    /// Object stores: the locks this process holds, for renewal and release.
+    held: Mutex<HashMap<Key, object_locks::Held>>,
+    /// Names this process's temporary files apart from every other writer's.
+    writer_tag: String,
     /// Network backends run their requests on tokio; local ones run inline (see `wait`).
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: Option<Arc<tokio::runtime::Runtime>>,
 }
 
 impl Store {
@@ -207,18 +240,17 @@ impl Store {
                 } else {
                     Arc::new(object_store::prefix::PrefixStore::new(s3, prefix.as_str()))
                 };
-                runtime = Some(
-                    tokio::runtime::Builder::new_multi_thread()
-                        .worker_threads(2)
-                        .enable_all()
-                        .build()
-                        .map_err(|source| StoreError::Io {
-                            operation: "start the I/O runtime for",
-                            path: shown,
-                            source,
-                        })?,
-                );
+                runtime = Some(Arc::new(io_runtime(&shown)?));
                 (objects, Backend::Remote)
+            }
+            StoreLocation::Redis { url, prefix } => {
+                let shown = location.to_string();
+                let io = io_runtime(&shown)?;
+                let redis = io
+                    .block_on(redis::RedisStore::connect(url, prefix))
+                    .map_err(|source| StoreError::Backend { operation: "connect to", path: shown, source })?;
+                runtime = Some(Arc::new(io));
+                (Arc::new(redis), Backend::Remote)
             }
             StoreLocation::Local(dir) => {
                 let shown = dir.display().to_string();
@@ -228,13 +260,7 @@ impl Store {
                     }
                     Ok(_) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound && access == Access::ReadOnly => {
-                        return Ok(Store {
-                            objects: Arc::new(InMemory::new()),
-                            backend: Backend::Absent,
-                            location: location.clone(),
-                            owner_file: Mutex::new(None),
-                            runtime: None,
-                        });
+                        return Ok(Store::new(Arc::new(InMemory::new()), Backend::Absent, location, None));
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir)
                         .map_err(|source| StoreError::Io {
@@ -256,7 +282,36 @@ impl Store {
                 (Arc::new(objects), Backend::Local { root })
             }
         };
-        Ok(Store { objects, backend, location: location.clone(), owner_file: Mutex::new(None), runtime })
+        Ok(Store::new(objects, backend, location, runtime))
+    }
+
+    fn new(
+        objects: Arc<dyn ObjectStore>,
+        backend: Backend,
+        location: &StoreLocation,
+        runtime: Option<Arc<tokio::runtime::Runtime>>,
+    ) -> Store {
+        Store {
+            objects,
+            backend,
+            location: location.clone(),
+            owner_file: Mutex::new(None),
+            held: Mutex::new(HashMap::new()),
+            writer_tag: new_owner_id().replace([':', '/'], "-"),
+            runtime,
+        }
+    }
+
+    /// Another handle on the same store with locks of its own, as a separate worker has.
+    /// (`memory://` can only be shared this way.)
+    pub fn new_worker(&self) -> Store {
+        let backend = match &self.backend {
+            Backend::Local { root } => Backend::Local { root: root.clone() },
+            Backend::Memory => Backend::Memory,
+            Backend::Absent => Backend::Absent,
+            Backend::Remote => Backend::Remote,
+        };
+        Store::new(self.objects.clone(), backend, &self.location, self.runtime.clone())
     }
 
     pub fn location(&self) -> &StoreLocation {
@@ -316,10 +371,17 @@ impl Store {
         })
     }
 
-    /// Stores a result (visible at once, durable after the next [`Store::sync`]). Writing the
-    /// same key twice is harmless: same key, same bytes.
-    pub fn put_result(&self, key: &Key, payload: &[u8]) -> Result<(), StoreError> {
-        self.put(&result_path(key), envelope::seal(payload), PutMode::Overwrite, "store the result").map(drop)
+    /// Stores a result (visible at once, durable after the next [`Store::sync`]) unless one is
+    /// already there: `false` then. Same key, same bytes, so the first copy stands and the
+    /// caller counts a duplicate execution.
+    pub fn put_result(&self, key: &Key, payload: &[u8]) -> Result<bool, StoreError> {
+        let path = result_path(key);
+        let sealed = envelope::seal(payload);
+        if let Backend::Local { root } = &self.backend {
+            return local_locks::write_new(&root.join(path.as_ref()), &sealed, &self.writer_tag)
+                .map_err(|source| self.io_error("store a result in", source));
+        }
+        self.put(&path, sealed, PutMode::Create, "store the result")
     }
 
     /// Removes a result (one request; a result that is already gone is not an error).
@@ -342,51 +404,128 @@ impl Store {
         self.get(&log_path(key))
     }
 
-    /// Takes the lock of a task if nobody holds it; `false` if someone does.
-    ///
-    /// In a local directory a lock is a hard link to this process's record file: `link(2)` is
-    /// create-if-absent, and unlike a new file per lock it allocates no inode. Creating and
-    /// deleting an inode per task made ext4's allocator scan its recently deleted inodes on
-    /// every create, which cost up to 0.8 ms of CPU per task; object stores use a
-    /// conditional PUT instead.
-    pub fn try_lock(&self, key: &Key, record: &LockRecord) -> Result<bool, StoreError> {
-        let body = serde_json::to_vec(record).expect("a lock record serializes");
-        let Backend::Local { root } = &self.backend else {
-            return self.put(&lock_path(key), body, PutMode::Create, "take the lock");
-        };
-        let io_error =
-            |source| StoreError::Io { operation: "take a lock in", path: self.location.to_string(), source };
-        let owner_file = {
-            let mut owner_file = self.owner_file.lock().unwrap_or_else(|p| p.into_inner());
-            match &*owner_file {
-                Some(file) => file.clone(),
-                None => owner_file.insert(write_owner_file(root, record, &body).map_err(io_error)?).clone(),
+    /// Takes a task's lease: if nobody holds it, or if its holder let it expire.
+    pub fn try_lock(&self, key: &Key, record: &LockRecord) -> Result<Locking, StoreError> {
+        // A lock can vanish between our failed create and our read of it; look again, a few
+        // times, before calling it held.
+        for _ in 0..4 {
+            let attempt = match &self.backend {
+                Backend::Local { root } => {
+                    let owner = self.owner_file(root, record)?;
+                    local_locks::try_lock(root, &key.to_hex(), &owner)
+                        .map_err(|source| self.io_error("take a lock in", source))?
+                }
+                _ => {
+                    let path = lock_path(key);
+                    let attempt = self.wait(object_locks::try_lock(self.objects.as_ref(), &path, record));
+                    let attempt = attempt
+                        .map_err(|source| self.backend_error("take the lock", path.as_ref(), source))?;
+                    attempt.map(|(locking, held)| {
+                        if let Some(held) = held {
+                            self.held.lock().unwrap_or_else(|p| p.into_inner()).insert(*key, held);
+                        }
+                        locking
+                    })
+                }
+            };
+            if let Some(locking) = attempt {
+                return Ok(locking);
             }
-        };
-        match std::fs::hard_link(&owner_file, root.join("locks").join(key.to_hex())) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(io_error(e)),
         }
+        Ok(Locking::Held(None))
     }
 
-    /// Releases a task's lock.
+    /// Releases a task's lock, if it is still ours.
     pub fn unlock(&self, key: &Key) -> Result<(), StoreError> {
         if let Backend::Local { root } = &self.backend {
-            return match std::fs::remove_file(root.join("locks").join(key.to_hex())) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io {
-                    operation: "release a lock in",
-                    path: self.location.to_string(),
-                    source: e,
-                }),
-                _ => Ok(()),
-            };
+            let owner = self.owner_file.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(owner) = owner.as_ref() else { return Ok(()) };
+            return local_locks::unlock(root, &key.to_hex(), owner)
+                .map_err(|source| self.io_error("release a lock in", source));
         }
+        // A lease we know we lost to a takeover is someone else's now.
+        let Some(held) = self.held.lock().unwrap_or_else(|p| p.into_inner()).remove(key) else {
+            return Ok(());
+        };
         let path = lock_path(key);
-        match self.wait(self.objects.delete(&path)) {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(source) => Err(self.backend_error("release the lock", path.as_ref(), source)),
+        self.wait(object_locks::release(self.objects.as_ref(), &path, &held))
+            .map_err(|source| self.backend_error("release the lock", path.as_ref(), source))
+    }
+
+    /// Renews every lease this process holds; returns the ones it found taken over by others
+    /// (its holder was too slow to renew, and someone judged it dead).
+    pub fn renew_leases(&self) -> Result<Vec<Key>, StoreError> {
+        if let Backend::Local { .. } = &self.backend {
+            if let Some(owner) = self.owner_file.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                owner.touch().map_err(|source| self.io_error("renew the leases in", source))?;
+            }
+            return Ok(Vec::new());
         }
+        let held: Vec<(Key, object_locks::Held)> = self
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, h)| (*k, h.clone()))
+            .collect();
+        let mut lost = Vec::new();
+        for (key, mut lock) in held {
+            let path = lock_path(&key);
+            let renewed = self.wait(object_locks::renew(self.objects.as_ref(), &path, &mut lock));
+            let renewed =
+                renewed.map_err(|source| self.backend_error("renew the lease", path.as_ref(), source))?;
+            let mut table = self.held.lock().unwrap_or_else(|p| p.into_inner());
+            if !table.contains_key(&key) {
+                continue; // released meanwhile
+            }
+            if renewed {
+                table.insert(key, lock);
+            } else {
+                table.remove(&key);
+                lost.push(key);
+            }
+        }
+        Ok(lost)
+    }
+
+    /// Every lock in the store with its lease: one listing, then one read per lock (locks
+    /// are few: at most the tasks running right now, plus those of dead workers).
+    pub fn leases(&self) -> Result<HashMap<Key, Option<Lease>>, StoreError> {
+        let mut leases = HashMap::new();
+        for key in self.list_locks()? {
+            let lease = match &self.backend {
+                Backend::Local { root } => local_locks::read(&root.join("locks").join(key.to_hex()))
+                    .map_err(|source| self.io_error("read a lock in", source))?
+                    .map(|(lease, _)| lease),
+                _ => {
+                    let path = lock_path(&key);
+                    self.wait(object_locks::read(self.objects.as_ref(), &path))
+                        .map_err(|source| self.backend_error("read the lock", path.as_ref(), source))?
+                        .map(|(lease, _)| lease)
+                }
+            };
+            leases.insert(key, lease);
+        }
+        Ok(leases)
+    }
+
+    /// This process's lock record file, written on first use.
+    fn owner_file(
+        &self,
+        root: &FsPath,
+        record: &LockRecord,
+    ) -> Result<Arc<local_locks::OwnerFile>, StoreError> {
+        let mut owner = self.owner_file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(file) = owner.as_ref() {
+            return Ok(file.clone());
+        }
+        let file = local_locks::OwnerFile::create(root, record)
+            .map_err(|source| self.io_error("take a lock in", source))?;
+        Ok(owner.insert(Arc::new(file)).clone())
+    }
+
+    fn io_error(&self, operation: &'static str, source: std::io::Error) -> StoreError {
+        StoreError::Io { operation, path: self.location.to_string(), source }
     }
 
     /// Makes every result written so far durable (group commit).
@@ -456,25 +595,21 @@ fn list_local_keys(dir: &FsPath) -> std::io::Result<HashSet<Key>> {
     Ok(keys)
 }
 
-/// Writes `locks/owners/<owner>`, the record every lock of this process links to.
-fn write_owner_file(root: &FsPath, record: &LockRecord, body: &[u8]) -> std::io::Result<PathBuf> {
-    let owners = root.join("locks").join("owners");
-    std::fs::create_dir_all(&owners)?;
-    let file = owners.join(record.owner.replace(['/', '\\'], "_"));
-    let temporary = file.with_extension("tmp");
-    std::fs::write(&temporary, body)?;
-    std::fs::rename(&temporary, &file)?;
-    Ok(file)
-}
-
 impl Drop for Store {
     /// The owner record is only needed while this process may hold locks; the links of a
     /// crashed process keep it readable through the lock files themselves.
     fn drop(&mut self) {
-        if let Some(file) = self.owner_file.get_mut().unwrap_or_else(|p| p.into_inner()) {
-            let _ = std::fs::remove_file(file);
+        if let Some(owner) = self.owner_file.get_mut().unwrap_or_else(|p| p.into_inner()) {
+            owner.remove();
         }
     }
+}
+
+/// Network backends run their requests on a small tokio runtime of their own.
+fn io_runtime(shown: &str) -> Result<tokio::runtime::Runtime, StoreError> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().map_err(|source| {
+        StoreError::Io { operation: "start the I/O runtime for", path: shown.to_owned(), source }
+    })
 }
 
 /// How long a network store retries a failing request, with exponential backoff, before the
@@ -541,7 +676,22 @@ mod tests {
             StoreLocation::S3 { bucket: "bucket".into(), prefix: "a/b".into() }
         );
         assert_eq!(StoreLocation::parse("s3://bucket").unwrap().to_string(), "s3://bucket");
-        for bad in ["", "file://relative", "memory://x", "gopher://host/x", "s3://", "s3:///x"] {
+        assert_eq!(
+            StoreLocation::parse("redis://127.0.0.1:6390/2?prefix=sweep").unwrap(),
+            StoreLocation::Redis { url: "redis://127.0.0.1:6390/2".into(), prefix: "sweep".into() }
+        );
+        assert_eq!(StoreLocation::parse("redis://h:1/").unwrap().to_string(), "redis://h:1/");
+        for bad in [
+            "",
+            "file://relative",
+            "memory://x",
+            "gopher://host/x",
+            "s3://",
+            "s3:///x",
+            "redis://",
+            "redis://h/x",
+            "redis://h/?db=1",
+        ] {
             assert!(matches!(StoreLocation::parse(bad), Err(StoreError::BadUrl { .. })), "{bad}");
         }
     }

@@ -1,0 +1,98 @@
+//! The store conformance suite: every backend (local directory, memory, S3, Redis) must
+//! behave the same under the scheduler, so every scenario here runs against each of them.
+//!
+//! S3 and Redis are real servers started by `scripts/services/run` (the test command does
+//! it): `JUG_TEST_S3` and `JUG_TEST_REDIS` name them. Without them those tests fail, loudly,
+//! rather than skip — a green run must mean every backend was checked.
+
+mod scenarios;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jug_core::store::{Access, Store, StoreLocation};
+
+/// One backend under test: hands out independent handles on one store, as separate worker
+/// processes would have.
+pub struct Backend {
+    location: StoreLocation,
+    /// `memory://` lives inside one handle; its "workers" are handles made from it.
+    shared: Option<Arc<Store>>,
+    /// Lease length for lease scenarios: S3 dates are whole seconds, so it needs longer.
+    pub lease: Duration,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Backend {
+    pub fn location(&self) -> &StoreLocation {
+        &self.location
+    }
+
+    pub fn open(&self) -> Arc<Store> {
+        match &self.shared {
+            Some(store) => Arc::new(store.new_worker()),
+            None => Arc::new(Store::open(&self.location, Access::ReadWrite).expect("open the store")),
+        }
+    }
+
+    fn local() -> Backend {
+        let dir = tempfile::tempdir().unwrap();
+        let location = StoreLocation::Local(dir.path().join("store"));
+        Backend { location, shared: None, lease: Duration::from_millis(1200), _dir: Some(dir) }
+    }
+
+    fn memory() -> Backend {
+        let store = Arc::new(Store::open(&StoreLocation::Memory, Access::ReadWrite).unwrap());
+        let location = StoreLocation::Memory;
+        Backend { location, shared: Some(store), lease: Duration::from_millis(1200), _dir: None }
+    }
+
+    fn s3(scenario: &str) -> Backend {
+        let base = required_env("JUG_TEST_S3");
+        let location = StoreLocation::parse(&format!("{base}/conformance-{}", unique(scenario))).unwrap();
+        Backend { location, shared: None, lease: Duration::from_millis(3000), _dir: None }
+    }
+
+    fn redis(scenario: &str) -> Backend {
+        let base = required_env("JUG_TEST_REDIS");
+        let location =
+            StoreLocation::parse(&format!("{base}?prefix=conformance-{}", unique(scenario))).unwrap();
+        Backend { location, shared: None, lease: Duration::from_millis(1200), _dir: None }
+    }
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests with scripts/test, which starts SeaweedFS and Redis")
+    })
+}
+
+fn unique(scenario: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{scenario}-{}-{nanos}", std::process::id())
+}
+
+/// Runs each scenario against each backend, as `<backend>::<scenario>` tests.
+macro_rules! conformance {
+    ($($scenario:ident),* $(,)?) => {
+        mod local { $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::local()); } )* }
+        mod memory { $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::memory()); } )* }
+        mod s3 {
+            $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::s3(stringify!($scenario))); } )*
+        }
+        mod redis {
+            $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::redis(stringify!($scenario))); } )*
+        }
+    };
+}
+
+conformance!(
+    results_round_trip,
+    logs_round_trip,
+    a_second_copy_of_a_result_is_reported,
+    a_lock_is_exclusive_until_released,
+    concurrent_lockers_have_one_winner,
+    a_renewed_lease_is_never_taken,
+    an_expired_lease_is_taken_over_by_exactly_one_contender,
+    leases_are_listed_with_their_holder,
+);
