@@ -73,14 +73,11 @@ fn guests_that_break_the_contract_fail_their_task() {
 
 #[test]
 fn sigterm_and_sigint_stop_after_the_task_in_flight_and_release_its_lock() {
-    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
         let dir = TestDir::with_guest(&format!("signal-{signal}"), "tasks.wasm");
         let child = dir.jug(&["execute", "tasks.wasm", "-j", "1", "--short", "--", "slow"]).spawn();
         std::thread::sleep(std::time::Duration::from_millis(400));
-        let killed = std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status();
-        assert!(killed.unwrap().success());
+        child.signal(signal);
         let run = child.wait();
         assert_eq!(run.code, code, "{run:?}");
         assert!(run.stdout.starts_with("Executed:  "), "the summary is still printed: {run:?}");

@@ -8,3 +8,4 @@ mod primes;
 mod results;
 mod s3;
 mod util;
+mod workers;

@@ -66,3 +66,95 @@ fn s3_without_credentials_is_refused_before_any_request() {
         .run()
         .expect_one_line_error(5, "s3:// stores need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
 }
+
+/// A SeaweedFS of this test's own (the shared one serves other tests), which the test can
+/// stop and restart. Its data directory survives restarts, as a real server's disk would.
+struct PrivateS3 {
+    dir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+const PRIVATE_S3_PORT: u16 = 8433;
+
+impl PrivateS3 {
+    fn start(dir: &TestDir) -> PrivateS3 {
+        let dir = dir.join("seaweedfs");
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        let identities = format!(
+            r#"{{"identities":[{{"name":"test","credentials":[{{"accessKey":"{}","secretKey":"{}"}}],"actions":["Admin","Read","Write","List"]}}]}}"#,
+            std::env::var("AWS_ACCESS_KEY_ID").unwrap(),
+            std::env::var("AWS_SECRET_ACCESS_KEY").unwrap()
+        );
+        std::fs::write(dir.join("s3.json"), identities).unwrap();
+        let mut server = PrivateS3 { dir, child: None };
+        server.restart();
+        server
+    }
+
+    fn restart(&mut self) {
+        let weed = std::env::var("JUG_TEST_WEED")
+            .expect("JUG_TEST_WEED is not set: run the tests with scripts/test, which installs SeaweedFS");
+        let log = std::fs::File::create(self.dir.join("weed.log")).unwrap();
+        let child = std::process::Command::new(weed)
+            .args(["mini", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false"])
+            .args(["-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0"])
+            .args(["-master.port=19433", "-volume.port=18180", "-filer.port=18988", "-admin.port=23746"])
+            .args(["-volume.max=4", "-bucket=outage"])
+            .arg(format!("-s3.port={PRIVATE_S3_PORT}"))
+            .arg(format!("-dir={}", self.dir.join("data").display()))
+            .arg(format!("-s3.config={}", self.dir.join("s3.json").display()))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start SeaweedFS");
+        self.child = Some(child);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: kill(2) on the PID of a child we started and have not reaped.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            child.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for PrivateS3 {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[test]
+fn an_s3_outage_mid_run_is_reported_and_ridden_out() {
+    let dir = TestDir::with_guest("s3-outage", "bench.wasm");
+    let mut server = PrivateS3::start(&dir);
+    let endpoint = format!("http://127.0.0.1:{PRIVATE_S3_PORT}");
+    let store = "s3://outage/run";
+    let status = || {
+        dir.jug(&["status", "bench.wasm", "--store", store, "--short", "--", "3000"])
+            .env("AWS_ENDPOINT", &endpoint)
+            .env("JUG_STORE_RETRY_SECS", "0")
+            .run()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while status().code != 1 {
+        assert!(std::time::Instant::now() < deadline, "the private SeaweedFS did not come up");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+
+    let worker = dir
+        .jug(&["execute", "bench.wasm", "-j", "2", "--store", store, "--short", "--", "3000"])
+        .env("AWS_ENDPOINT", &endpoint)
+        .spawn();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    server.stop();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    server.restart();
+
+    let run = worker.wait().expect_code(0);
+    assert!(run.stderr.contains("store s3://outage/run is unreachable"), "{}", run.stderr);
+    assert!(run.stderr.contains("is reachable again after"), "{}", run.stderr);
+    assert_eq!(run.stdout, "Executed:  3000 tasks\nLoaded:  0 tasks\n** Total: 3000 tasks.\n");
+    assert_eq!(status().expect_code(0).stdout, "All tasks complete (3000 tasks).\n");
+}

@@ -152,6 +152,7 @@ pub fn execute(
         return Err(e);
     }
     let state = shared.lock();
+    reap_expired_leases(graph, store, &state, &context.lock_record)?;
     Ok(Report {
         executed: state.executed.clone(),
         loaded: state.loaded.clone(),
@@ -197,6 +198,8 @@ struct State {
     duplicates: usize,
     /// When the first lease of a task held elsewhere expires, as far as we saw.
     next_expiry: Option<SystemTime>,
+    /// xorshift state, seeded from the owner id, for collision jumps.
+    random: u64,
     stopping: bool,
     finished: bool,
     progress: u64,
@@ -204,6 +207,13 @@ struct State {
 }
 
 impl State {
+    fn next_random(&mut self) -> u64 {
+        self.random ^= self.random << 13;
+        self.random ^= self.random >> 7;
+        self.random ^= self.random << 17;
+        self.random
+    }
+
     fn unfinished(&self, graph: &Graph) -> usize {
         (0..graph.len()).filter(|&i| !matches!(self.phase[i], Phase::Done | Phase::Excluded)).count()
     }
@@ -276,6 +286,9 @@ impl Shared {
                 taken_over: 0,
                 duplicates: 0,
                 next_expiry: None,
+                random: u64::from_le_bytes(
+                    blake3::hash(options.owner.as_bytes()).as_bytes()[..8].try_into().unwrap(),
+                ) | 1,
                 stopping: false,
                 finished: false,
                 progress: 0,
@@ -430,6 +443,12 @@ impl Context<'_> {
             }
             Outcome::HeldElsewhere(expires) => {
                 state.phase[task as usize] = Phase::HeldElsewhere;
+                // Workers started together walk the tasks in the same order and would keep
+                // colliding; after a collision, jump to a random place in the queue.
+                if state.ready.len() > 1 {
+                    let jump = (state.next_random() % state.ready.len() as u64) as usize;
+                    state.ready.rotate_left(jump);
+                }
                 if let Some(expires) = expires {
                     state.next_expiry = Some(state.next_expiry.map_or(expires, |e| e.min(expires)));
                 }
@@ -455,7 +474,10 @@ impl Context<'_> {
     fn attempt(&self, task: u32) -> Result<Outcome, StoreError> {
         let spec = self.graph.task(task as usize);
         match self.store.try_lock(&spec.key, &self.lock_record)? {
-            Locking::Held(lease) => return Ok(Outcome::HeldElsewhere(lease.map(|l| l.expires()))),
+            Locking::Held(lease) => {
+                tracing::debug!(?lease, "held elsewhere");
+                return Ok(Outcome::HeldElsewhere(lease.map(|l| l.expires())));
+            }
             Locking::Acquired { took_over: None } => {}
             Locking::Acquired { took_over: Some(lease) } => {
                 self.shared.lock().taken_over += 1;
@@ -723,4 +745,26 @@ fn error_line(error: &dyn std::error::Error) -> String {
         cause = e.source();
     }
     line
+}
+
+/// Removes the leftover locks of finished tasks whose holders died after storing the result
+/// and before releasing the lock (`kill -9` between the two): taken over, then released, like
+/// any expired lease. One listing of the locks; nothing else is read unless there are some.
+fn reap_expired_leases(
+    graph: &Graph,
+    store: &Store,
+    state: &State,
+    record: &LockRecord,
+) -> Result<(), StoreError> {
+    let done: std::collections::HashSet<Key> =
+        (0..graph.len()).filter(|&i| state.phase[i] == Phase::Done).map(|i| graph.task(i).key).collect();
+    let now = SystemTime::now();
+    for (key, lease) in store.leases()? {
+        let expired = lease.is_some_and(|l| l.is_expired(now));
+        if expired && done.contains(&key) && matches!(store.try_lock(&key, record)?, Locking::Acquired { .. })
+        {
+            store.unlock(&key)?;
+        }
+    }
+    Ok(())
 }

@@ -33,13 +33,14 @@ mod local_locks;
 mod lock;
 mod object_locks;
 mod redis;
+mod retry;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt as _;
+use futures::TryStreamExt as _;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -201,6 +202,7 @@ pub struct Store {
     held: Mutex<HashMap<Key, object_locks::Held>>,
     /// Names this process's temporary files apart from every other writer's.
     writer_tag: String,
+    outage: retry::Outage,
     /// Network backends run their requests on tokio; local ones run inline (see `wait`).
     runtime: Option<Arc<tokio::runtime::Runtime>>,
 }
@@ -228,7 +230,7 @@ impl Store {
                 }
                 let s3 = object_store::aws::AmazonS3Builder::from_env()
                     .with_bucket_name(bucket)
-                    .with_retry(retry_config())
+                    .with_retry(retry::client_retry_config())
                     .build()
                     .map_err(|source| StoreError::Backend {
                         operation: "configure",
@@ -298,6 +300,7 @@ impl Store {
             owner_file: Mutex::new(None),
             held: Mutex::new(HashMap::new()),
             writer_tag: new_owner_id().replace([':', '/'], "-"),
+            outage: retry::Outage::default(),
             runtime,
         }
     }
@@ -337,21 +340,16 @@ impl Store {
             });
         }
         let prefix_path = Path::from(prefix);
-        let listing = self.wait(self.objects.list(Some(&prefix_path)).collect::<Vec<_>>());
-        let mut keys = HashSet::with_capacity(listing.len());
-        for entry in listing {
-            let meta = entry.map_err(|source| self.backend_error("list", prefix, source))?;
-            if let Some(key) = meta.location.filename().and_then(Key::from_hex) {
-                keys.insert(key);
-            }
-        }
-        Ok(keys)
+        let listing = self
+            .call(|| self.objects.list(Some(&prefix_path)).try_collect::<Vec<_>>())
+            .map_err(|source| self.backend_error("list", prefix, source))?;
+        Ok(listing.iter().filter_map(|meta| meta.location.filename().and_then(Key::from_hex)).collect())
     }
 
     /// Whether a result is stored (without reading or checking it).
     pub fn has_result(&self, key: &Key) -> Result<bool, StoreError> {
         let path = result_path(key);
-        match self.wait(self.objects.head(&path)) {
+        match self.call(|| self.objects.head(&path)) {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(source) => Err(self.backend_error("check", path.as_ref(), source)),
@@ -388,7 +386,7 @@ impl Store {
     /// Callers that report what they removed know it from a listing.
     pub fn delete_result(&self, key: &Key) -> Result<(), StoreError> {
         let path = result_path(key);
-        match self.wait(self.objects.delete(&path)) {
+        match self.call(|| self.objects.delete(&path)) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(source) => Err(self.backend_error("delete", path.as_ref(), source)),
         }
@@ -417,7 +415,7 @@ impl Store {
                 }
                 _ => {
                     let path = lock_path(key);
-                    let attempt = self.wait(object_locks::try_lock(self.objects.as_ref(), &path, record));
+                    let attempt = self.call(|| object_locks::try_lock(self.objects.as_ref(), &path, record));
                     let attempt = attempt
                         .map_err(|source| self.backend_error("take the lock", path.as_ref(), source))?;
                     attempt.map(|(locking, held)| {
@@ -448,7 +446,7 @@ impl Store {
             return Ok(());
         };
         let path = lock_path(key);
-        self.wait(object_locks::release(self.objects.as_ref(), &path, &held))
+        self.call(|| object_locks::release(self.objects.as_ref(), &path, &held))
             .map_err(|source| self.backend_error("release the lock", path.as_ref(), source))
     }
 
@@ -469,17 +467,17 @@ impl Store {
             .map(|(k, h)| (*k, h.clone()))
             .collect();
         let mut lost = Vec::new();
-        for (key, mut lock) in held {
+        for (key, lock) in held {
             let path = lock_path(&key);
-            let renewed = self.wait(object_locks::renew(self.objects.as_ref(), &path, &mut lock));
+            let renewed = self.call(|| object_locks::renew(self.objects.as_ref(), &path, &lock));
             let renewed =
                 renewed.map_err(|source| self.backend_error("renew the lease", path.as_ref(), source))?;
             let mut table = self.held.lock().unwrap_or_else(|p| p.into_inner());
             if !table.contains_key(&key) {
                 continue; // released meanwhile
             }
-            if renewed {
-                table.insert(key, lock);
+            if let Some(renewed) = renewed {
+                table.insert(key, renewed);
             } else {
                 table.remove(&key);
                 lost.push(key);
@@ -499,7 +497,7 @@ impl Store {
                     .map(|(lease, _)| lease),
                 _ => {
                     let path = lock_path(&key);
-                    self.wait(object_locks::read(self.objects.as_ref(), &path))
+                    self.call(|| object_locks::read(self.objects.as_ref(), &path))
                         .map_err(|source| self.backend_error("read the lock", path.as_ref(), source))?
                         .map(|(lease, _)| lease)
                 }
@@ -537,11 +535,11 @@ impl Store {
     }
 
     fn get(&self, path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-        let read = async {
+        let read = || async {
             let found = self.objects.get(path).await?;
             found.bytes().await
         };
-        match self.wait(read) {
+        match self.call(read) {
             Ok(bytes) => Ok(Some(bytes.to_vec())),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(source) => Err(self.backend_error("read", path.as_ref(), source)),
@@ -557,7 +555,8 @@ impl Store {
         operation: &'static str,
     ) -> Result<bool, StoreError> {
         let options = PutOptions { mode, ..Default::default() };
-        match self.wait(self.objects.put_opts(path, PutPayload::from(body), options)) {
+        let body = PutPayload::from(body);
+        match self.call(|| self.objects.put_opts(path, body.clone(), options.clone())) {
             Ok(_) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
             Err(source) => Err(self.backend_error(operation, path.as_ref(), source)),
@@ -612,18 +611,6 @@ fn io_runtime(shown: &str) -> Result<tokio::runtime::Runtime, StoreError> {
     })
 }
 
-/// How long a network store retries a failing request, with exponential backoff, before the
-/// command gives up: `JUG_STORE_RETRY_SECS` (default 60), so a short outage of the server is
-/// ridden out and a dead one is reported within a minute.
-fn retry_config() -> object_store::RetryConfig {
-    let seconds =
-        std::env::var("JUG_STORE_RETRY_SECS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(60.0);
-    object_store::RetryConfig {
-        retry_timeout: std::time::Duration::from_secs_f64(seconds.max(0.0)),
-        ..Default::default()
-    }
-}
-
 fn result_path(key: &Key) -> Path {
     let hex = key.to_hex();
     Path::from(format!("results/{}/{hex}", &hex[..2]))
@@ -645,6 +632,17 @@ impl Store {
         match &self.runtime {
             Some(runtime) => runtime.block_on(future),
             None => futures::executor::block_on(future),
+        }
+    }
+
+    /// One store request, retried through an outage of a network store (see `retry`).
+    fn call<T, F: Future<Output = object_store::Result<T>>>(
+        &self,
+        request: impl Fn() -> F,
+    ) -> object_store::Result<T> {
+        match &self.runtime {
+            Some(_) => self.outage.retrying(&self.location, || self.wait(request())),
+            None => self.wait(request()),
         }
     }
 }

@@ -57,20 +57,17 @@ pub(super) async fn try_lock(
     }
 }
 
-/// Rewrites a held lock with its own bytes, which moves its last-modified time; `false` if
+/// Rewrites a held lock with its own bytes, which moves its last-modified time; `None` if
 /// someone else took it over.
 pub(super) async fn renew(
     objects: &dyn ObjectStore,
     path: &Path,
-    held: &mut Held,
-) -> object_store::Result<bool> {
+    held: &Held,
+) -> object_store::Result<Option<Held>> {
     let mode = PutMode::Update(UpdateVersion { e_tag: held.e_tag.clone(), version: None });
     match put(objects, path, &held.body, mode).await {
-        Ok(renewed) => {
-            *held = renewed;
-            Ok(true)
-        }
-        Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => Ok(false),
+        Ok(renewed) => Ok(Some(renewed)),
+        Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. }) => Ok(None),
         Err(e) => Err(e),
     }
 }
