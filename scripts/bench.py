@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
-"""jug-host vs Jug 2.7.0 on N independent trivial tasks, measured in the same run.
+"""jug-host vs Jug 2.7.0, measured side by side in the same run.
 
-Shapes (Jug's baseline scenarios): execute from an empty store, execute again when everything
-is done (no-op), and status when everything is done. Each is repeated and the median wall
-time reported. Both tools store results durably on the same disk: Jug fsyncs every result,
-jug-host syncs results in batches. Stores go in fresh directories and are deleted only at the
-end: on this machine's journal-less ext4, creating files shortly after deleting many is slow,
-and that would penalise whichever tool runs next.
+Sections (each prints a Markdown table):
+
+- trivial: N independent trivial tasks — execute from an empty store, execute again when all
+  is done (no-op), status — jug-host -j1/-j2 vs Jug; median of REPEATS.
+- two-processes: two workers started together on one local store, 10,000 trivial tasks:
+  two jug-host processes (-j1 each) vs two Jug processes.
+- cpu: CPU-bound tasks, jug-host -j1 vs -j2 (the scaling of one process).
+- s3: N trivial tasks against the S3 store in $JUG_BENCH_S3 (SeaweedFS from
+  scripts/services/run): wall time and HTTP request counts of execute, no-op and status.
+
+Both tools store results durably on the same disk: Jug fsyncs every result, jug-host syncs
+results in batches. Stores go in fresh directories, deleted only at the end: on this
+machine's journal-less ext4, creating files shortly after deleting many is slow, and that
+would penalise whichever tool runs next.
 """
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -32,64 +41,142 @@ for i in range(n):
 '''
 
 
-def timed(command, cwd, expect):
+def run(command, cwd, env=None):
+    """Runs a command to completion; returns (seconds, stderr)."""
     start = time.monotonic()
-    done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          env=env)
     elapsed = time.monotonic() - start
-    if done.returncode not in expect:
+    if done.returncode != 0:
         sys.exit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
-    return elapsed
+    return elapsed, done.stderr
+
+
+def together(commands, cwd):
+    """Starts commands at once; returns the seconds until the last one ends."""
+    start = time.monotonic()
+    procs = [subprocess.Popen(c, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for c in commands]
+    for proc, command in zip(procs, commands):
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            sys.exit(f"{' '.join(command)} exited {proc.returncode}:\n{err}")
+    return time.monotonic() - start
+
+
+class Bench:
+    def __init__(self, args, work):
+        self.args, self.work, self.times = args, work, {}
+
+    def jh(self, *words):
+        return [self.args.jug_host, *words]
+
+    def jug(self, *words):
+        return [self.args.jug, *words]
+
+    def record(self, row, column, seconds):
+        self.times.setdefault((row, column), []).append(seconds)
+
+    def median(self, row, column):
+        return statistics.median(self.times[(row, column)])
+
+    def trivial(self, rep):
+        n = str(self.args.n)
+        for jobs in ('1', '2'):
+            store = f'jh-{rep}-j{jobs}'
+            self.record('execute from empty', f'jug-host -j{jobs}', run(
+                self.jh('execute', 'bench.wasm', '-j', jobs, '--store', store, '--', n), self.work)[0])
+        store = f'jh-{rep}-j2'
+        self.record('no-op execute', 'jug-host -j2',
+                    run(self.jh('execute', 'bench.wasm', '--store', store, '--', n), self.work)[0])
+        self.record('status', 'jug-host -j2',
+                    run(self.jh('status', 'bench.wasm', '--store', store, '--', n), self.work)[0])
+        jugdir = f'jug-{rep}.jugdata'
+        for shape in ('execute from empty', 'no-op execute'):
+            self.record(shape, 'Jug 2.7.0', run(
+                self.jug('execute', '--will-cite', '--jugdir', jugdir, 'jugbench.py', n), self.work)[0])
+        self.record('status', 'Jug 2.7.0', run(self.jug('status', '--jugdir', jugdir, 'jugbench.py', n),
+                                                self.work)[0])
+
+    def two_processes(self, rep):
+        n = '10000'
+        store = f'jh2-{rep}'
+        self.record('2 processes, 10k tasks', 'jug-host', together(
+            [self.jh('execute', 'bench.wasm', '-j', '1', '--store', store, '--', n)] * 2, self.work))
+        jugdir = f'jug2-{rep}.jugdata'
+        self.record('2 processes, 10k tasks', 'Jug 2.7.0', together(
+            [self.jug('execute', '--will-cite', '--jugdir', jugdir, 'jugbench.py', n)] * 2, self.work))
+
+    def cpu(self, rep):
+        graph = ['--', 'cpu', '8', '400']
+        for jobs in ('1', '2'):
+            self.record('8 CPU-bound tasks', f'-j{jobs}', run(
+                self.jh('execute', 'bench.wasm', '-j', jobs, '--store', f'cpu-{rep}-j{jobs}', *graph),
+                self.work)[0])
+
+    def s3(self, rep):
+        n = str(self.args.n)
+        store = f"{os.environ['JUG_BENCH_S3']}/bench-{os.getpid()}-{rep}"
+        env = dict(os.environ, RUST_LOG='info')
+        for shape, words in (('execute from empty', ('execute', '-j', '2')), ('no-op execute', ('execute',)),
+                             ('status', ('status',))):
+            seconds, err = run(self.jh(*words, 'bench.wasm', '--store', store, '--', n), self.work, env)
+            self.record(shape, 'seconds', seconds)
+            requests = re.search(r'(\d+) requests to', err)
+            self.record(shape, 'HTTP requests', int(requests.group(1)) if requests else float('nan'))
+
+
+def table(bench, title, rows, columns, ratio=None):
+    print(f'\n{title}\n')
+    print('| | ' + ' | '.join(columns) + (f' | {ratio[0]}' if ratio else '') + ' |')
+    print('|---' * (len(columns) + 1 + bool(ratio)) + '|')
+    for row in rows:
+        cells = [bench.median(row, c) for c in columns]
+        text = [f'{x:.3f}' if isinstance(x, float) else str(x) for x in cells]
+        if ratio:
+            text.append(f'{ratio[1](row):.2f}×')
+        print(f'| {row} | ' + ' | '.join(text) + ' |')
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('n', nargs='?', type=int, default=10000)
     parser.add_argument('repeats', nargs='?', type=int, default=3)
     parser.add_argument('--jug-host', required=True)
     parser.add_argument('--component', required=True)
     parser.add_argument('--jug', required=True)
+    parser.add_argument('--sections', default='trivial,two-processes,cpu,s3')
     args = parser.parse_args()
+    sections = args.sections.split(',')
 
     work = tempfile.mkdtemp(prefix='jug-bench-', dir=os.environ.get('BENCH_DIR'))
     shutil.copy(args.component, os.path.join(work, 'bench.wasm'))
     with open(os.path.join(work, 'jugbench.py'), 'w') as f:
         f.write(JUGFILE)
-    n = str(args.n)
-    times = {}
-
-    def record(tool, shape, seconds):
-        times.setdefault((tool, shape), []).append(seconds)
-
+    bench = Bench(args, work)
     for rep in range(args.repeats):
-        for jobs in ('1', '2'):
-            store = f'jh-{rep}-j{jobs}'
-            record(f'jug-host -j{jobs}', 'execute from empty', timed(
-                [args.jug_host, 'execute', 'bench.wasm', '-j', jobs, '--store', store, '--', n], work, {0}))
-        store = f'jh-{rep}-j2'
-        record('jug-host -j2', 'no-op execute', timed(
-            [args.jug_host, 'execute', 'bench.wasm', '--store', store, '--', n], work, {0}))
-        record('jug-host -j2', 'status', timed(
-            [args.jug_host, 'status', 'bench.wasm', '--store', store, '--', n], work, {0}))
-        jugdir = f'jug-{rep}.jugdata'
-        record('Jug 2.7.0', 'execute from empty', timed(
-            [args.jug, 'execute', '--will-cite', '--jugdir', jugdir, 'jugbench.py', n], work, {0}))
-        record('Jug 2.7.0', 'no-op execute', timed(
-            [args.jug, 'execute', '--will-cite', '--jugdir', jugdir, 'jugbench.py', n], work, {0}))
-        record('Jug 2.7.0', 'status', timed(
-            [args.jug, 'status', '--jugdir', jugdir, 'jugbench.py', n], work, {0}))
+        for section in sections:
+            getattr(bench, section.replace('-', '_'))(rep)
         print(f'repeat {rep + 1}/{args.repeats} done', file=sys.stderr)
 
-    median = {k: statistics.median(v) for k, v in times.items()}
-    print(f'\n{args.n} trivial tasks, median of {args.repeats} (wall seconds; ratio = Jug / jug-host)\n')
-    print('| shape | Jug 2.7.0 | jug-host -j1 | jug-host -j2 | ratio (best jug-host) |')
-    print('|---|---|---|---|---|')
-    for shape in ('execute from empty', 'no-op execute', 'status'):
-        jug = median[('Jug 2.7.0', shape)]
-        j1 = median.get(('jug-host -j1', shape))
-        j2 = median[('jug-host -j2', shape)]
-        best = min(x for x in (j1, j2) if x is not None)
-        j1_text = f'{j1:.3f}' if j1 is not None else '—'
-        print(f'| {shape} | {jug:.3f} | {j1_text} | {j2:.3f} | {jug / best:.1f}× |')
+    m = bench.median
+    print(f'\nmedians of {args.repeats} runs, wall seconds')
+    if 'trivial' in sections:
+        table(bench, f'{args.n} trivial tasks (ratio: Jug / best jug-host)',
+              ['execute from empty', 'no-op execute', 'status'], ['Jug 2.7.0', 'jug-host -j2'],
+              ('ratio', lambda r: m(r, 'Jug 2.7.0') / min(m(r, 'jug-host -j2'),
+                                                          *([m(r, 'jug-host -j1')] if r == 'execute from empty' else []))))
+        print(f"\n(jug-host -j1, execute from empty: {m('execute from empty', 'jug-host -j1'):.3f})")
+    if 'two-processes' in sections:
+        table(bench, 'two workers started together on one local store (ratio: Jug / jug-host)',
+              ['2 processes, 10k tasks'], ['Jug 2.7.0', 'jug-host'],
+              ('ratio', lambda r: m(r, 'Jug 2.7.0') / m(r, 'jug-host')))
+    if 'cpu' in sections:
+        table(bench, 'CPU-bound tasks in one process (speed-up: -j1 / -j2)', ['8 CPU-bound tasks'], ['-j1', '-j2'],
+              ('speed-up', lambda r: m(r, '-j1') / m(r, '-j2')))
+    if 's3' in sections:
+        table(bench, f"{args.n} trivial tasks on S3 ({os.environ.get('AWS_ENDPOINT', 'AWS')})",
+              ['execute from empty', 'no-op execute', 'status'], ['seconds', 'HTTP requests'])
     load = os.getloadavg()
     print(f'\nload average after the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; '
           f'machine: {os.cpu_count()} cores')

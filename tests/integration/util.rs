@@ -84,10 +84,17 @@ impl TestDir {
 
     /// `jug-host ARGS…` run in this directory.
     pub fn jug(&self, args: &[&str]) -> JugCommand {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_jug-host"));
+        self.command(Path::new(env!("CARGO_BIN_EXE_jug-host")), args)
+    }
+
+    /// Any program (a script that runs jug-host, say) in this directory, with jug-host's
+    /// test environment; `JUG_HOST` names the binary under test.
+    pub fn command(&self, program: &Path, args: &[&str]) -> JugCommand {
+        let mut command = Command::new(program);
         command
             .current_dir(&self.path)
             .args(args)
+            .env("JUG_HOST", env!("CARGO_BIN_EXE_jug-host"))
             // Stable table width, a shared compiled-component cache, no user settings.
             .env("COLUMNS", "100")
             .env("JUG_CACHE_DIR", target_dir().join("jug-test-cache"))

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use jug_core::store::{Access, Store, StoreLocation};
 
-use crate::util::{Backend, TestDir, each_backend};
+use crate::util::{Backend, TestDir, each_backend, workspace};
 
 each_backend!(four_workers_share_ten_thousand_tasks, a_worker_killed_mid_task_is_taken_over);
 
@@ -94,4 +94,37 @@ fn a_worker_killed_mid_task_is_taken_over(backend: Backend) {
     assert_eq!(done.expect_code(0).stdout, "All tasks complete (24 tasks).\n");
     dir.jug(&args(&["value", "tasks.wasm", "spin"], &store)).arg_words(&graph).run().expect_code(0);
     assert!(opened.list_locks().unwrap().is_empty(), "the dead worker's locks were left behind");
+}
+
+/// The README's cluster recipe, shaped as on a cluster: three copies of
+/// `examples/cluster/worker.sh`, each in a directory of its own (a pod, an array task),
+/// sharing only the S3 bucket; a fourth directory watches.
+#[test]
+fn the_cluster_recipe_shares_one_bucket_between_background_workers() {
+    let store = Backend::S3.store_args("cluster")[1].clone();
+    let script = workspace().join("examples/cluster/worker.sh");
+    let graph = ["spin", "30", "40"];
+    let pods: Vec<_> = (0..3)
+        .map(|i| {
+            let dir = TestDir::with_guest(&format!("cluster-pod{i}"), "tasks.wasm");
+            let pod = dir
+                .command(&script, &graph)
+                .env("GRAPH", "tasks.wasm")
+                .env("JUG_STORE", &store)
+                .env("JUG_JOBS", "1")
+                .env("JUG_LEASE", "5s")
+                .spawn();
+            (dir, pod)
+        })
+        .collect();
+    let mut executed = 0;
+    for (dir, pod) in pods {
+        let run = pod.wait().expect_code(0);
+        executed += count(&run.stdout, "Executed:", "tasks");
+        assert!(!dir.join("tasks.jugdata").exists(), "nothing is stored in the pod");
+    }
+    assert_eq!(executed, 30);
+    let watcher = TestDir::with_guest("cluster-watcher", "tasks.wasm");
+    let status = watcher.jug(&["status", "tasks.wasm", "--short", "--store", &store]).arg_words(&graph).run();
+    assert_eq!(status.expect_code(0).stdout, "All tasks complete (30 tasks).\n");
 }

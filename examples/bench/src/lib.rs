@@ -1,21 +1,43 @@
-//! The overhead benchmark: N independent tasks that do almost nothing, so what is measured is
-//! jug-host itself (graph building, sandboxing, storing results). N comes after `--`
-//! (default 1,000).
+//! The benchmark graphs. After `--`:
+//!
+//! - `N` (default 1,000): N independent tasks that do almost nothing, so what is measured is
+//!   jug-host itself (graph building, sandboxing, storing results);
+//! - `cpu N M`: N independent tasks that each burn about M million multiply-adds (roughly
+//!   M ms), to measure how `-j` scales on CPU-bound work.
 
 #[jug::task]
 fn double(x: u64) -> u64 {
     2 * x
 }
 
+#[jug::task]
+fn burn(seed: u64, millions: u64) -> u64 {
+    let mut x = seed;
+    for i in 0..millions * 1_000_000 {
+        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));
+    }
+    x
+}
+
+fn count(args: &[String], i: usize, default: u64) -> jug::Result<u64> {
+    match args.get(i) {
+        Some(word) => Ok(word.parse().map_err(|_| format!("expected a count, got `{word}`"))?),
+        None => Ok(default),
+    }
+}
+
 fn graph(args: &[String]) -> jug::Result {
-    let n: u64 = match args.first() {
-        Some(word) => word.parse().map_err(|_| format!("expected a task count N, got `{word}`"))?,
-        None => 1000,
-    };
-    for i in 0..n {
+    if args.first().map(String::as_str) == Some("cpu") {
+        let millions = count(args, 2, 500)?;
+        for seed in 0..count(args, 1, 8)? {
+            burn(seed, millions);
+        }
+        return Ok(());
+    }
+    for i in 0..count(args, 0, 1000)? {
         double(i);
     }
     Ok(())
 }
 
-jug::export!(graph, [double]);
+jug::export!(graph, [double, burn]);

@@ -28,6 +28,7 @@
 //! The facade is synchronous: the local and in-memory backends do their work inline when
 //! polled outside a tokio runtime, so each call costs a system call, not a thread hop.
 
+mod counting;
 mod envelope;
 mod local_locks;
 mod lock;
@@ -203,6 +204,8 @@ pub struct Store {
     /// Names this process's temporary files apart from every other writer's.
     writer_tag: String,
     outage: retry::Outage,
+    /// S3: how many HTTP requests this handle has sent.
+    requests: Option<Arc<std::sync::atomic::AtomicU64>>,
     /// Network backends run their requests on tokio; local ones run inline (see `wait`).
     runtime: Option<Arc<tokio::runtime::Runtime>>,
 }
@@ -211,6 +214,7 @@ impl Store {
     /// Opens (and with [`Access::ReadWrite`], creates) the store at `location`.
     pub fn open(location: &StoreLocation, access: Access) -> Result<Store, StoreError> {
         let mut runtime = None;
+        let mut requests = None;
         let (objects, backend): (Arc<dyn ObjectStore>, Backend) = match location {
             StoreLocation::Memory => (Arc::new(InMemory::new()), Backend::Memory),
             StoreLocation::S3 { bucket, prefix } => {
@@ -228,7 +232,10 @@ impl Store {
                             .into(),
                     });
                 }
+                let counter = counting::CountingConnector::default();
+                requests = Some(counter.requests.clone());
                 let s3 = object_store::aws::AmazonS3Builder::from_env()
+                    .with_http_connector(counter)
                     .with_bucket_name(bucket)
                     .with_retry(retry::client_retry_config())
                     .build()
@@ -284,7 +291,14 @@ impl Store {
                 (Arc::new(objects), Backend::Local { root })
             }
         };
-        Ok(Store::new(objects, backend, location, runtime))
+        let mut store = Store::new(objects, backend, location, runtime);
+        store.requests = requests;
+        Ok(store)
+    }
+
+    /// HTTP requests sent so far (S3 only).
+    pub fn requests(&self) -> Option<u64> {
+        self.requests.as_ref().map(|r| r.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     fn new(
@@ -301,6 +315,7 @@ impl Store {
             held: Mutex::new(HashMap::new()),
             writer_tag: new_owner_id().replace([':', '/'], "-"),
             outage: retry::Outage::default(),
+            requests: None,
             runtime,
         }
     }
@@ -598,6 +613,9 @@ impl Drop for Store {
     /// The owner record is only needed while this process may hold locks; the links of a
     /// crashed process keep it readable through the lock files themselves.
     fn drop(&mut self) {
+        if let Some(requests) = self.requests() {
+            tracing::info!("{requests} requests to {}", self.location);
+        }
         if let Some(owner) = self.owner_file.get_mut().unwrap_or_else(|p| p.into_inner()) {
             owner.remove();
         }

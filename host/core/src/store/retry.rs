@@ -27,13 +27,24 @@ pub(super) fn client_retry_config() -> object_store::RetryConfig {
 /// Whether a failure may go away by itself. object_store only retries failures it deems
 /// transient (connection errors, timeouts, 5xx, 429) and then says "after N retries";
 /// a 4xx such as a bad key fails at once and is final. Redis failures are connection
-/// failures.
+/// failures. Retrying a request whose fate is unknown is safe here: reads and deletes are
+/// idempotent, and a repeated conditional write fails the way a lost race does (a lock we
+/// already took reads back as ours; a result we already stored counts as a duplicate).
 fn is_transient(error: &object_store::Error) -> bool {
     match error {
         object_store::Error::Generic { store: "Redis", .. } => true,
         object_store::Error::Generic { source, .. } => {
-            let text = source.to_string();
-            text.contains(" retries") || text.contains("timed out") || text.contains("connection")
+            // Connection failures of requests object_store does not retry (a conditional PUT
+            // whose connection was reset) show only deeper in the chain.
+            let mut text = String::new();
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+            while let Some(e) = cause {
+                text.push_str(&e.to_string());
+                cause = e.source();
+            }
+            [" retries", "timed out", "error sending request", "connection", "Connection"]
+                .iter()
+                .any(|marker| text.contains(marker))
         }
         _ => false,
     }
