@@ -160,12 +160,14 @@ def main():
         print(f'repeat {rep + 1}/{args.repeats} done', file=sys.stderr)
 
     m = bench.median
+
+    def best_jug_host(row):
+        return min(m(row, column) for column in ('jug-host -j1', 'jug-host -j2') if (row, column) in bench.times)
     print(f'\nmedians of {args.repeats} runs, wall seconds')
     if 'trivial' in sections:
         table(bench, f'{args.n} trivial tasks (ratio: Jug / best jug-host)',
               ['execute from empty', 'no-op execute', 'status'], ['Jug 2.7.0', 'jug-host -j2'],
-              ('ratio', lambda r: m(r, 'Jug 2.7.0') / min(m(r, 'jug-host -j2'),
-                                                          *([m(r, 'jug-host -j1')] if r == 'execute from empty' else []))))
+              ('ratio', lambda r: m(r, 'Jug 2.7.0') / best_jug_host(r)))
         print(f"\n(jug-host -j1, execute from empty: {m('execute from empty', 'jug-host -j1'):.3f})")
     if 'two-processes' in sections:
         table(bench, 'two workers started together on one local store (ratio: Jug / jug-host)',

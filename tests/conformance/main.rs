@@ -88,6 +88,7 @@ macro_rules! conformance {
 
 conformance!(
     results_round_trip,
+    a_damaged_result_is_never_returned,
     logs_round_trip,
     a_second_copy_of_a_result_is_reported,
     a_lock_is_exclusive_until_released,

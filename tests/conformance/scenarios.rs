@@ -59,6 +59,16 @@ pub fn results_round_trip(backend: &Backend) {
     assert_eq!(backend.open().list_results().unwrap(), [b].into_iter().collect());
 }
 
+pub fn a_damaged_result_is_never_returned(backend: &Backend) {
+    let store = backend.open();
+    let k = key("damaged");
+    assert!(store.put_result(&k, b"\x01\x02\x03").unwrap());
+    store.overwrite_result_bytes(&k, b"JUGR but not what was sealed").unwrap();
+    assert!(matches!(store.get_result(&k).unwrap(), Stored::Damaged(d) if d.key == k));
+    store.delete_result(&k).unwrap();
+    assert_eq!(store.get_result(&k).unwrap(), Stored::Missing);
+}
+
 pub fn logs_round_trip(backend: &Backend) {
     let store = backend.open();
     let k = key("log");

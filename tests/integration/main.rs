@@ -5,6 +5,7 @@ mod bad_input;
 mod failures;
 mod keys;
 mod primes;
+mod redis;
 mod results;
 mod s3;
 mod util;
