@@ -23,6 +23,16 @@ pub enum Command {
     Value(ValueArgs),
     /// Invalidate the results of a task (and of every task that depends on it)
     Invalidate(InvalidateArgs),
+    /// Cleanup: remove result files that are not used
+    Cleanup(CleanupArgs),
+    /// Returns 0 if all tasks are finished. 1 otherwise.
+    Check(CheckArgs),
+    /// Wait until all tasks are done, then exit.
+    SleepUntil(SleepUntilArgs),
+    /// Simply count tasks
+    Count(CountArgs),
+    /// Graph: produce a diagram of task dependencies
+    Graph(GraphDiagramArgs),
 }
 
 /// What every subcommand needs to build the graph and find its store.
@@ -76,6 +86,16 @@ pub struct ExecuteArgs {
     #[arg(long)]
     pub keep_going: bool,
 
+    /// Mark failed tasks as Failed in the store: nobody retries them until
+    /// `cleanup --failed-only`
+    #[arg(long)]
+    pub keep_failed: bool,
+
+    /// Ignore JUG_MAX_TASKS, JUG_MAX_HOURS/MINUTES/SECONDS, JUG_EXIT_IF_FILE_EXISTS and the
+    /// __jug_please_stop_running.txt stop file
+    #[arg(long)]
+    pub no_check_environment: bool,
+
     /// Seconds to wait between looks at tasks held by other workers
     #[arg(long, default_value_t = 12.0, value_name = "SECONDS", value_parser = seconds)]
     pub wait_cycle_time: f64,
@@ -106,6 +126,10 @@ pub struct StatusArgs {
     #[arg(long)]
     pub short: bool,
 
+    /// Counts per task name and state, and expired leases, as one JSON document
+    #[arg(long, conflicts_with = "short")]
+    pub json: bool,
+
     #[command(flatten)]
     pub builder: BuilderArgs,
 }
@@ -122,6 +146,90 @@ pub struct ValueArgs {
     /// Tasks to print, with `--pattern` rules (substring or /regex/)
     #[arg(long, value_name = "PATTERN")]
     pub pattern: Option<String>,
+
+    /// One JSON array of {name, key, value} instead of one value per line
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub builder: BuilderArgs,
+}
+
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct CleanupMode {
+    /// Only remove expired locks (leases of workers that are gone)
+    #[arg(long)]
+    pub locks_only: bool,
+
+    /// Only remove the failure marks left by `execute --keep-failed`
+    #[arg(long)]
+    pub failed_only: bool,
+
+    /// Remove unused results but leave every lock alone
+    #[arg(long)]
+    pub keep_locks: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
+    #[command(flatten)]
+    pub mode: CleanupMode,
+
+    #[command(flatten)]
+    pub builder: BuilderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
+    #[command(flatten)]
+    pub builder: BuilderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SleepUntilArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
+    /// Seconds between looks at the store
+    #[arg(long, default_value_t = 12.0, value_name = "SECONDS", value_parser = seconds)]
+    pub wait_cycle_time: f64,
+
+    #[command(flatten)]
+    pub builder: BuilderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
+    /// One line instead of the table
+    #[arg(long)]
+    pub short: bool,
+
+    #[command(flatten)]
+    pub builder: BuilderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphDiagramArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
+    /// Label nodes with task names only (do not read the store)
+    #[arg(long)]
+    pub no_status: bool,
+
+    /// Format `dot` renders to
+    #[arg(long, default_value = "png", value_name = "FORMAT")]
+    pub file_format: String,
 
     #[command(flatten)]
     pub builder: BuilderArgs,

@@ -9,7 +9,8 @@ pub const OK: i32 = 0;
 /// Jug's "not done": `status` found tasks that are not complete, `execute` had a task fail,
 /// `value` was asked for a task with no result yet.
 pub const NOT_DONE: i32 = 1;
-/// The command line is wrong (unknown option, missing argument, empty `--pattern`).
+/// The command line is wrong (unknown option, missing argument, empty `--pattern`), or an
+/// environment variable it reads (`JUG_MAX_TASKS`…) is.
 pub const USAGE: i32 = 2;
 /// The graph file cannot be used: missing, not WebAssembly, a core module instead of a
 /// component, or a component that does not implement the `jug:task/task` world.
@@ -35,6 +36,8 @@ pub fn for_error(error: &anyhow::Error) -> i32 {
 
     if error.is::<LoadError>() {
         BAD_GRAPH
+    } else if let Some(BuildError::Store { .. }) = error.downcast_ref::<BuildError>() {
+        STORE
     } else if error.is::<BuildError>() {
         BUILD_FAILED
     } else if error.is::<StoreError>() {
@@ -43,7 +46,7 @@ pub fn for_error(error: &anyhow::Error) -> i32 {
         NO_MATCH
     } else if error.is::<jug_core::store::Damaged>() {
         DAMAGED_RESULT
-    } else if error.is::<SelectError>() {
+    } else if error.is::<SelectError>() || error.is::<crate::commands::UsageError>() {
         USAGE
     } else {
         NOT_DONE

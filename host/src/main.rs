@@ -7,11 +7,11 @@
 
 mod cli;
 mod commands;
+mod config;
 mod exit_code;
+mod progress;
 
 use std::io::Write as _;
-
-use clap::Parser as _;
 
 fn main() {
     tracing_subscriber::fmt()
@@ -24,12 +24,17 @@ fn main() {
         .without_time()
         .init();
 
-    let cli = match cli::Cli::try_parse() {
+    // The command line over the configuration files (jugrc); see `config`.
+    let cli = match config::parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
-        Err(e) => {
+        Err(config::Error::Clap(e)) => {
             let code = if e.use_stderr() { exit_code::USAGE } else { exit_code::OK };
             let _ = e.print();
             std::process::exit(code);
+        }
+        Err(config::Error::Config(line)) => {
+            eprintln!("jug-host: {line}");
+            std::process::exit(exit_code::USAGE);
         }
     };
     let code = match commands::run(cli.command) {

@@ -2,6 +2,9 @@
 //! workspace's examples and fixture guests, in a fresh directory per test.
 
 mod bad_input;
+mod barriers;
+mod commands;
+mod config;
 mod failures;
 mod keys;
 mod primes;

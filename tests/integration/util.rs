@@ -95,6 +95,9 @@ impl TestDir {
             .current_dir(&self.path)
             .args(args)
             .env("JUG_HOST", env!("CARGO_BIN_EXE_jug-host"))
+            // No jugrc of the user's or of this checkout changes what a test sees (the
+            // configuration tests remove this).
+            .env("JUG_NO_CONFIG", "1")
             // Stable table width, a shared compiled-component cache, no user settings.
             .env("COLUMNS", "100")
             .env("JUG_CACHE_DIR", target_dir().join("jug-test-cache"))

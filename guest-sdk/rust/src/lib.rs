@@ -33,6 +33,7 @@
 extern crate self as jug;
 
 mod arg;
+mod barrier;
 mod cbor;
 pub mod log;
 mod task;
@@ -53,6 +54,7 @@ pub mod bindings {
 pub use wit_bindgen::rt as __rt;
 
 pub use arg::{Arg, Plain};
+pub use barrier::{barrier, bvalue};
 pub use jug_sdk_macros::task;
 pub use task::Task;
 
@@ -65,6 +67,11 @@ pub const TASK_REF_TAG: u64 = 27253;
 pub struct Error(String);
 
 impl Error {
+    /// The build stopped at a barrier (the host knows, and does not show this message).
+    fn at_barrier() -> Error {
+        Error("the graph builder stopped at a barrier: a result it needs is not stored yet".into())
+    }
+
     /// The message shown to the user.
     pub fn message(&self) -> &str {
         &self.0

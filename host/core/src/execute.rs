@@ -19,6 +19,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::cbor::{self, References};
+use crate::early_exit::EarlyExit;
+use crate::failure::FailureRecord;
+pub use crate::failure::{Failure, FailureKind};
 use crate::select::Selector;
 use crate::store::{LockRecord, Locking, Store, StoreError, Stored};
 use crate::table::Counts;
@@ -37,29 +40,15 @@ pub struct Run {
     pub log: Vec<u8>,
 }
 
-/// Why a task did not produce a result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub kind: FailureKind,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// The task function returned an error.
-    GuestError,
-    /// The guest trapped (panic, unreachable, out of bounds, stack overflow, limits…).
-    Trap,
-    /// The guest returned bytes that are not deterministic CBOR.
-    BadResult,
-}
-
 /// Knobs of one `execute`.
 pub struct Options {
     pub jobs: usize,
     /// Only tasks whose names match run (Jug's `--name`/`--pattern`).
     pub selector: Option<Selector>,
     pub keep_going: bool,
+    /// Leave a failure record, so the task is not retried until `cleanup --failed-only`.
+    pub keep_failed: bool,
+    pub early_exit: EarlyExit,
     pub wait_cycle_time: Duration,
     pub nr_wait_cycles: u32,
     /// This worker's lock owner id.
@@ -86,6 +75,11 @@ pub enum Event {
     Waiting {
         seconds: f64,
         held_elsewhere: usize,
+    },
+    /// Results made durable so far in this run, of the tasks it set out to run.
+    Progress {
+        done: usize,
+        to_run: usize,
     },
     /// We took over a task whose holder let its lease expire.
     TookOver {
@@ -117,6 +111,10 @@ pub struct Report {
     pub taken_over: usize,
     /// Tasks whose result someone else stored while we ran them (after a takeover race).
     pub duplicates: usize,
+    /// Why the run stopped starting tasks early (`JUG_MAX_TASKS` and friends).
+    pub stopped_early: Option<String>,
+    /// Selected tasks skipped because a failure record marks them failed.
+    pub marked_failed: usize,
 }
 
 /// Runs every selected task of `graph` that has no stored result.
@@ -128,7 +126,8 @@ pub fn execute(
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<Report, StoreError> {
     let results = store.list_results()?;
-    let shared = Shared::new(graph, options, &results);
+    let marked_failed = store.list_failures()?;
+    let shared = Shared::new(graph, options, &results, &marked_failed);
     let lock_record = LockRecord::for_this_process(&options.owner, options.lease);
     let context = Context { graph, store, runner, options, on_event, shared: &shared, lock_record };
 
@@ -161,6 +160,8 @@ pub fn execute(
         interrupted: options.stop.load(Ordering::SeqCst),
         taken_over: state.taken_over,
         duplicates: state.duplicates,
+        stopped_early: state.stopped_early.clone(),
+        marked_failed: state.marked_failed,
     })
 }
 
@@ -196,6 +197,13 @@ struct State {
     failed: Vec<(String, Key, Failure)>,
     taken_over: usize,
     duplicates: usize,
+    /// Tasks this process started, for `JUG_MAX_TASKS`.
+    started: u64,
+    stopped_early: Option<String>,
+    marked_failed: usize,
+    /// Tasks this run set out to run, and how many of them are durably done.
+    to_run: usize,
+    committed: usize,
     /// When the first lease of a task held elsewhere expires, as far as we saw.
     next_expiry: Option<SystemTime>,
     /// xorshift state, seeded from the owner id, for collision jumps.
@@ -245,11 +253,17 @@ struct Shared {
 }
 
 impl Shared {
-    fn new(graph: &Graph, options: &Options, results: &std::collections::HashSet<Key>) -> Shared {
+    fn new(
+        graph: &Graph,
+        options: &Options,
+        results: &std::collections::HashSet<Key>,
+        failed: &std::collections::HashSet<Key>,
+    ) -> Shared {
         let n = graph.len();
         let mut phase = vec![Phase::Todo; n];
         let mut loaded = Counts::new();
         let mut counted_loaded = vec![false; n];
+        let mut marked_failed = 0;
         for (i, task) in graph.tasks().iter().enumerate() {
             let selected = options.selector.as_ref().is_none_or(|s| s.matches(graph.name(i)));
             if results.contains(&task.key) {
@@ -260,8 +274,12 @@ impl Shared {
                 }
             } else if !selected {
                 phase[i] = Phase::Excluded;
+            } else if failed.contains(&task.key) {
+                phase[i] = Phase::Failed;
+                marked_failed += 1;
             }
         }
+        let to_run = phase.iter().filter(|&&p| p == Phase::Todo).count();
         let missing_deps: Vec<u32> = graph
             .tasks()
             .iter()
@@ -285,6 +303,11 @@ impl Shared {
                 failed: Vec::new(),
                 taken_over: 0,
                 duplicates: 0,
+                started: 0,
+                stopped_early: None,
+                marked_failed,
+                to_run,
+                committed: 0,
                 next_expiry: None,
                 random: u64::from_le_bytes(
                     blake3::hash(options.owner.as_bytes()).as_bytes()[..8].try_into().unwrap(),
@@ -383,12 +406,21 @@ impl Context<'_> {
                     if state.finished || state.stopping {
                         return Ok(());
                     }
+                    if !state.ready.is_empty()
+                        && let Some(reason) = self.options.early_exit.reason(state.started)
+                    {
+                        state.stopped_early = Some(reason);
+                        state.stopping = true;
+                        self.shared.wake_all();
+                        return Ok(());
+                    }
                     if let Some(task) = state.ready.pop_front() {
                         if state.phase[task as usize] != Phase::Todo {
                             continue;
                         }
                         state.phase[task as usize] = Phase::Running;
                         state.running += 1;
+                        state.started += 1;
                         break task;
                     }
                     state = self.shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
@@ -525,6 +557,15 @@ impl Context<'_> {
             Err(failure) => {
                 log.extend_from_slice(format!("jug-host: task failed: {}\n", failure.message).as_bytes());
                 self.store.put_log(&spec.key, &log)?;
+                if self.options.keep_failed {
+                    let record = FailureRecord {
+                        name: self.graph.name(task as usize).to_owned(),
+                        failure: failure.clone(),
+                        owner: self.options.owner.clone(),
+                        failed_unix_ms: crate::store::unix_ms_now(),
+                    };
+                    self.store.put_failure(&spec.key, &record.to_json())?;
+                }
                 Ok(Outcome::Failed(failure))
             }
         }
@@ -590,6 +631,8 @@ impl Context<'_> {
             for &task in &batch {
                 *state.executed.entry(self.graph.name(task as usize).to_owned()).or_default() += 1;
             }
+            state.committed += batch.len();
+            (self.on_event)(Event::Progress { done: state.committed, to_run: state.to_run });
         }
     }
 

@@ -33,9 +33,17 @@ pub struct Graph {
     names: Vec<String>,
     tasks: Vec<TaskSpec>,
     index: HashMap<Key, u32>,
+    /// The builder stopped at a barrier (`barrier()`/`bvalue()` found a result missing): more
+    /// tasks follow once these are done.
+    at_barrier: bool,
 }
 
 impl Graph {
+    /// Whether building stopped at a barrier, so that this is only the first part of the graph.
+    pub fn at_barrier(&self) -> bool {
+        self.at_barrier
+    }
+
     pub fn len(&self) -> usize {
         self.tasks.len()
     }
@@ -112,6 +120,7 @@ impl GraphBuilder {
                 names: Vec::new(),
                 tasks: Vec::new(),
                 index: HashMap::new(),
+                at_barrier: false,
             },
             function_ids: HashMap::new(),
         }
@@ -160,6 +169,21 @@ impl GraphBuilder {
         self.graph.names.push(format!("{}.{function}", self.graph.stem));
         self.function_ids.insert(function.to_owned(), id);
         id
+    }
+
+    /// Notes that the builder asked for a result that is not stored yet.
+    pub fn hit_barrier(&mut self) {
+        self.graph.at_barrier = true;
+    }
+
+    /// Whether `key` was declared in this build.
+    pub fn contains(&self, key: &Key) -> bool {
+        self.graph.index.contains_key(key)
+    }
+
+    /// The keys declared so far, in definition order.
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.graph.tasks.iter().map(|t| &t.key)
     }
 
     pub fn finish(self) -> Graph {

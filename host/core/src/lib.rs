@@ -16,10 +16,13 @@
 
 pub mod cbor;
 pub mod code;
+pub mod early_exit;
 pub mod execute;
+pub mod failure;
 pub mod graph;
 pub mod json;
 pub mod key;
+pub mod results;
 pub mod select;
 pub mod status;
 pub mod store;

@@ -24,7 +24,10 @@ pub enum State {
 /// request per task.
 pub struct Snapshot {
     pub results: HashSet<Key>,
+    /// Live leases only: an expired one does not make a task Active.
     pub locks: HashSet<Key>,
+    /// Failure records left by `execute --keep-failed`.
+    pub failed: HashSet<Key>,
 }
 
 /// The state of every task, in definition order.
@@ -40,7 +43,13 @@ pub fn states(graph: &Graph, snapshot: &Snapshot) -> Vec<State> {
                 .iter()
                 .all(|&d| snapshot.results.contains(&graph.task(d as usize).key))
             {
-                if snapshot.locks.contains(&task.key) { State::Active } else { State::Ready }
+                if snapshot.failed.contains(&task.key) {
+                    State::Failed
+                } else if snapshot.locks.contains(&task.key) {
+                    State::Active
+                } else {
+                    State::Ready
+                }
             } else {
                 State::Waiting
             }

@@ -40,4 +40,7 @@ pub enum BuildError {
     },
     #[error("the graph builder of {file} crashed: {message}")]
     Trapped { file: String, message: String },
+    /// The store could not answer the builder's `bvalue`/`barrier`.
+    #[error("the graph builder of {file} needs stored results, but the store failed: {message}")]
+    Store { file: String, message: String },
 }

@@ -4,6 +4,9 @@ use std::path::Path;
 
 use jug_core::code::{self, WasmKind};
 use jug_core::execute::{Failure, FailureKind, Run, Runner};
+use std::sync::Arc;
+
+use jug_core::results::Results;
 use jug_core::{Graph, GraphBuilder, Key};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store};
@@ -67,30 +70,47 @@ impl Program {
         &self.stem
     }
 
-    /// Runs the component's graph builder with the words after `--`.
-    pub fn build(&self, args: &[String]) -> Result<Graph, BuildError> {
-        let phase =
-            Phase::Build { builder: Box::new(GraphBuilder::new(&self.stem, self.code)), first_error: None };
+    /// Runs the component's graph builder with the words after `--`; `results` answers its
+    /// `bvalue`/`barrier` questions. A builder that stops at a barrier gives the graph
+    /// declared so far, marked [`Graph::at_barrier`].
+    pub fn build(&self, args: &[String], results: Arc<dyn Results>) -> Result<Graph, BuildError> {
+        let phase = Phase::Build {
+            builder: Box::new(GraphBuilder::new(&self.stem, self.code)),
+            first_error: None,
+            results,
+            store_error: None,
+        };
         let mut store = Store::new(&self.engine, Sandbox::new(&self.code, phase));
         let result = match self.pre.instantiate(&mut store) {
             Ok(instance) => instance.call_build(&mut store, args),
             Err(e) => Err(e),
         };
         let output = store.data_mut().take_log();
-        let Phase::Build { builder, first_error } = store.into_data().phase else {
+        let Phase::Build { builder, first_error, store_error, .. } = store.into_data().phase else {
             unreachable!("the build sandbox stays in the build phase")
         };
         let file = self.file.clone();
         if let (Err(_) | Ok(Err(_)), Some(source)) = (&result, first_error) {
             return Err(BuildError::Declare { file, source });
         }
+        if let Some(message) = store_error {
+            return Err(BuildError::Store { file, message });
+        }
+        let graph = builder.finish();
         match result {
+            // Stopping at a barrier is the builder's way of saying "run these first".
+            Ok(Err(_)) if graph.at_barrier() => {
+                if !output.is_empty() {
+                    eprint!("{}", String::from_utf8_lossy(&output));
+                }
+                Ok(graph)
+            }
             Ok(Ok(())) => {
                 // What the builder printed is for the user, as a jugfile's prints are.
                 if !output.is_empty() {
                     eprint!("{}", String::from_utf8_lossy(&output));
                 }
-                Ok(builder.finish())
+                Ok(graph)
             }
             Ok(Err(message)) => Err(BuildError::Rejected { file, message }),
             Err(trap) => Err(BuildError::Trapped { file, message: describe_trap(&trap, &output) }),

@@ -32,7 +32,14 @@ const FIXED_WALL_CLOCK_SECS: u64 = 1_700_000_000;
 /// What an instance is doing: declaring the graph, or running one task.
 pub enum Phase {
     // Boxed: a sandbox is created per task, almost always in the small `Run` phase.
-    Build { builder: Box<GraphBuilder>, first_error: Option<jug_core::graph::DeclareError> },
+    Build {
+        builder: Box<GraphBuilder>,
+        first_error: Option<jug_core::graph::DeclareError>,
+        /// Stored results, for `value` and `barrier`.
+        results: std::sync::Arc<dyn jug_core::results::Results>,
+        /// A store error while answering `value` or `barrier`: it ends the build.
+        store_error: Option<String>,
+    },
     Run,
 }
 
@@ -90,7 +97,7 @@ impl graph::Host for Sandbox {
             Phase::Run => {
                 Err("graph functions can only be called while building the graph, not inside a task".into())
             }
-            Phase::Build { builder, first_error } => match builder.declare(&function, args) {
+            Phase::Build { builder, first_error, .. } => match builder.declare(&function, args) {
                 Ok(key) => Ok(key.0.to_vec()),
                 Err(e) => {
                     let message = e.to_string();
@@ -98,6 +105,50 @@ impl graph::Host for Sandbox {
                     Err(message)
                 }
             },
+        }
+    }
+
+    fn value(&mut self, key: Vec<u8>) -> Option<Vec<u8>> {
+        let Phase::Build { builder, results, store_error, .. } = &mut self.phase else {
+            return None; // during `run`: a task sees nothing but its inputs
+        };
+        let key = jug_core::Key(key.try_into().ok()?);
+        if !builder.contains(&key) {
+            // Only tasks declared in this build: asking for others would let a graph read
+            // results it has no business depending on.
+            builder.hit_barrier();
+            return None;
+        }
+        match results.get(&key) {
+            Ok(Some(bytes)) => Some(bytes),
+            Ok(None) => {
+                builder.hit_barrier();
+                None
+            }
+            Err(e) => {
+                store_error.get_or_insert(e);
+                builder.hit_barrier();
+                None
+            }
+        }
+    }
+
+    fn barrier(&mut self) -> bool {
+        let Phase::Build { builder, results, store_error, .. } = &mut self.phase else {
+            return false;
+        };
+        let answer = results.all_stored(&mut builder.keys());
+        match answer {
+            Ok(true) => true,
+            Ok(false) => {
+                builder.hit_barrier();
+                false
+            }
+            Err(e) => {
+                store_error.get_or_insert(e);
+                builder.hit_barrier();
+                false
+            }
         }
     }
 }

@@ -4,20 +4,29 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use jug_core::early_exit::EarlyExit;
 use jug_core::execute::{self, Event, Options};
+use jug_core::results::StoreResults;
 use jug_core::store::{Access, Store, new_owner_id};
 use jug_core::table;
 
 use crate::cli::ExecuteArgs;
 use crate::exit_code;
+use crate::progress::Progress;
+
+use super::UsageError;
+
+/// Jug's stop file, looked for in the working directory before each task.
+const STOP_FILE: &str = "__jug_please_stop_running.txt";
 
 pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
     let selector = super::selector(&args.selection)?;
+    let early_exit = if args.no_check_environment { EarlyExit::default() } else { early_exit_from_env()? };
     let loaded = super::load(&args.graph, &args.builder)?;
     if let Some(selector) = &selector {
         super::select(&loaded.graph, selector)?;
     }
-    let store = Store::open(&loaded.store, Access::ReadWrite)?;
+    let store = Arc::new(Store::open(&loaded.store, Access::ReadWrite)?);
 
     let (stop, signal) = stop_on_signals()?;
     let jobs = args
@@ -28,13 +37,35 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
         jobs,
         selector,
         keep_going: args.keep_going,
+        keep_failed: args.keep_failed,
+        early_exit,
         wait_cycle_time: Duration::from_secs_f64(args.wait_cycle_time),
         nr_wait_cycles: args.nr_wait_cycles,
         owner: new_owner_id(),
         lease: args.lease,
         stop,
     };
-    let report = execute::execute(&loaded.graph, &store, &loaded.program, &options, &print_event)?;
+    let progress = Progress::on_terminal();
+    let on_event = |e| print_event(&progress, e);
+    // A graph that stops at a barrier is run in rounds: run what is declared, build again
+    // (now past the barrier), until it is whole or a round makes no progress.
+    let mut graph = loaded.graph;
+    let mut report = execute::execute(&graph, &store, &loaded.program, &options, &on_event)?;
+    let mut progressed = executed(&report) > 0;
+    while graph.at_barrier() && progressed && can_go_on(&report, &options) {
+        let declared_before = graph.len();
+        let results = Arc::new(StoreResults::new(store.clone()));
+        graph = loaded.program.build(&args.builder.words, results)?;
+        let round = execute::execute(&graph, &store, &loaded.program, &options, &on_event)?;
+        progressed = executed(&round) > 0 || graph.len() > declared_before;
+        report = merge(report, round);
+    }
+    progress.finish();
+    if graph.at_barrier() {
+        eprintln!(
+            "jug-host: the graph builder is still stopped at a barrier: a task it needs did not finish here"
+        );
+    }
 
     let summary = table::summary(
         &[("Executed", &report.executed), ("Loaded", &report.loaded)],
@@ -45,11 +76,96 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
     if let Some(note) = lease_note(&report) {
         super::print(&note)?;
     }
+    if let Some(reason) = &report.stopped_early {
+        eprintln!(
+            "jug-host: stopped early: {reason}; the tasks in flight finished and released their leases"
+        );
+    }
+    if report.marked_failed > 0 {
+        eprintln!(
+            "jug-host: {} task(s) marked failed by --keep-failed were not run; `jug-host cleanup {} \
+             --failed-only` clears the marks",
+            report.marked_failed,
+            args.graph.graph.display()
+        );
+    }
     Ok(match signal.load(Ordering::SeqCst) {
         0 if report.failed.is_empty() => exit_code::OK,
         0 => exit_code::NOT_DONE,
         signal if signal == signal_hook::consts::SIGTERM as usize => exit_code::TERMINATED,
         _ => exit_code::INTERRUPTED,
+    })
+}
+
+fn executed(report: &execute::Report) -> u64 {
+    report.executed.values().sum()
+}
+
+/// Whether another round may start after this report: not after a signal, an early exit, or
+/// a failure that stops the run.
+fn can_go_on(report: &execute::Report, options: &Options) -> bool {
+    !report.interrupted && report.stopped_early.is_none() && (report.failed.is_empty() || options.keep_going)
+}
+
+/// One report for several rounds. A task executed in one round is loaded in the next: it
+/// counts once, as executed.
+fn merge(total: execute::Report, round: execute::Report) -> execute::Report {
+    let mut executed = total.executed;
+    let mut loaded = round.loaded;
+    for (name, count) in &executed {
+        if let Some(seen) = loaded.get_mut(name) {
+            *seen = seen.saturating_sub(*count);
+        }
+    }
+    loaded.retain(|_, count| *count > 0);
+    for (name, count) in round.executed {
+        *executed.entry(name).or_default() += count;
+    }
+    let mut failed = total.failed;
+    failed.extend(round.failed);
+    execute::Report {
+        executed,
+        loaded,
+        failed,
+        taken_over: total.taken_over + round.taken_over,
+        duplicates: total.duplicates + round.duplicates,
+        ..round
+    }
+}
+
+/// Jug's early-exit environment: `JUG_MAX_TASKS`, `JUG_MAX_HOURS` + `JUG_MAX_MINUTES` +
+/// `JUG_MAX_SECONDS` (added up), `JUG_EXIT_IF_FILE_EXISTS`, and the stop file.
+fn early_exit_from_env() -> anyhow::Result<EarlyExit> {
+    let number = |name: &str| -> anyhow::Result<Option<f64>> {
+        match std::env::var(name) {
+            Err(_) => Ok(None),
+            Ok(text) => match text.trim().parse::<f64>() {
+                Ok(n) if n >= 0.0 && n.is_finite() => Ok(Some(n)),
+                _ => Err(UsageError(format!("{name} must be a number >= 0, got `{text}`")).into()),
+            },
+        }
+    };
+    let max_tasks = match number("JUG_MAX_TASKS")? {
+        Some(n) if n.fract() == 0.0 => Some(n as u64),
+        Some(_) => return Err(UsageError("JUG_MAX_TASKS must be a whole number".into()).into()),
+        None => None,
+    };
+    let budget: Option<f64> =
+        [("JUG_MAX_HOURS", 3600.0), ("JUG_MAX_MINUTES", 60.0), ("JUG_MAX_SECONDS", 1.0)]
+            .iter()
+            .map(|(name, scale)| number(name).map(|n| n.map(|n| n * scale)))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| a + b);
+    let mut stop_files = vec![std::path::PathBuf::from(STOP_FILE)];
+    if let Some(file) = std::env::var_os("JUG_EXIT_IF_FILE_EXISTS") {
+        stop_files.push(file.into());
+    }
+    Ok(EarlyExit {
+        max_tasks,
+        deadline: budget.map(|s| std::time::Instant::now() + Duration::from_secs_f64(s)),
+        stop_files,
     })
 }
 
@@ -75,43 +191,43 @@ fn lease_note(report: &execute::Report) -> Option<String> {
     (!parts.is_empty()).then(|| format!("{}.\n", parts.join("; ")))
 }
 
-fn print_event(event: Event) {
+fn print_event(progress: &Progress, event: Event) {
+    let say = |line: String| progress.println(&line);
     match event {
+        Event::Progress { done, to_run } => progress.set(done, to_run),
         Event::TaskFailed { name, key, failure } => {
-            eprintln!("jug-host: task {name} (key {}) failed: {}", key.short(), failure.message)
+            say(format!("jug-host: task {name} (key {}) failed: {}", key.short(), failure.message))
         }
-        Event::DamagedResult { name, key, reason } => {
-            eprintln!(
-                "jug-host: warning: the stored result of {name} (key {}) is damaged ({reason}); recomputing it",
-                key.short()
-            )
-        }
+        Event::DamagedResult { name, key, reason } => say(format!(
+            "jug-host: warning: the stored result of {name} (key {}) is damaged ({reason}); recomputing it",
+            key.short()
+        )),
         Event::Waiting { seconds, held_elsewhere } => {
             // Say once why we are idle (Jug is silent here, which looks like a hang); the
             // rest of the waits only at RUST_LOG=info.
-            static TOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+            static TOLD: AtomicBool = AtomicBool::new(false);
             if !TOLD.swap(true, Ordering::SeqCst) {
-                eprintln!(
+                say(format!(
                     "jug-host: waiting for tasks held by other workers ({held_elsewhere}) or not selected \
                      by --name/--pattern; polling every {seconds} s (see --wait-cycle-time, --nr-wait-cycles)"
-                );
+                ));
             }
             tracing::info!("waiting {seconds} secs for {held_elsewhere} task(s) held by other workers")
         }
-        Event::TookOver { name, key, from } => eprintln!(
+        Event::TookOver { name, key, from } => say(format!(
             "jug-host: taking over {name} (key {}): the lease of {} (pid {} on {}) expired",
             key.short(),
             from.owner,
             from.pid,
             from.host
-        ),
-        Event::LeaseLost { name, key } => eprintln!(
+        )),
+        Event::LeaseLost { name, key } => say(format!(
             "jug-host: warning: another worker took over {name} (key {}) because our lease was not \
              renewed in time; both may run it (see --lease)",
             key.short()
-        ),
+        )),
         Event::RenewalFailed { error } => {
-            eprintln!("jug-host: warning: could not renew our leases: {error}")
+            say(format!("jug-host: warning: could not renew our leases: {error}"))
         }
     }
 }

@@ -26,7 +26,7 @@ pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
         }
     }
 
-    let store = Store::open(&loaded.store, Access::ReadOnly)?;
+    let store = &loaded.reader;
     let stored = store.list_results()?;
     let to_remove: Vec<usize> =
         (0..graph.len()).filter(|&i| invalid[i] && stored.contains(&graph.task(i).key)).collect();

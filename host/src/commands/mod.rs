@@ -1,6 +1,10 @@
 //! One file per subcommand, plus what they share: load the component, build its graph,
 //! find its store, select tasks by name.
 
+mod check;
+mod cleanup;
+mod count;
+mod diagram;
 mod execute;
 mod invalidate;
 mod status;
@@ -8,9 +12,12 @@ mod value;
 
 use std::io::Write as _;
 
+use std::sync::Arc;
+
 use jug_core::Graph;
+use jug_core::results::StoreResults;
 use jug_core::select::Selector;
-use jug_core::store::StoreLocation;
+use jug_core::store::{Access, Store, StoreLocation};
 use jug_runtime::Program;
 
 use crate::cli::{BuilderArgs, Command, GraphArgs, Selection};
@@ -22,6 +29,11 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Status(args) => status::run(args),
         Command::Value(args) => value::run(args),
         Command::Invalidate(args) => invalidate::run(args),
+        Command::Cleanup(args) => cleanup::run(args),
+        Command::Check(args) => check::check(args),
+        Command::SleepUntil(args) => check::sleep_until(args),
+        Command::Count(args) => count::run(args),
+        Command::Graph(args) => diagram::run(args),
     }
 }
 
@@ -30,10 +42,12 @@ pub struct Loaded {
     pub program: Program,
     pub graph: Graph,
     pub store: StoreLocation,
+    /// The store, opened read-only: what the builder's `bvalue`/`barrier` saw.
+    pub reader: Arc<Store>,
 }
 
-/// Everything before a subcommand's real work. The store location is checked first and
-/// nothing is created until the graph has been built, so bad input leaves no trace.
+/// Everything before a subcommand's real work. The store is opened read-only, so nothing is
+/// created until the graph has been built and bad input leaves no trace.
 pub fn load(args: &GraphArgs, builder: &BuilderArgs) -> anyhow::Result<Loaded> {
     let stem = args.graph.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let store = match &args.store {
@@ -41,8 +55,9 @@ pub fn load(args: &GraphArgs, builder: &BuilderArgs) -> anyhow::Result<Loaded> {
         None => StoreLocation::default_for(&stem),
     };
     let program = Program::load(&args.graph)?;
-    let graph = program.build(&builder.words)?;
-    Ok(Loaded { program, graph, store })
+    let reader = Arc::new(Store::open(&store, Access::ReadOnly)?);
+    let graph = program.build(&builder.words, Arc::new(StoreResults::new(reader.clone())))?;
+    Ok(Loaded { program, graph, store, reader })
 }
 
 /// A `--name`/`--pattern` pair as a selector (clap lets at most one through).
@@ -71,10 +86,85 @@ pub struct NoMatch {
     names: String,
 }
 
+/// A bad setting outside the command line proper (an environment variable, a config
+/// value): reported like a bad command line, exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 /// Writes to stdout, reporting a closed pipe as an error the caller can recognise.
 pub fn print(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
     Ok(())
+}
+
+/// What the store says about a graph at one moment: results, live leases, failure marks,
+/// and the expired leases among its tasks. A few listings, never one request per task.
+pub struct Observed {
+    pub snapshot: jug_core::status::Snapshot,
+    pub expired: Vec<(jug_core::Key, Option<jug_core::store::Lease>)>,
+}
+
+impl Observed {
+    pub fn read(loaded: &Loaded) -> anyhow::Result<Observed> {
+        Observed::from_store(&loaded.reader, &loaded.graph)
+    }
+
+    pub fn from_store(store: &jug_core::store::Store, graph: &Graph) -> anyhow::Result<Observed> {
+        let results = store.list_results()?;
+        let failed = store.list_failures()?;
+        let now = std::time::SystemTime::now();
+        let (live, expired): (Vec<_>, Vec<_>) = store
+            .leases()?
+            .into_iter()
+            .partition(|(_, lease)| lease.as_ref().is_none_or(|l| !l.is_expired(now)));
+        let in_graph: std::collections::HashSet<_> = graph.tasks().iter().map(|t| t.key).collect();
+        let expired =
+            expired.into_iter().filter(|(key, _)| in_graph.contains(key) && !results.contains(key)).collect();
+        let locks = live.into_iter().map(|(key, _)| key).collect();
+        Ok(Observed { snapshot: jug_core::status::Snapshot { results, locks, failed }, expired })
+    }
+
+    /// "2 tasks are under expired leases (…)", for the unfinished tasks of this graph.
+    pub fn expired_note(&self) -> Option<String> {
+        if self.expired.is_empty() {
+            return None;
+        }
+        let mut owners: Vec<String> = Vec::new();
+        for lease in self.expired.iter().filter_map(|(_, lease)| lease.as_ref()) {
+            let owner = format!("pid {} on {}", lease.record.pid, lease.record.host);
+            if !owners.contains(&owner) {
+                owners.push(owner);
+            }
+        }
+        let (tasks, leases, them) = match self.expired.len() {
+            1 => ("1 task is".to_owned(), "an expired lease", "it"),
+            n => (format!("{n} tasks are"), "expired leases", "them"),
+        };
+        let workers = if owners.len() == 1 { "worker" } else { "workers" };
+        Some(format!(
+            "{tasks} under {leases} (counted as Ready; silent {workers}: {}); the next execute takes {them} over.\n",
+            owners.join(", ")
+        ))
+    }
+
+    pub fn expired_json(&self, graph: &Graph) -> serde_json::Value {
+        let name_of = |key: &jug_core::Key| {
+            graph.tasks().iter().position(|t| t.key == *key).map(|i| graph.name(i).to_owned())
+        };
+        self.expired
+            .iter()
+            .map(|(key, lease)| {
+                serde_json::json!({
+                    "name": name_of(key),
+                    "key": key.to_hex(),
+                    "owner": lease.as_ref().map(|l| l.record.owner.clone()),
+                    "host": lease.as_ref().map(|l| l.record.host.clone()),
+                    "pid": lease.as_ref().map(|l| l.record.pid),
+                })
+            })
+            .collect()
+    }
 }

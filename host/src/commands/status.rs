@@ -3,66 +3,71 @@
 //! Locks are leases here. A task under a live lease is Active, as in Jug. A task under an
 //! expired lease (its worker died or hung) is shown as Ready — the next `execute` takes it
 //! over — and a line under the table counts such tasks and names the silent workers, which
-//! is what someone looking at a stuck cluster needs to know.
+//! is what someone looking at a stuck cluster needs to know. `--json` gives the same for
+//! scripts.
 
-use std::time::SystemTime;
-
-use jug_core::status::{self, Snapshot};
-use jug_core::store::{Access, Lease, Store};
-use jug_core::{Graph, Key, table};
+use jug_core::status::{self, State};
+use jug_core::table;
 
 use crate::cli::StatusArgs;
 use crate::exit_code;
 
+use super::Observed;
+
 pub fn run(args: StatusArgs) -> anyhow::Result<i32> {
     let loaded = super::load(&args.graph, &args.builder)?;
-    let store = Store::open(&loaded.store, Access::ReadOnly)?;
-    let results = store.list_results()?;
-    let now = SystemTime::now();
-    let (live, expired): (Vec<_>, Vec<_>) =
-        store.leases()?.into_iter().partition(|(_, lease)| lease.as_ref().is_none_or(|l| !l.is_expired(now)));
-    let snapshot = Snapshot { results, locks: live.into_iter().map(|(key, _)| key).collect() };
-    let states = status::states(&loaded.graph, &snapshot);
-    if args.short {
-        super::print(&format!("{}\n", status::short_line(&states)))?;
+    let observed = Observed::read(&loaded)?;
+    let states = status::states(&loaded.graph, &observed.snapshot);
+    let columns = status::columns(&loaded.graph, &states);
+    // Past an unsatisfied barrier there are tasks nobody has declared yet.
+    let complete = !loaded.graph.at_barrier() && states.iter().all(|s| *s == State::Complete);
+    if args.json {
+        let json = serde_json::json!({
+            "complete": complete,
+            "at_barrier": loaded.graph.at_barrier(),
+            "totals": totals(&states),
+            "tasks": columns_by_name(&columns),
+            "expired_leases": observed.expired_json(&loaded.graph),
+        });
+        super::print(&format!("{json:#}\n"))?;
     } else {
-        let columns = status::columns(&loaded.graph, &states);
-        let groups: Vec<(&str, &table::Counts)> = columns.iter().map(|(t, c)| (*t, c)).collect();
-        super::print(&table::summary(&groups, false, table::terminal_columns()))?;
+        if args.short {
+            super::print(&format!("{}\n", status::short_line(&states)))?;
+        } else {
+            let groups: Vec<(&str, &table::Counts)> = columns.iter().map(|(t, c)| (*t, c)).collect();
+            super::print(&table::summary(&groups, false, table::terminal_columns()))?;
+        }
+        if let Some(note) = observed.expired_note() {
+            super::print(&note)?;
+        }
+        if loaded.graph.at_barrier() {
+            super::print(
+                "The graph builder stopped at a barrier: more tasks follow once these are complete.\n",
+            )?;
+        }
     }
-    if let Some(note) = expired_note(&loaded.graph, &snapshot, &expired) {
-        super::print(&note)?;
-    }
-    let complete = states.iter().all(|s| *s == status::State::Complete);
     Ok(if complete { exit_code::OK } else { exit_code::NOT_DONE })
 }
 
-/// "2 tasks are under expired leases (…)", counting only unfinished tasks of this graph.
-fn expired_note(graph: &Graph, snapshot: &Snapshot, expired: &[(Key, Option<Lease>)]) -> Option<String> {
-    let mut owners: Vec<String> = Vec::new();
-    let mut count = 0;
-    for (key, lease) in expired {
-        if snapshot.results.contains(key) || !graph.tasks().iter().any(|t| t.key == *key) {
-            continue;
-        }
-        count += 1;
-        if let Some(lease) = lease {
-            let owner = format!("pid {} on {}", lease.record.pid, lease.record.host);
-            if !owners.contains(&owner) {
-                owners.push(owner);
-            }
+fn totals(states: &[State]) -> serde_json::Value {
+    let count = |s: State| states.iter().filter(|&&x| x == s).count();
+    serde_json::json!({
+        "failed": count(State::Failed),
+        "waiting": count(State::Waiting),
+        "ready": count(State::Ready),
+        "complete": count(State::Complete),
+        "active": count(State::Active),
+    })
+}
+
+/// `{"primes.is_prime": {"failed": 0, "waiting": 0, …}, …}`
+fn columns_by_name(columns: &[(&'static str, table::Counts); 5]) -> serde_json::Value {
+    let mut by_name = serde_json::Map::new();
+    for (title, counts) in columns {
+        for (name, count) in counts {
+            let entry = by_name.entry(name.clone()).or_insert_with(|| serde_json::json!({}));
+            entry[title.to_lowercase()] = (*count).into();
         }
     }
-    if count == 0 {
-        return None;
-    }
-    let (tasks, leases, them) = match count {
-        1 => ("1 task is".to_owned(), "an expired lease", "it"),
-        n => (format!("{n} tasks are"), "expired leases", "them"),
-    };
-    let workers = if owners.len() == 1 { "worker" } else { "workers" };
-    Some(format!(
-        "{tasks} under {leases} (counted as Ready; silent {workers}: {}); the next execute takes {them} over.\n",
-        owners.join(", ")
-    ))
+    by_name.into()
 }

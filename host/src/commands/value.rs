@@ -14,9 +14,10 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
     };
     let loaded = super::load(&args.graph, &args.builder)?;
     let chosen = super::select(&loaded.graph, &selector)?;
-    let store = Store::open(&loaded.store, Access::ReadOnly)?;
+    let store = &loaded.reader;
 
     let mut out = String::new();
+    let mut documents = Vec::new();
     for &i in &chosen {
         let key = loaded.graph.task(i).key;
         let name = loaded.graph.name(i);
@@ -26,6 +27,7 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
                     .map_err(|e| anyhow::anyhow!("the result of {name} is not valid CBOR: {e}"))?;
                 out.push_str(&json.to_string());
                 out.push('\n');
+                documents.push(serde_json::json!({ "name": name, "key": key.to_hex(), "value": json }));
             }
             Stored::Missing => {
                 eprintln!(
@@ -44,6 +46,9 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
                 )));
             }
         }
+    }
+    if args.json {
+        out = format!("{:#}\n", serde_json::Value::Array(documents));
     }
     super::print(&out)?;
     Ok(exit_code::OK)

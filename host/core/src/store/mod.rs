@@ -6,6 +6,7 @@
 //! results/<first 2 hex of key>/<key hex>   sealed result (see `envelope`)
 //! locks/<key hex>                          JSON lock record of the worker running the task
 //! logs/<key hex>                           captured stdout/stderr of the task's last run
+//! failed/<key hex>                         failure record left by `execute --keep-failed`
 //! ```
 //!
 //! ## Why it is safe to share
@@ -49,6 +50,11 @@ use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPay
 
 pub use envelope::HEADER_LEN;
 pub use lock::{DEFAULT_LEASE, Lease, LockRecord, Locking, new_owner_id};
+
+/// Milliseconds since the Unix epoch, now.
+pub fn unix_ms_now() -> u64 {
+    lock::unix_ms(std::time::SystemTime::now())
+}
 
 use crate::Key;
 
@@ -341,6 +347,34 @@ impl Store {
         self.list_keys("results")
     }
 
+    /// Keys of every failure record (`--keep-failed`), from one listing.
+    pub fn list_failures(&self) -> Result<HashSet<Key>, StoreError> {
+        self.list_keys("failed")
+    }
+
+    /// Keys of every stored log, from one listing.
+    pub fn list_logs(&self) -> Result<HashSet<Key>, StoreError> {
+        self.list_keys("logs")
+    }
+
+    /// Records that a task failed (see `failure`); replaces an older record.
+    pub fn put_failure(&self, key: &Key, record: &[u8]) -> Result<(), StoreError> {
+        self.put(&failure_path(key), record.to_vec(), PutMode::Overwrite, "store the failure record")
+            .map(drop)
+    }
+
+    pub fn get_failure(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(&failure_path(key))
+    }
+
+    pub fn delete_failure(&self, key: &Key) -> Result<(), StoreError> {
+        self.delete(&failure_path(key))
+    }
+
+    pub fn delete_log(&self, key: &Key) -> Result<(), StoreError> {
+        self.delete(&log_path(key))
+    }
+
     /// Keys of every held lock, from one listing.
     pub fn list_locks(&self) -> Result<HashSet<Key>, StoreError> {
         self.list_keys("locks")
@@ -407,8 +441,12 @@ impl Store {
     /// Removes a result (one request; a result that is already gone is not an error).
     /// Callers that report what they removed know it from a listing.
     pub fn delete_result(&self, key: &Key) -> Result<(), StoreError> {
-        let path = result_path(key);
-        match self.call(|| self.objects.delete(&path)) {
+        self.delete(&result_path(key))
+    }
+
+    /// One request; an object that is already gone is not an error.
+    fn delete(&self, path: &Path) -> Result<(), StoreError> {
+        match self.call(|| self.objects.delete(path)) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(source) => Err(self.backend_error("delete", path.as_ref(), source)),
         }
@@ -643,6 +681,10 @@ fn result_path(key: &Key) -> Path {
 
 fn lock_path(key: &Key) -> Path {
     Path::from(format!("locks/{}", key.to_hex()))
+}
+
+fn failure_path(key: &Key) -> Path {
+    Path::from(format!("failed/{}", key.to_hex()))
 }
 
 fn log_path(key: &Key) -> Path {

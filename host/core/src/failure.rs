@@ -1,0 +1,42 @@
+//! Why a task produced no result, and the record `--keep-failed` leaves in the store.
+//!
+//! Jug marks a failed task by setting its lock file's mtime to 1 s past the epoch, and keeps
+//! it locked. Our locks are leases that expire, so a failure is its own object,
+//! `failed/<key>`: `status` counts the task as Failed and `execute` leaves it alone until
+//! `cleanup --failed-only` removes the record (or `invalidate` is asked to).
+
+use serde::{Deserialize, Serialize};
+
+/// Why a task did not produce a result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// The task function returned an error.
+    GuestError,
+    /// The guest trapped (panic, unreachable, out of bounds, stack overflow, limits…).
+    Trap,
+    /// The guest returned bytes that are not deterministic CBOR.
+    BadResult,
+}
+
+/// The content of `failed/<key>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    pub name: String,
+    pub failure: Failure,
+    /// The worker that saw it fail: `host:pid:nonce`.
+    pub owner: String,
+    pub failed_unix_ms: u64,
+}
+
+impl FailureRecord {
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).expect("a failure record serializes")
+    }
+}

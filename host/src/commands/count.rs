@@ -1,0 +1,16 @@
+//! `jug-host count`: how many tasks of each name the graph declares (no store access).
+
+use jug_core::table;
+
+use crate::cli::CountArgs;
+use crate::exit_code;
+
+pub fn run(args: CountArgs) -> anyhow::Result<i32> {
+    let loaded = super::load(&args.graph, &args.builder)?;
+    let mut counts = table::Counts::new();
+    for i in 0..loaded.graph.len() {
+        *counts.entry(loaded.graph.name(i).to_owned()).or_default() += 1;
+    }
+    super::print(&table::summary(&[("Count", &counts)], args.short, table::terminal_columns()))?;
+    Ok(exit_code::OK)
+}

@@ -1,0 +1,199 @@
+//! Jug's configuration files (`.jugrc`, `jugrc`, `~/.config/jug/jugrc`) under every subcommand.
+//!
+//! Every test dir is its own git root (so no file above it counts) and has its own home (so
+//! the machine's global file does not either).
+
+use std::path::Path;
+
+use crate::util::{JugCommand, TestDir};
+
+const SHORT: &str = "Executed:  101 tasks\nLoaded:  0 tasks\n** Total: 101 tasks.\n";
+
+fn config_dir(name: &str) -> TestDir {
+    let dir = TestDir::with_guest(name, "primes.wasm");
+    std::fs::create_dir(dir.join(".git")).unwrap();
+    dir
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// `jug-host ARGS…` in `cwd`, with config files on and `home` as the home directory.
+fn jug(cwd: &Path, home: &Path, args: &[&str]) -> JugCommand {
+    let dir = TestDir { path: cwd.to_owned() };
+    dir.jug(args)
+        .env("HOME", home.to_str().unwrap())
+        .env("XDG_CONFIG_HOME", home.join(".config").to_str().unwrap())
+        .env_remove("JUG_NO_CONFIG")
+}
+
+#[test]
+fn jugdir_takes_jugs_placeholders() {
+    let dir = config_dir("config-jugdir");
+    write(&dir.join(".jugrc"), "# Jug's own setting\n[main]\njugdir = %(jugfile)s.rcdata\n");
+    jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(0);
+    assert_eq!(dir.files_under("primes.rcdata/results").len(), 101);
+    assert!(!dir.join("primes.jugdata").exists());
+    let status = jug(&dir.path, &dir.join("home"), &["status", "primes.wasm", "--short"]).run();
+    assert_eq!(status.expect_code(0).stdout, "All tasks complete (101 tasks).\n");
+
+    // %(date)s is today's date; %% is a percent sign.
+    write(&dir.join(".jugrc"), "[main]\nstore = %(jugfile)s-%(date)s-100%%\n");
+    jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(0);
+    let stores: Vec<String> = std::fs::read_dir(&dir.path)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("primes-"))
+        .collect();
+    assert_eq!(stores.len(), 1, "{stores:?}");
+    let date = stores[0].strip_prefix("primes-").unwrap().strip_suffix("-100%").unwrap();
+    assert!(date.len() == 10 && date.chars().filter(|&c| c == '-').count() == 2, "{date}");
+}
+
+#[test]
+fn a_section_sets_its_subcommand_only() {
+    let dir = config_dir("config-section");
+    write(&dir.join(".jugrc"), "[execute]\nshort = on\n[value]\nshort = on\n");
+    let run = jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(0);
+    assert_eq!(run.stdout, SHORT);
+    // `value` has no --short: a warning, and the file goes on counting.
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.starts_with("jug-host: warning: "), "{}", run.stderr);
+    assert!(run.stderr.contains(".jugrc: [value] unknown option `short`"), "{}", run.stderr);
+    let status = jug(&dir.path, &dir.join("home"), &["status", "primes.wasm"]).run().expect_code(0);
+    assert!(status.stdout.contains("Task name"), "{}", status.stdout);
+
+    // In one file a section beats [main]; [main] keys a subcommand lacks are ignored.
+    write(&dir.join(".jugrc"), "[execute]\nshort = no\n[main]\nshort = yes\nno_such_option = 1\n");
+    let status = jug(&dir.path, &dir.join("home"), &["status", "primes.wasm"]).run().expect_code(0);
+    assert_eq!((status.stdout.as_str(), status.stderr.as_str()), ("All tasks complete (101 tasks).\n", ""));
+    let run = jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(0);
+    assert!(run.stdout.starts_with("    Executed      Loaded  Task name"), "{}", run.stdout);
+}
+
+#[test]
+fn the_command_line_and_environment_beat_the_files() {
+    let dir = config_dir("config-command-line");
+    write(&dir.join(".jugrc"), "[main]\njugdir = from-file\n[execute]\nwait_cycle_time = not a number\n");
+    let home = dir.join("home");
+    jug(&dir.path, &home, &["execute", "primes.wasm", "--store", "flagged", "--wait-cycle-time=1"])
+        .run()
+        .expect_code(0);
+    assert_eq!(dir.files_under("flagged/results").len(), 101);
+    jug(&dir.path, &home, &["execute", "primes.wasm", "--jugdir", "aliased", "--wait-cycle-time", "1"])
+        .run()
+        .expect_code(0);
+    assert_eq!(dir.files_under("aliased/results").len(), 101);
+    write(&dir.join(".jugrc"), "[main]\njugdir = from-file\n");
+    jug(&dir.path, &home, &["execute", "primes.wasm"]).env("JUG_STORE", "from-env").run().expect_code(0);
+    assert_eq!(dir.files_under("from-env/results").len(), 101);
+    assert!(!dir.join("from-file").exists());
+
+    // A setting that conflicts with the command line gives way too: NAME beats `pattern`.
+    write(&dir.join(".jugrc"), "[main]\njugdir = flagged\n[value]\npattern = /count|write/\n");
+    let value = jug(&dir.path, &home, &["value", "primes.wasm", "count_primes"]).run().expect_code(0);
+    assert_eq!(value.stdout, "25\n");
+    // Graph arguments after `--` keep working with settings in play.
+    let status = jug(&dir.path, &home, &["status", "primes.wasm", "--short", "--", "10"]).run();
+    assert_eq!(
+        status.expect_code(1).stdout,
+        "2 tasks waiting to be run, 0 failed, 9 complete, (none active).\n"
+    );
+}
+
+#[test]
+fn a_closer_file_beats_a_farther_one() {
+    // outside/.jugrc  repo/.git  repo/.jugrc  repo/sub/jugrc  repo/sub/.jugrc
+    let dir = TestDir::with_guest("config-closer", "primes.wasm");
+    let home = dir.join("home");
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    write(&dir.join(".jugrc"), "[main]\njugdir = outside\n[execute]\njobs = not a number\n");
+    write(&repo.join(".jugrc"), "[main]\njugdir = repo-store\n[execute]\nshort = on\n");
+    write(&repo.join("sub/jugrc"), "[main]\njugdir = plain-store\n");
+    write(&repo.join("sub/.jugrc"), "[main]\njugdir = sub-store\n");
+    let graph = dir.join("primes.wasm");
+    let graph = graph.to_str().unwrap();
+
+    // Key by key: the store from sub/.jugrc (over sub/jugrc), --short from the repo's root.
+    let run = jug(&repo.join("sub"), &home, &["execute", graph]).run().expect_code(0);
+    assert_eq!(run.stdout, SHORT);
+    assert_eq!(dir.files_under("repo/sub/sub-store/results").len(), 101);
+    assert!(!repo.join("sub/plain-store").exists());
+
+    let run = jug(&repo, &home, &["execute", graph]).run().expect_code(0);
+    assert_eq!(run.stdout, SHORT);
+    assert_eq!(dir.files_under("repo/repo-store/results").len(), 101);
+    assert!(!dir.join("outside").exists());
+}
+
+#[test]
+fn the_global_file_fills_in() {
+    let dir = config_dir("config-global");
+    let home = dir.join("home");
+    write(&home.join(".config/jug/jugrc"), "[main]\njugdir = global-store\n[execute]\nshort = on\n");
+    // Read only when no file before it in the list exists.
+    write(&home.join(".jug/configrc"), "[main]\njugdir = legacy-store\n");
+    write(&dir.join(".jugrc"), "[execute]\nshort = off\n");
+    let run = jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_code(0);
+    assert_ne!(run.stdout, SHORT);
+    assert_eq!(dir.files_under("global-store/results").len(), 101);
+
+    // $XDG_CONFIG_HOME/jug/jugrc, then ~/.config/jugrc, then ~/.jug/configrc.
+    let xdg = dir.join("xdg");
+    write(&xdg.join("jug/jugrc"), "[main]\njugdir = xdg-store\n");
+    let with_xdg =
+        jug(&dir.path, &home, &["execute", "primes.wasm"]).env("XDG_CONFIG_HOME", xdg.to_str().unwrap());
+    with_xdg.run().expect_code(0);
+    assert_eq!(dir.files_under("xdg-store/results").len(), 101);
+    std::fs::remove_file(home.join(".config/jug/jugrc")).unwrap();
+    write(&home.join(".config/jugrc"), "[main]\njugdir = config-store\n");
+    jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_code(0);
+    assert_eq!(dir.files_under("config-store/results").len(), 101);
+    std::fs::remove_file(home.join(".config/jugrc")).unwrap();
+    jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_code(0);
+    assert_eq!(dir.files_under("legacy-store/results").len(), 101);
+}
+
+#[test]
+fn bad_files_are_one_line_usage_errors() {
+    let dir = config_dir("config-bad");
+    let home = dir.join("home");
+    let bad = [
+        ("[execute]\nwait-cycle-time = abc\n", ".jugrc: [execute] wait-cycle-time: invalid value 'abc'"),
+        ("[main]\nlease = soon\n", ".jugrc: [main] lease: invalid value 'soon'"),
+        ("[execute]\nshort = maybe\n", ".jugrc: [execute] short: expected on/off"),
+        ("[main]\njugdir = %(user)s\n", ".jugrc: [main] jugdir: unknown placeholder `%(user)s`"),
+        ("[execute]\n\nshort\n", ".jugrc:3: expected `key = value`, got `short`"),
+        ("short = on\n", ".jugrc:1: `short` comes before any [section]"),
+    ];
+    for (text, needle) in bad {
+        write(&dir.join(".jugrc"), text);
+        jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_one_line_error(2, needle);
+    }
+    assert!(!dir.join("primes.jugdata").exists());
+
+    // A bad value only matters to the subcommand that would use it.
+    write(&dir.join(".jugrc"), "[execute]\nwait-cycle-time = abc\n");
+    let status = jug(&dir.path, &home, &["status", "primes.wasm", "--short"]).run().expect_code(1);
+    assert_eq!(status.stderr, "");
+}
+
+#[test]
+fn jug_no_config_turns_the_files_off() {
+    let dir = config_dir("config-off");
+    let home = dir.join("home");
+    write(&dir.join(".jugrc"), "[main]\njugdir = from-file\n[execute]\nwait-cycle-time = abc\n");
+    write(&home.join(".config/jug/jugrc"), "[main]\nbroken line\n");
+    let run = jug(&dir.path, &home, &["execute", "primes.wasm", "--short"]).env("JUG_NO_CONFIG", "1").run();
+    assert_eq!(run.expect_code(0).stdout, SHORT);
+    assert_eq!(dir.files_under("primes.jugdata/results").len(), 101);
+    assert!(!dir.join("from-file").exists());
+    // `0` means "no, do read them".
+    jug(&dir.path, &home, &["status", "primes.wasm"])
+        .env("JUG_NO_CONFIG", "0")
+        .run()
+        .expect_one_line_error(2, "jugrc:2: expected `key = value`, got `broken line`");
+}
