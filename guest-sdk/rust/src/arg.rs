@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use ciborium::Value;
 use serde::Serialize;
 
-use crate::Task;
 use crate::cbor::to_value;
+use crate::{Task, Tasklet};
 
 /// Something that becomes a `T` by the time the task runs: a `T` itself, a [`Task<T>`], or a
 /// container of such things where the parameter is a container of `T`
@@ -31,6 +31,12 @@ impl<T: Serialize> Arg<T> for Plain<T> {
 }
 
 impl<T> Arg<T> for Task<T> {
+    fn to_template(&self) -> Value {
+        self.reference()
+    }
+}
+
+impl<T> Arg<T> for Tasklet<T> {
     fn to_template(&self) -> Value {
         self.reference()
     }

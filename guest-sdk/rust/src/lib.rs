@@ -36,6 +36,7 @@ mod arg;
 mod barrier;
 mod cbor;
 pub mod log;
+pub mod mapreduce;
 mod task;
 
 #[doc(hidden)]
@@ -56,7 +57,7 @@ pub use wit_bindgen::rt as __rt;
 pub use arg::{Arg, Plain};
 pub use barrier::{barrier, bvalue};
 pub use jug_sdk_macros::task;
-pub use task::Task;
+pub use task::{Task, Tasklet};
 
 /// The CBOR tag that marks a reference to another task's result: its payload is the 32-byte key.
 pub const TASK_REF_TAG: u64 = 27253;
@@ -107,13 +108,15 @@ macro_rules! export {
                 function: ::std::string::String,
                 input: ::std::vec::Vec<u8>,
             ) -> ::std::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
-                match function.as_str() {
-                    $( $($task)::+::NAME => $($task)::+::run(&input), )*
-                    other => ::std::result::Result::Err($crate::__private::unknown_function(
-                        other,
-                        &[$($($task)::+::NAME),*],
-                    )),
-                }
+                $(
+                    if let ::core::option::Option::Some(result) = $($task)::+::dispatch(&function, &input) {
+                        return result;
+                    }
+                )*
+                ::std::result::Result::Err($crate::__private::unknown_function(
+                    &function,
+                    &[$($($task)::+::NAME),*],
+                ))
             }
         }
 
@@ -126,6 +129,7 @@ macro_rules! export {
 pub mod __private {
     pub use crate::cbor::{decode_args, encode_result};
     pub use crate::task::declare;
+    pub use ciborium::Value;
 
     pub fn run_build(args: &[String], build: fn(&[String]) -> crate::Result) -> Result<(), String> {
         build(args).map_err(|e| e.0)

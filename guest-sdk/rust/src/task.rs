@@ -61,3 +61,106 @@ pub fn declare<T>(function: &str, args: Vec<Value>) -> Task<T> {
         Err(e) => panic!("jug: cannot declare task `{function}`: {e}"),
     }
 }
+
+/// A part of a task's result — Jug's tasklet: `t.index(0)`, `t.field("mean")`, `t.split()`.
+///
+/// Nothing is stored for it: the host takes the part from the task's result when a task that
+/// uses it runs. The using task depends on the whole task, so invalidating that task (or
+/// changing its inputs) reaches everything downstream of the part too. Pass a `Tasklet<T>`
+/// wherever a task function takes a `T`.
+pub struct Tasklet<T> {
+    key: [u8; 32],
+    path: Vec<Value>,
+    result: PhantomData<fn() -> T>,
+}
+
+impl<T> Tasklet<T> {
+    fn step<U>(&self, step: Value) -> Tasklet<U> {
+        let mut path = self.path.clone();
+        path.push(step);
+        Tasklet { key: self.key, path, result: PhantomData }
+    }
+
+    /// The field `name` of a struct or string-keyed map result, as a `U`.
+    pub fn field<U>(&self, name: &str) -> Tasklet<U> {
+        self.step(Value::Text(name.to_owned()))
+    }
+
+    pub(crate) fn reference(&self) -> Value {
+        let mut payload = vec![Value::Bytes(self.key.to_vec())];
+        payload.extend(self.path.iter().cloned());
+        Value::Tag(crate::TASK_REF_TAG, Box::new(Value::Array(payload)))
+    }
+}
+
+impl<T> Clone for Tasklet<T> {
+    fn clone(&self) -> Self {
+        Tasklet { key: self.key, path: self.path.clone(), result: PhantomData }
+    }
+}
+
+impl<T> fmt::Debug for Tasklet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hex: String = self.key.iter().map(|b| format!("{b:02x}")).collect();
+        write!(f, "Tasklet({hex}, {:?})", self.path)
+    }
+}
+
+impl<T> Task<T> {
+    fn whole(&self) -> Tasklet<T> {
+        Tasklet { key: self.key, path: Vec::new(), result: PhantomData }
+    }
+
+    /// The field `name` of a struct or string-keyed map result, as a `U`.
+    pub fn field<U>(&self, name: &str) -> Tasklet<U> {
+        self.whole().field(name)
+    }
+}
+
+impl<T> Task<Vec<T>> {
+    /// Element `i` of a list result (Jug's `t[i]`).
+    pub fn index(&self, i: usize) -> Tasklet<T> {
+        self.whole().index(i)
+    }
+
+    /// The first `n` elements, one tasklet each (Jug's `iteratetask(t, n)`).
+    pub fn iterate(&self, n: usize) -> Vec<Tasklet<T>> {
+        (0..n).map(|i| self.index(i)).collect()
+    }
+}
+
+impl<T> Tasklet<Vec<T>> {
+    /// Element `i` of a list.
+    pub fn index(&self, i: usize) -> Tasklet<T> {
+        self.step(Value::Integer((i as u64).into()))
+    }
+
+    /// The first `n` elements, one tasklet each.
+    pub fn iterate(&self, n: usize) -> Vec<Tasklet<T>> {
+        (0..n).map(|i| self.index(i)).collect()
+    }
+}
+
+macro_rules! split_tuples {
+    ($(($($t:ident $i:tt),+))*) => { $(
+        impl<$($t),+> Task<($($t,)+)> {
+            /// The parts of a tuple result, one tasklet each (`let (a, b) = t.split();`).
+            pub fn split(&self) -> ($(Tasklet<$t>,)+) {
+                ($(self.whole().step(Value::Integer(($i as u64).into())),)+)
+            }
+        }
+
+        impl<$($t),+> Tasklet<($($t,)+)> {
+            /// The parts of a tuple, one tasklet each.
+            pub fn split(&self) -> ($(Tasklet<$t>,)+) {
+                ($(self.step(Value::Integer(($i as u64).into())),)+)
+            }
+        }
+    )* };
+}
+
+split_tuples! {
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+}

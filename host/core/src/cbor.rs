@@ -9,6 +9,12 @@
 //! [`validate`] checks those rules in one pass over the bytes without building a value, and on
 //! the way records where the task references (tag [`TASK_REF_TAG`] around a 32-byte key) are,
 //! so [`splice`] can later copy results into place by byte range.
+//!
+//! A reference may also name a part of a result — Jug's tasklets, `t[0]`: the tag then wraps
+//! an array `[key, step, …]` where each step is an array index (unsigned) or a map key
+//! (text). The part is taken from the result when the input is built ([`project`]); nothing
+//! is stored for it, and the referring task depends on the whole task, so invalidation flows
+//! through.
 
 use crate::Key;
 
@@ -28,12 +34,29 @@ pub struct CborError {
 }
 
 /// A task reference inside a template: the bytes `start..end` (tag and payload) stand for the
-/// result of the task with this key.
+/// result of the task with this key, or the part of it that `path` leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
     pub start: usize,
     pub end: usize,
     pub key: Key,
+    pub path: Vec<Step>,
+}
+
+/// One step into a value: an array element or a map entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Index(u64),
+    Field(String),
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Index(i) => write!(f, "[{i}]"),
+            Step::Field(name) => write!(f, ".{name}"),
+        }
+    }
 }
 
 /// Whether task references may appear in the value being checked.
@@ -57,20 +80,77 @@ pub fn validate(bytes: &[u8], references: References) -> Result<Vec<Reference>, 
 
 /// Builds a task's input: `template` with each reference replaced by the bytes `value_of` gives
 /// for it. Results are themselves deterministic CBOR, so the output is too.
-pub fn splice<'v>(
+pub fn splice<'v, E>(
     template: &[u8],
     references: &[Reference],
-    mut value_of: impl FnMut(&Reference) -> &'v [u8],
-) -> Vec<u8> {
+    mut value_of: impl FnMut(&Reference) -> Result<&'v [u8], E>,
+) -> Result<Vec<u8>, E> {
     let mut out = Vec::with_capacity(template.len());
     let mut copied = 0;
     for reference in references {
         out.extend_from_slice(&template[copied..reference.start]);
-        out.extend_from_slice(value_of(reference));
+        out.extend_from_slice(value_of(reference)?);
         copied = reference.end;
     }
     out.extend_from_slice(&template[copied..]);
-    out
+    Ok(out)
+}
+
+/// The part of `value` (deterministic CBOR) that `path` leads to, as a byte range of it.
+pub fn project<'v>(value: &'v [u8], path: &[Step]) -> Result<&'v [u8], String> {
+    let mut reader = Reader::new(value);
+    for (depth, step) in path.iter().enumerate() {
+        let at = || path[..depth].iter().map(Step::to_string).collect::<String>();
+        let head = reader.head().map_err(|e| e.to_string())?;
+        match (step, head.major) {
+            (Step::Index(i), 4) if *i < head.arg => {
+                for _ in 0..*i {
+                    skip(&mut reader)?;
+                }
+            }
+            (Step::Index(i), 4) => {
+                return Err(format!("the result{} has {} elements, so there is no [{i}]", at(), head.arg));
+            }
+            (Step::Field(name), 5) => {
+                let mut found = false;
+                for _ in 0..head.arg {
+                    let key_head = reader.head().map_err(|e| e.to_string())?;
+                    let key = reader.take(key_head.arg).map_err(|e| e.to_string())?;
+                    if key == name.as_bytes() {
+                        found = true;
+                        break;
+                    }
+                    skip(&mut reader)?;
+                }
+                if !found {
+                    return Err(format!("the result{} has no field `{name}`", at()));
+                }
+            }
+            (step, _) => {
+                let what = if matches!(step, Step::Index(_)) { "an array" } else { "a map" };
+                return Err(format!("the result{} is not {what}, so there is no {step}", at()));
+            }
+        }
+    }
+    let start = reader.pos;
+    skip(&mut reader)?;
+    Ok(&value[start..reader.pos])
+}
+
+/// Moves past one item of an already validated value.
+fn skip(reader: &mut Reader<'_>) -> Result<(), String> {
+    let head = reader.head().map_err(|e| e.to_string())?;
+    let nested = match head.major {
+        2 | 3 => {
+            reader.take(head.arg).map_err(|e| e.to_string())?;
+            0
+        }
+        4 => head.arg,
+        5 => head.arg * 2,
+        6 => 1,
+        _ => 0,
+    };
+    (0..nested).try_for_each(|_| skip(reader))
 }
 
 /// The initial byte and argument of one CBOR data item.
@@ -209,12 +289,35 @@ impl Validator<'_> {
             self.reader.pos = start;
             return Err(self.reader.error("a result cannot contain a task reference (tag 27253)"));
         }
-        let head = self.reader.head()?;
+        let mut head = self.reader.head()?;
+        let steps = match head.major {
+            4 if head.arg >= 2 => {
+                let steps = head.arg - 1;
+                head = self.reader.head()?;
+                steps
+            }
+            _ => 0,
+        };
         if head.major != 2 || head.arg != 32 {
-            return Err(self.reader.error("a task reference must wrap a 32-byte key"));
+            return Err(self.reader.error(
+                "a task reference must wrap a 32-byte key, or an array of a key and the steps into its result",
+            ));
         }
         let key = Key(self.reader.take(32)?.try_into().expect("took 32 bytes"));
-        self.found.push(Reference { start, end: self.reader.pos, key });
+        let mut path = Vec::new();
+        for _ in 0..steps {
+            let head = self.reader.head()?;
+            path.push(match head.major {
+                0 => Step::Index(head.arg),
+                3 => Step::Field(
+                    std::str::from_utf8(self.reader.take(head.arg)?)
+                        .map_err(|_| self.reader.error("text string is not valid UTF-8"))?
+                        .to_owned(),
+                ),
+                _ => return Err(self.reader.error("a step into a result must be an index or a field name")),
+            });
+        }
+        self.found.push(Reference { start, end: self.reader.pos, key, path });
         Ok(())
     }
 
@@ -338,14 +441,10 @@ mod tests {
         assert_eq!(refs.len(), 2);
         assert_eq!((refs[0].key, refs[1].key), (Key([1; 32]), Key([2; 32])));
 
-        let input =
-            splice(
-                &template,
-                &refs,
-                |r| {
-                    if r.key == Key([1; 32]) { &[0xf5] } else { &[0x63, b'a', b'b', b'c'] }
-                },
-            );
+        let input = splice(&template, &refs, |r| -> Result<&[u8], ()> {
+            Ok(if r.key == Key([1; 32]) { &[0xf5] } else { &[0x63, b'a', b'b', b'c'] })
+        })
+        .unwrap();
         assert_eq!(input, [0x83, 0xf5, 0x07, 0x81, 0x63, b'a', b'b', b'c']);
         assert_eq!(validate(&input, References::Forbidden), Ok(vec![]));
     }
@@ -355,5 +454,38 @@ mod tests {
         assert!(validate(&reference(3), References::Forbidden).unwrap_err().problem.contains("result"));
         let short = [0xd9, 0x6a, 0x75, 0x41, 0x00];
         assert!(problem(&short).contains("32-byte"));
+    }
+
+    #[test]
+    fn projects_parts_of_a_result_and_says_why_not() {
+        // {"a": [1, [2, 3]], "b": "x"}
+        let value = [0xa2, 0x61, b'a', 0x82, 0x01, 0x82, 0x02, 0x03, 0x61, b'b', 0x61, b'x'];
+        let field = |name: &str| Step::Field(name.to_owned());
+        assert_eq!(project(&value, &[]), Ok(&value[..]));
+        assert_eq!(project(&value, &[field("b")]), Ok(&[0x61, b'x'][..]));
+        assert_eq!(project(&value, &[field("a"), Step::Index(1), Step::Index(0)]), Ok(&[0x02][..]));
+        assert_eq!(
+            project(&value, &[field("a"), Step::Index(2)]),
+            Err("the result.a has 2 elements, so there is no [2]".to_owned())
+        );
+        assert_eq!(project(&value, &[field("c")]), Err("the result has no field `c`".to_owned()));
+        assert_eq!(
+            project(&value, &[Step::Index(0)]),
+            Err("the result is not an array, so there is no [0]".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_reference_may_carry_a_path() {
+        // tag 27253 [key, 1, "x"]
+        let mut bytes = vec![0xd9, 0x6a, 0x75, 0x83, 0x58, 0x20];
+        bytes.extend_from_slice(&[7; 32]);
+        bytes.extend_from_slice(&[0x01, 0x61, b'x']);
+        let found = check(&bytes).unwrap();
+        assert_eq!(found[0].path, vec![Step::Index(1), Step::Field("x".into())]);
+        assert_eq!((found[0].start, found[0].end), (0, bytes.len()));
+        let at = bytes.len() - 3;
+        bytes[at] = 0xf5; // `true` is not a step
+        assert!(problem(&bytes).contains("index or a field name"));
     }
 }

@@ -536,7 +536,20 @@ impl Context<'_> {
                 None => return Ok(Outcome::InputUnusable(dep)),
             };
         }
-        let input = cbor::splice(&spec.template, &spec.references, |r| &inputs[&r.key]);
+        let input = match cbor::splice(&spec.template, &spec.references, |r| {
+            cbor::project(&inputs[&r.key], &r.path).map_err(|e| {
+                let source = self.graph.index_of(&r.key).map_or("a task", |i| self.graph.name(i));
+                format!("an argument taken from {source}: {e}")
+            })
+        }) {
+            Ok(input) => input,
+            Err(message) => {
+                let failure = Failure { kind: FailureKind::BadArgument, message };
+                self.store
+                    .put_log(&spec.key, format!("jug-host: task failed: {}\n", failure.message).as_bytes())?;
+                return Ok(Outcome::Failed(failure));
+            }
+        };
         let run = self.runner.run(&spec.key, self.graph.function(task as usize), &input);
         let outcome = run.outcome.and_then(|bytes| match cbor::validate(&bytes, References::Forbidden) {
             Ok(_) => Ok(bytes),

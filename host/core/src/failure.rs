@@ -23,6 +23,8 @@ pub enum FailureKind {
     Trap,
     /// The guest returned bytes that are not deterministic CBOR.
     BadResult,
+    /// A part of another task's result that the task takes (a tasklet, `t[3]`) is not there.
+    BadArgument,
 }
 
 /// The content of `failed/<key>`.

@@ -71,6 +71,8 @@ fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
         },
     };
 
+    let fallible = matches!(&sig.output, ReturnType::Type(_, ty) if ok_type_of_result(ty).is_some());
+    let batches = batch_variants(name, &params, &types, &task_type, fallible);
     let body_inputs = &sig.inputs;
     let body_output = &sig.output;
     let block = &function.block;
@@ -92,6 +94,8 @@ fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
             /// The name this task function is exported under.
             pub const NAME: &str = #declared;
 
+            #batches
+
             /// Runs the task on its CBOR argument tuple and returns its CBOR result.
             pub fn run(input: &[u8]) -> ::core::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
                 let (#(#params,)*): (#(#types,)*) = ::jug::__private::decode_args(input, NAME)?;
@@ -105,6 +109,99 @@ fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
 
 /// `Result<T, E>` → `Some(T)`, matching on the last path segment so `std::result::Result`,
 /// `io::Result<T>`-style aliases with two arguments and plain `Result` all work.
+/// The batch variants `jug::mapreduce` uses (fewer, bigger tasks): `Map` runs the function
+/// on each element of a list — an element is the argument, or the tuple of arguments of a
+/// function with several — and, for a function of two arguments of its result type, `Reduce`
+/// folds a list with it. Declared as `<name>.map` and `<name>.reduce`.
+fn batch_variants(
+    name: &syn::Ident,
+    params: &[syn::Ident],
+    types: &[Type],
+    task_type: &proc_macro2::TokenStream,
+    fallible: bool,
+) -> proc_macro2::TokenStream {
+    let (input, call) = match params {
+        [_] => {
+            let ty = &types[0];
+            (quote!(#ty), quote!(__body(item)))
+        }
+        _ => {
+            let fields = (0..params.len()).map(syn::Index::from);
+            (quote!((#(#types,)*)), quote!(__body(#(item.#fields),*)))
+        }
+    };
+    let collect = match fallible {
+        true => {
+            quote!(.collect::<::core::result::Result<::std::vec::Vec<_>, _>>().map_err(|e| e.to_string())?)
+        }
+        false => quote!(.collect::<::std::vec::Vec<_>>()),
+    };
+    // Folding needs f(T, T) -> T, infallible; anything else gets no `Reduce`.
+    let output = task_type.to_string();
+    let foldable = !fallible && types.len() == 2 && types.iter().all(|t| quote!(#t).to_string() == output);
+    let (reduce, reduce_arm) = match foldable {
+        false => (quote!(), quote!()),
+        true => (
+            quote! {
+                /// Folds a list with this function (see `jug::mapreduce::reduce`).
+                pub struct Reduce;
+
+                impl ::jug::mapreduce::Reducer for Reduce {
+                    type Value = #task_type;
+                    fn declare_batch(items: ::std::vec::Vec<::jug::__private::Value>) -> ::jug::Task<#task_type> {
+                        ::jug::__private::declare(REDUCE_NAME, ::std::vec![::jug::__private::Value::Array(items)])
+                    }
+                }
+
+                pub const REDUCE_NAME: &str = ::core::concat!(::core::stringify!(#name), ".reduce");
+
+                fn run_reduce(input: &[u8]) -> ::core::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
+                    let (items,): (::std::vec::Vec<#task_type>,) = ::jug::__private::decode_args(input, REDUCE_NAME)?;
+                    let mut items = items.into_iter();
+                    let first = items.next().ok_or_else(|| ::std::string::String::from("nothing to reduce"))?;
+                    ::jug::__private::encode_result(&items.fold(first, |acc, item| __body(acc, item)))
+                }
+            },
+            quote!(REDUCE_NAME => ::core::option::Option::Some(run_reduce(input)),),
+        ),
+    };
+    quote! {
+        /// Runs this function on each element of a list (see `jug::mapreduce::map`).
+        pub struct Map;
+
+        impl ::jug::mapreduce::Mapper for Map {
+            type Input = #input;
+            type Output = #task_type;
+            fn declare_batch(items: ::std::vec::Vec<::jug::__private::Value>) -> ::jug::Task<::std::vec::Vec<#task_type>> {
+                ::jug::__private::declare(MAP_NAME, ::std::vec![::jug::__private::Value::Array(items)])
+            }
+        }
+
+        pub const MAP_NAME: &str = ::core::concat!(::core::stringify!(#name), ".map");
+
+        fn run_map(input: &[u8]) -> ::core::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
+            let (items,): (::std::vec::Vec<#input>,) = ::jug::__private::decode_args(input, MAP_NAME)?;
+            let results = items.into_iter().map(|item| #call) #collect;
+            ::jug::__private::encode_result(&results)
+        }
+
+        #reduce
+
+        /// Runs `function` if it is this task function or one of its batch variants.
+        pub fn dispatch(
+            function: &str,
+            input: &[u8],
+        ) -> ::core::option::Option<::core::result::Result<::std::vec::Vec<u8>, ::std::string::String>> {
+            match function {
+                NAME => ::core::option::Option::Some(run(input)),
+                MAP_NAME => ::core::option::Option::Some(run_map(input)),
+                #reduce_arm
+                _ => ::core::option::Option::None,
+            }
+        }
+    }
+}
+
 fn ok_type_of_result(ty: &Type) -> Option<&Type> {
     let Type::Path(path) = ty else { return None };
     let last = path.path.segments.last()?;
