@@ -6,6 +6,7 @@ mod barriers;
 mod commands;
 mod config;
 mod failures;
+mod hashing;
 mod keys;
 mod mapreduce;
 mod primes;

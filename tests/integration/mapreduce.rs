@@ -20,7 +20,9 @@ fn grouped_map_and_tree_reduce_give_the_plain_answer() {
     let value = dir.jug(&["value", "tasks.wasm", "negate"]).arg_words(&graph).run().expect_code(0);
     assert_eq!(value.stdout, format!("{}\n", -sum_of_squares(10)));
 
-    // Other groupings, same answer; one element per map task is Jug's plain map.
+    // Other groupings, same answer; a map_step of 1 declares plain square tasks, as Jug does.
+    let plain = dir.jug(&["count", "tasks.wasm", "--short"]).arg_words(&["mapreduce", "37", "1", "8"]).run();
+    assert_eq!(plain.expect_code(0).stdout, "Count:  44 tasks\n** Total: 44 tasks.\n"); // 37 + 5 + 1 + 1
     for (map_step, reduce_step) in [("1", "8"), ("50", "2"), ("4", "100")] {
         let graph = ["mapreduce", "37", map_step, reduce_step];
         dir.jug(&["execute", "tasks.wasm"]).arg_words(&graph).run().expect_code(0);

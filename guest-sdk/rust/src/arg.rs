@@ -36,6 +36,31 @@ impl<T> Arg<T> for Task<T> {
     }
 }
 
+/// Jug's `NoHash`: the task gets the value, but its key does not depend on it — for an
+/// argument that cannot change the result (a thread count, a log level). Changing it re-runs
+/// nothing.
+pub struct NoHash<T>(pub T);
+
+impl<T: Serialize> Arg<T> for NoHash<T> {
+    fn to_template(&self) -> Value {
+        Value::Tag(crate::KEY_EXEMPT_TAG, Box::new(to_value(&self.0)))
+    }
+}
+
+/// Jug's `CustomHash`: the task gets `value`, and its key depends on `hash` instead — for a
+/// big argument with a cheap identity of your own (a dataset's version string, say).
+pub struct CustomHash<T> {
+    pub value: T,
+    pub hash: Vec<u8>,
+}
+
+impl<T: Serialize> Arg<T> for CustomHash<T> {
+    fn to_template(&self) -> Value {
+        let wrapped = Value::Array(vec![Value::Bytes(self.hash.clone()), to_value(&self.value)]);
+        Value::Tag(crate::CUSTOM_KEY_TAG, Box::new(wrapped))
+    }
+}
+
 impl<T> Arg<T> for Tasklet<T> {
     fn to_template(&self) -> Value {
         self.reference()

@@ -54,13 +54,27 @@ pub mod bindings {
 #[doc(hidden)]
 pub use wit_bindgen::rt as __rt;
 
-pub use arg::{Arg, Plain};
+pub use arg::{Arg, CustomHash, NoHash, Plain};
 pub use barrier::{barrier, bvalue};
 pub use jug_sdk_macros::task;
 pub use task::{Task, Tasklet};
 
 /// The CBOR tag that marks a reference to another task's result: its payload is the 32-byte key.
 pub const TASK_REF_TAG: u64 = 27253;
+
+/// The CBOR tags of [`NoHash`] and [`CustomHash`] arguments (see `wit/task.wit`).
+pub const KEY_EXEMPT_TAG: u64 = 27254;
+pub const CUSTOM_KEY_TAG: u64 = 27255;
+
+/// The function name of [`identity`] tasks: `<stem>.jug.identity`.
+pub const IDENTITY: &str = "jug.identity";
+
+/// Jug's `identity`: a task whose result is its argument. Hashes a big argument once (tasks
+/// that take the identity task depend on its key, not on the value's bytes), or gathers
+/// several results into one.
+pub fn identity<T, A: Arg<T>>(value: A) -> Task<T> {
+    task::declare(IDENTITY, vec![value.to_template()])
+}
 
 /// Why a graph builder gave up. Anything that implements `Display` converts into it with `?`,
 /// and its text becomes the one-line error `jug-host` prints.
@@ -108,6 +122,9 @@ macro_rules! export {
                 function: ::std::string::String,
                 input: ::std::vec::Vec<u8>,
             ) -> ::std::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
+                if function == $crate::IDENTITY {
+                    return $crate::__private::run_identity(&input);
+                }
                 $(
                     if let ::core::option::Option::Some(result) = $($task)::+::dispatch(&function, &input) {
                         return result;
@@ -133,6 +150,12 @@ pub mod __private {
 
     pub fn run_build(args: &[String], build: fn(&[String]) -> crate::Result) -> Result<(), String> {
         build(args).map_err(|e| e.0)
+    }
+
+    /// The argument of an `identity` task, as its result.
+    pub fn run_identity(input: &[u8]) -> Result<Vec<u8>, String> {
+        let (value,): (Value,) = crate::cbor::decode_args(input, crate::IDENTITY)?;
+        crate::cbor::encode(value)
     }
 
     pub fn unknown_function(name: &str, known: &[&str]) -> String {

@@ -87,6 +87,10 @@ impl<T> Tasklet<T> {
     }
 
     pub(crate) fn reference(&self) -> Value {
+        if self.path.is_empty() {
+            // The whole result: the plain reference, so the key is the same as for the task.
+            return Value::Tag(crate::TASK_REF_TAG, Box::new(Value::Bytes(self.key.to_vec())));
+        }
         let mut payload = vec![Value::Bytes(self.key.to_vec())];
         payload.extend(self.path.iter().cloned());
         Value::Tag(crate::TASK_REF_TAG, Box::new(Value::Array(payload)))
@@ -107,7 +111,7 @@ impl<T> fmt::Debug for Tasklet<T> {
 }
 
 impl<T> Task<T> {
-    fn whole(&self) -> Tasklet<T> {
+    pub(crate) fn whole(&self) -> Tasklet<T> {
         Tasklet { key: self.key, path: Vec::new(), result: PhantomData }
     }
 

@@ -22,6 +22,12 @@ use crate::Key;
 /// 27253 is `0x6a75`, "ju", in the first-come-first-served range of the IANA registry.
 pub const TASK_REF_TAG: u64 = 27253;
 
+/// Jug's `NoHash`: the wrapped argument is passed to the task but left out of its key.
+pub const KEY_EXEMPT_TAG: u64 = 27254;
+
+/// Jug's `CustomHash`: wraps `[bytes, value]`; the task gets `value`, its key hashes `bytes`.
+pub const CUSTOM_KEY_TAG: u64 = 27255;
+
 /// Nesting deeper than this is refused, so a hostile value cannot exhaust the host's stack.
 const MAX_DEPTH: usize = 256;
 
@@ -41,6 +47,16 @@ pub struct Reference {
     pub end: usize,
     pub key: Key,
     pub path: Vec<Step>,
+}
+
+/// A `NoHash` or `CustomHash` argument in a template: the bytes `start..end` stand for the
+/// value at `value`, and count in the key as `key_form`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wrapper {
+    pub start: usize,
+    pub end: usize,
+    pub value: std::ops::Range<usize>,
+    pub key_form: Vec<u8>,
 }
 
 /// One step into a value: an array element or a map entry.
@@ -70,12 +86,45 @@ pub enum References {
 
 /// Checks that `bytes` is one deterministic CBOR item and returns its task references in order.
 pub fn validate(bytes: &[u8], references: References) -> Result<Vec<Reference>, CborError> {
-    let mut walker = Validator { reader: Reader::new(bytes), references, found: Vec::new() };
+    validate_template(bytes, references).map(|(found, _)| found)
+}
+
+/// [`validate`], also returning the `NoHash`/`CustomHash` wrappers (allowed where references
+/// are, and never nested or around a reference).
+pub fn validate_template(
+    bytes: &[u8],
+    references: References,
+) -> Result<(Vec<Reference>, Vec<Wrapper>), CborError> {
+    let mut walker = Validator {
+        reader: Reader::new(bytes),
+        references,
+        found: Vec::new(),
+        wrappers: Vec::new(),
+        in_wrapper: false,
+    };
     walker.item(0)?;
     if walker.reader.pos != bytes.len() {
         return Err(walker.reader.error("trailing bytes after the value"));
     }
-    Ok(walker.found)
+    Ok((walker.found, walker.wrappers))
+}
+
+/// `template` with each wrapper replaced by what `part` picks: its key form (for the key) or
+/// its value (for the task's input).
+pub fn unwrap<'t>(
+    template: &'t [u8],
+    wrappers: &'t [Wrapper],
+    part: impl Fn(&'t Wrapper) -> &'t [u8],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(template.len());
+    let mut copied = 0;
+    for wrapper in wrappers {
+        out.extend_from_slice(&template[copied..wrapper.start]);
+        out.extend_from_slice(part(wrapper));
+        copied = wrapper.end;
+    }
+    out.extend_from_slice(&template[copied..]);
+    out
 }
 
 /// Builds a task's input: `template` with each reference replaced by the bytes `value_of` gives
@@ -223,6 +272,8 @@ struct Validator<'a> {
     reader: Reader<'a>,
     references: References,
     found: Vec<Reference>,
+    wrappers: Vec<Wrapper>,
+    in_wrapper: bool,
 }
 
 impl Validator<'_> {
@@ -247,6 +298,9 @@ impl Validator<'_> {
             }
             5 => self.map(head.arg, depth),
             6 if head.arg == TASK_REF_TAG => self.reference(start),
+            6 if head.arg == KEY_EXEMPT_TAG || head.arg == CUSTOM_KEY_TAG => {
+                self.wrapper(start, head.arg, depth)
+            }
             6 => self.item(depth + 1),
             _ => self.simple_or_float(head),
         }
@@ -284,7 +338,49 @@ impl Validator<'_> {
         Ok(())
     }
 
+    fn wrapper(&mut self, start: usize, tag: u64, depth: usize) -> Result<(), CborError> {
+        if self.references == References::Forbidden || self.in_wrapper {
+            self.reader.pos = start;
+            return Err(self
+                .reader
+                .error("NoHash/CustomHash (tags 27254, 27255) only wrap plain task arguments"));
+        }
+        let key_form = if tag == KEY_EXEMPT_TAG {
+            vec![0xd9, 0x6a, 0x76, 0xf6] // tag 27254 around null: every exempt value is alike
+        } else {
+            let head = self.reader.head()?;
+            if head.major != 4 || head.arg != 2 {
+                return Err(self.reader.error("CustomHash wraps an array of the hash bytes and the value"));
+            }
+            let bytes_start = self.reader.pos;
+            let bytes = self.reader.head()?;
+            if bytes.major != 2 {
+                return Err(self.reader.error("a CustomHash hash must be a byte string"));
+            }
+            self.reader.take(bytes.arg)?;
+            let mut form = vec![0xd9, 0x6a, 0x77];
+            form.extend_from_slice(&self.reader.bytes[bytes_start..self.reader.pos]);
+            form
+        };
+        let value_start = self.reader.pos;
+        self.in_wrapper = true;
+        let inner = self.item(depth + 1);
+        self.in_wrapper = false;
+        inner?;
+        self.wrappers.push(Wrapper {
+            start,
+            end: self.reader.pos,
+            value: value_start..self.reader.pos,
+            key_form,
+        });
+        Ok(())
+    }
+
     fn reference(&mut self, start: usize) -> Result<(), CborError> {
+        if self.in_wrapper {
+            self.reader.pos = start;
+            return Err(self.reader.error("a task reference cannot be inside NoHash or CustomHash"));
+        }
         if self.references == References::Forbidden {
             self.reader.pos = start;
             return Err(self.reader.error("a result cannot contain a task reference (tag 27253)"));
@@ -487,5 +583,23 @@ mod tests {
         let at = bytes.len() - 3;
         bytes[at] = 0xf5; // `true` is not a step
         assert!(problem(&bytes).contains("index or a field name"));
+    }
+
+    #[test]
+    fn wrapped_arguments_have_a_key_form_and_a_value() {
+        // [NoHash(1), CustomHash(h'0102', "x")]
+        let template = [0x82, 0xd9, 0x6a, 0x76, 0x01, 0xd9, 0x6a, 0x77, 0x82, 0x42, 0x01, 0x02, 0x61, b'x'];
+        let (refs, wrappers) = validate_template(&template, References::Allowed).unwrap();
+        assert!(refs.is_empty());
+        let keyed = unwrap(&template, &wrappers, |w| &w.key_form);
+        assert_eq!(keyed, [0x82, 0xd9, 0x6a, 0x76, 0xf6, 0xd9, 0x6a, 0x77, 0x42, 0x01, 0x02]);
+        let input = unwrap(&template, &wrappers, |w| &template[w.value.clone()]);
+        assert_eq!(input, [0x82, 0x01, 0x61, b'x']);
+        // Not in results, not nested, not around a task reference.
+        assert!(validate(&template[1..5], References::Forbidden).is_err());
+        assert!(problem(&[0xd9, 0x6a, 0x76, 0xd9, 0x6a, 0x76, 0x01]).contains("only wrap plain"));
+        let mut around_reference = vec![0xd9, 0x6a, 0x76, 0xd9, 0x6a, 0x75, 0x58, 0x20];
+        around_reference.extend_from_slice(&[0; 32]);
+        assert!(problem(&around_reference).contains("cannot be inside NoHash"));
     }
 }

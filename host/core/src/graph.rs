@@ -136,8 +136,19 @@ impl GraphBuilder {
         if template.first().is_none_or(|b| b >> 5 != 4) {
             return Err(DeclareError::NotAnArray { function: function.to_owned() });
         }
-        let references = cbor::validate(&template, References::Allowed)
-            .map_err(|problem| DeclareError::BadArguments { function: function.to_owned(), problem })?;
+        let bad = |problem| DeclareError::BadArguments { function: function.to_owned(), problem };
+        let (mut references, wrappers) =
+            cbor::validate_template(&template, References::Allowed).map_err(bad)?;
+        // NoHash/CustomHash: the key hashes their key forms, the task gets their values.
+        let (key_template, template) = match wrappers.is_empty() {
+            true => (None, template),
+            false => {
+                let keyed = cbor::unwrap(&template, &wrappers, |w| &w.key_form);
+                let input = cbor::unwrap(&template, &wrappers, |w| &template[w.value.clone()]);
+                references = cbor::validate(&input, References::Allowed).map_err(bad)?;
+                (Some(keyed), input)
+            }
+        };
         let mut dependencies = Vec::new();
         for reference in &references {
             let Some(&dep) = self.graph.index.get(&reference.key) else {
@@ -150,7 +161,7 @@ impl GraphBuilder {
                 dependencies.push(dep);
             }
         }
-        let key = Key::derive(&self.graph.code, function, &template);
+        let key = Key::derive(&self.graph.code, function, key_template.as_deref().unwrap_or(&template));
         if self.graph.index.contains_key(&key) {
             return Ok(key);
         }

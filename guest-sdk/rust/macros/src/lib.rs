@@ -120,14 +120,18 @@ fn batch_variants(
     task_type: &proc_macro2::TokenStream,
     fallible: bool,
 ) -> proc_macro2::TokenStream {
-    let (input, call) = match params {
+    let (input, call, one) = match params {
         [_] => {
             let ty = &types[0];
-            (quote!(#ty), quote!(__body(item)))
+            (quote!(#ty), quote!(__body(item)), quote!(::std::vec![item]))
         }
         _ => {
             let fields = (0..params.len()).map(syn::Index::from);
-            (quote!((#(#types,)*)), quote!(__body(#(item.#fields),*)))
+            let unpack = quote!(match item {
+                ::jug::__private::Value::Array(args) => args,
+                other => ::std::vec![other],
+            });
+            (quote!((#(#types,)*)), quote!(__body(#(item.#fields),*)), unpack)
         }
     };
     let collect = match fallible {
@@ -174,6 +178,9 @@ fn batch_variants(
             type Output = #task_type;
             fn declare_batch(items: ::std::vec::Vec<::jug::__private::Value>) -> ::jug::Task<::std::vec::Vec<#task_type>> {
                 ::jug::__private::declare(MAP_NAME, ::std::vec![::jug::__private::Value::Array(items)])
+            }
+            fn declare_one(item: ::jug::__private::Value) -> ::jug::Task<#task_type> {
+                ::jug::__private::declare(NAME, #one)
             }
         }
 
