@@ -4,6 +4,7 @@
 mod bad_input;
 mod barriers;
 mod commands;
+mod compound;
 mod config;
 mod failures;
 mod hashing;

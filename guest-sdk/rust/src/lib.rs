@@ -35,6 +35,7 @@ extern crate self as jug;
 mod arg;
 mod barrier;
 mod cbor;
+mod compound;
 pub mod log;
 pub mod mapreduce;
 mod task;
@@ -56,6 +57,7 @@ pub use wit_bindgen::rt as __rt;
 
 pub use arg::{Arg, CustomHash, NoHash, Plain};
 pub use barrier::{barrier, bvalue};
+pub use compound::compound;
 pub use jug_sdk_macros::task;
 pub use task::{Task, Tasklet};
 

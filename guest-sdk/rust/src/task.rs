@@ -26,6 +26,13 @@ impl<T> Task<T> {
     pub(crate) fn reference(&self) -> Value {
         Value::Tag(crate::TASK_REF_TAG, Box::new(Value::Bytes(self.key.to_vec())))
     }
+
+    /// A handle for a key the host gave.
+    pub(crate) fn from_key(key: Vec<u8>) -> crate::Result<Task<T>> {
+        let key: [u8; 32] =
+            key.try_into().map_err(|_| crate::Error::from("jug: the host returned a malformed key"))?;
+        Ok(Task { key, result: PhantomData })
+    }
 }
 
 impl<T> Clone for Task<T> {

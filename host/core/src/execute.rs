@@ -550,7 +550,10 @@ impl Context<'_> {
                 return Ok(Outcome::Failed(failure));
             }
         };
-        let run = self.runner.run(&spec.key, self.graph.function(task as usize), &input);
+        let run = match spec.compound {
+            false => self.runner.run(&spec.key, self.graph.function(task as usize), &input),
+            true => compound_result(self.graph.name(task as usize), &input),
+        };
         let outcome = run.outcome.and_then(|bytes| match cbor::validate(&bytes, References::Forbidden) {
             Ok(_) => Ok(bytes),
             Err(e) => Err(Failure {
@@ -823,4 +826,20 @@ fn reap_expired_leases(
         }
     }
     Ok(())
+}
+
+/// A compound task's result: the result of its sub-graph's final task, its only argument.
+/// Without one, the builder found the result stored, and it has gone since: the sub-graph
+/// must be declared again, which the next build does.
+fn compound_result(name: &str, input: &[u8]) -> Run {
+    let outcome = match cbor::project(input, &[cbor::Step::Index(0)]) {
+        Ok(result) => Ok(result.to_vec()),
+        Err(_) => Err(Failure {
+            kind: FailureKind::BadArgument,
+            message: format!(
+                "the result of the compound task {name} is gone since the graph was built; run execute again to rebuild its sub-graph"
+            ),
+        }),
+    };
+    Run { outcome, log: Vec::new() }
 }

@@ -20,6 +20,9 @@ pub struct TaskSpec {
     /// The tasks this one needs, as indices into the graph, without repeats.
     pub dependencies: Vec<u32>,
     pub key: Key,
+    /// A compound task: its result is its only argument (the sub-graph's final result),
+    /// copied by the host; nothing runs in a sandbox.
+    pub compound: bool,
 }
 
 /// A whole graph as declared by one component for one set of arguments.
@@ -108,6 +111,8 @@ pub enum DeclareError {
 pub struct GraphBuilder {
     graph: Graph,
     function_ids: HashMap<String, u32>,
+    /// Compound keys handed out in this build, with their names.
+    compounds: HashMap<Key, String>,
 }
 
 impl GraphBuilder {
@@ -123,6 +128,7 @@ impl GraphBuilder {
                 at_barrier: false,
             },
             function_ids: HashMap::new(),
+            compounds: HashMap::new(),
         }
     }
 
@@ -167,7 +173,59 @@ impl GraphBuilder {
         }
         let function = self.function_id(function);
         self.graph.index.insert(key, self.graph.tasks.len() as u32);
-        self.graph.tasks.push(TaskSpec { function, template, references, dependencies, key });
+        self.graph.tasks.push(TaskSpec {
+            function,
+            template,
+            references,
+            dependencies,
+            key,
+            compound: false,
+        });
+        Ok(key)
+    }
+
+    /// Compound tasks, step one: the key of `name(args)` as a compound task. Only keys handed
+    /// out here may be declared with [`GraphBuilder::declare_compound`].
+    pub fn compound_key(&mut self, name: &str, args: &[u8]) -> Result<Key, DeclareError> {
+        let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+        if name.is_empty() || !name.chars().all(valid_char) {
+            return Err(DeclareError::BadFunctionName(name.to_owned()));
+        }
+        let bad = |problem| DeclareError::BadArguments { function: name.to_owned(), problem };
+        cbor::validate(args, References::Forbidden).map_err(bad)?;
+        let key = Key::derive(&self.graph.code, &format!("compound:{name}"), args);
+        self.compounds.insert(key, name.to_owned());
+        Ok(key)
+    }
+
+    /// Compound tasks, step two: the task named by the compound, under its key, whose result
+    /// is `inner`'s (or, with no `inner`, whose result is already stored).
+    pub fn declare_compound(&mut self, key: Key, inner: Option<Key>) -> Result<Key, DeclareError> {
+        let Some(name) = self.compounds.get(&key).cloned() else {
+            return Err(DeclareError::UnknownReference {
+                function: "a compound task".into(),
+                key: key.to_hex(),
+            });
+        };
+        if self.graph.index.contains_key(&key) {
+            return Ok(key);
+        }
+        let (template, references, dependencies) = match inner {
+            None => (vec![0x80], Vec::new(), Vec::new()),
+            Some(inner) => {
+                let Some(&dep) = self.graph.index.get(&inner) else {
+                    return Err(DeclareError::UnknownReference { function: name, key: inner.to_hex() });
+                };
+                let mut template = vec![0x81, 0xd9, 0x6a, 0x75, 0x58, 0x20];
+                template.extend_from_slice(&inner.0);
+                let references =
+                    cbor::validate(&template, References::Allowed).expect("a well-formed reference");
+                (template, references, vec![dep])
+            }
+        };
+        let function = self.function_id(&name);
+        self.graph.index.insert(key, self.graph.tasks.len() as u32);
+        self.graph.tasks.push(TaskSpec { function, template, references, dependencies, key, compound: true });
         Ok(key)
     }
 

@@ -133,6 +133,49 @@ impl graph::Host for Sandbox {
         }
     }
 
+    fn compound(&mut self, name: String, args: Vec<u8>) -> Result<(Vec<u8>, bool), String> {
+        let Phase::Build { builder, results, store_error, first_error, .. } = &mut self.phase else {
+            return Err(
+                "graph functions can only be called while building the graph, not inside a task".into()
+            );
+        };
+        let key = match builder.compound_key(&name, &args) {
+            Ok(key) => key,
+            Err(e) => {
+                let message = e.to_string();
+                first_error.get_or_insert(e);
+                return Err(message);
+            }
+        };
+        match results.all_stored(&mut std::iter::once(&key)) {
+            Ok(stored) => Ok((key.0.to_vec(), stored)),
+            Err(e) => {
+                store_error.get_or_insert(e.clone());
+                Err(e)
+            }
+        }
+    }
+
+    fn declare_compound(&mut self, key: Vec<u8>, inner: Option<Vec<u8>>) -> Result<Vec<u8>, String> {
+        let Phase::Build { builder, first_error, .. } = &mut self.phase else {
+            return Err(
+                "graph functions can only be called while building the graph, not inside a task".into()
+            );
+        };
+        let as_key =
+            |bytes: Vec<u8>| bytes.try_into().map(jug_core::Key).map_err(|_| "a key is 32 bytes".to_owned());
+        let key = as_key(key)?;
+        let inner = inner.map(as_key).transpose()?;
+        match builder.declare_compound(key, inner) {
+            Ok(key) => Ok(key.0.to_vec()),
+            Err(e) => {
+                let message = e.to_string();
+                first_error.get_or_insert(e);
+                Err(message)
+            }
+        }
+    }
+
     fn barrier(&mut self) -> bool {
         let Phase::Build { builder, results, store_error, .. } = &mut self.phase else {
             return false;
