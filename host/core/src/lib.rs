@@ -30,3 +30,19 @@ pub mod table;
 
 pub use graph::{Graph, GraphBuilder, TaskSpec};
 pub use key::Key;
+
+/// An error and its causes on one line (store errors quote their sources; those are not
+/// repeated).
+pub(crate) fn error_line(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = e.source();
+    }
+    line
+}

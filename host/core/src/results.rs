@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
-use crate::Key;
 use crate::store::{Store, Stored};
+use crate::{Key, error_line};
 
 /// Stored results as the builder sees them. Errors are strings: they end the build.
 pub trait Results: Send + Sync {
@@ -64,14 +64,4 @@ impl Results for StoreResults {
             Stored::Missing | Stored::Damaged(_) => Ok(None),
         }
     }
-}
-
-fn error_line(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        line.push_str(&format!(": {e}"));
-        cause = e.source();
-    }
-    line
 }

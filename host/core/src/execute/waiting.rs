@@ -1,0 +1,173 @@
+//! Waiting for other workers, and keeping our leases: the coordinator thread, which polls the
+//! store for tasks held elsewhere with backoff until nothing more can happen, and the lease
+//! keeper, which renews our leases while the run lasts.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::{Context, EXPIRY_MARGIN, Event, FIRST_LOOK, Phase, State};
+use crate::error_line;
+use crate::store::{LockRecord, Locking, Store, StoreError};
+use crate::{Graph, Key};
+
+impl Context<'_> {
+    /// Waits until nothing more can happen, polling the store for tasks held elsewhere.
+    ///
+    /// Jug sleeps `wait_cycle_time` between looks and gives up after `nr_wait_cycles` of them
+    /// without progress. We keep that budget (`nr_wait_cycles × wait_cycle_time` of idleness)
+    /// but look sooner: the first look comes after [`FIRST_LOOK`], each next one twice as late
+    /// up to `wait_cycle_time`, and never later than just after the first lease we saw would
+    /// expire — so a dead worker's tasks are taken over promptly.
+    pub(super) fn coordinate(&self) -> Result<(), StoreError> {
+        let cycle = self.options.wait_cycle_time;
+        let budget = cycle.mul_f64(f64::from(self.options.nr_wait_cycles));
+        // Idleness counts from the first wait after the last progress; retrying held tasks
+        // in between is not progress.
+        let mut idle_since: Option<Instant> = None;
+        let mut progress_seen = 0;
+        let mut pause = cycle.min(FIRST_LOOK);
+        let mut state = self.shared.lock();
+        loop {
+            if state.progress != progress_seen {
+                progress_seen = state.progress;
+                idle_since = None;
+                pause = cycle.min(FIRST_LOOK);
+            }
+            if self.options.stop.load(Ordering::SeqCst) {
+                state.stopping = true;
+            }
+            let idle = state.ready.is_empty() && state.running == 0;
+            if state.stopping && state.running == 0 || idle && !self.worth_waiting(&state) {
+                break;
+            }
+            if !idle {
+                // Wake up now and then to notice a stop request.
+                state = self
+                    .shared
+                    .idle
+                    .wait_timeout(state, Duration::from_millis(200))
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+                continue;
+            }
+            let waited = idle_since.get_or_insert_with(Instant::now).elapsed();
+            if waited >= budget {
+                break;
+            }
+            let until_expiry = state
+                .next_expiry
+                .map(|e| e.duration_since(SystemTime::now()).unwrap_or_default() + EXPIRY_MARGIN);
+            let sleep = pause.min(until_expiry.unwrap_or(Duration::MAX)).min(budget - waited);
+            let held_elsewhere = state.phase.iter().filter(|&&p| p == Phase::HeldElsewhere).count();
+            let progress_before = state.progress;
+            drop(state);
+            (self.on_event)(Event::Waiting { seconds: sleep.as_secs_f64(), held_elsewhere });
+            self.sleep_unless_stopped(sleep);
+            let results = self.store.list_results()?;
+            state = self.shared.lock();
+            self.refresh(&mut state, &results);
+            if state.progress == progress_before {
+                pause = (pause * 2).min(cycle);
+            }
+            self.shared.wake_all();
+        }
+        state.finished = true;
+        self.shared.wake_all();
+        if let Some(e) = state.fatal.take() {
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Renews our leases every third of the lease period until the run ends, so that two
+    /// renewals can fail (a slow store) before anyone may take our tasks.
+    pub(super) fn keep_leases(&self) {
+        let period = self.options.lease / 3;
+        let mut state = self.shared.lock();
+        while !state.finished {
+            state = self.shared.keeper.wait_timeout(state, period).unwrap_or_else(|p| p.into_inner()).0;
+            if state.finished {
+                break;
+            }
+            drop(state);
+            match self.store.renew_leases() {
+                Ok(lost) => {
+                    for key in lost {
+                        let name = self.graph.tasks().iter().position(|t| t.key == key);
+                        let name = name.map_or_else(|| key.to_hex(), |i| self.graph.name(i).to_owned());
+                        (self.on_event)(Event::LeaseLost { name, key });
+                    }
+                }
+                Err(e) => (self.on_event)(Event::RenewalFailed { error: error_line(&e) }),
+            }
+            state = self.shared.lock();
+        }
+    }
+
+    /// Whether a task that could still run here is blocked by something another worker may
+    /// finish: a task it holds, or a task this run does not select.
+    fn worth_waiting(&self, state: &State) -> bool {
+        let blocked_by_others = |i: usize| matches!(state.phase[i], Phase::HeldElsewhere | Phase::Excluded);
+        state.phase.iter().enumerate().any(|(i, &phase)| match phase {
+            Phase::HeldElsewhere => true,
+            Phase::Todo => self.graph.task(i).dependencies.iter().any(|&d| blocked_by_others(d as usize)),
+            _ => false,
+        })
+    }
+
+    /// Takes in results other workers stored meanwhile, and retries tasks they held.
+    fn refresh(&self, state: &mut State, results: &std::collections::HashSet<Key>) {
+        state.next_expiry = None;
+        for i in 0..self.graph.len() {
+            let phase = state.phase[i];
+            if matches!(phase, Phase::Done | Phase::Running | Phase::Failed) {
+                continue;
+            }
+            if results.contains(&self.graph.task(i).key) {
+                if phase != Phase::Excluded {
+                    *state.loaded.entry(self.graph.name(i).to_owned()).or_default() += 1;
+                    state.counted_loaded[i] = true;
+                }
+                self.shared.complete(state, i as u32);
+            } else if phase == Phase::HeldElsewhere {
+                state.phase[i] = Phase::Todo;
+                if state.missing_deps[i] == 0 {
+                    state.ready.push_back(i as u32);
+                }
+            }
+        }
+    }
+
+    fn sleep_unless_stopped(&self, total: Duration) {
+        let deadline = std::time::Instant::now() + total;
+        while !self.options.stop.load(Ordering::SeqCst) {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return;
+            }
+            std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
+        }
+    }
+}
+
+/// Removes the leftover locks of finished tasks whose holders died after storing the result
+/// and before releasing the lock (`kill -9` between the two): taken over, then released, like
+/// any expired lease. One listing of the locks; nothing else is read unless there are some.
+pub(super) fn reap_expired_leases(
+    graph: &Graph,
+    store: &Store,
+    state: &State,
+    record: &LockRecord,
+) -> Result<(), StoreError> {
+    let done: std::collections::HashSet<Key> =
+        (0..graph.len()).filter(|&i| state.phase[i] == Phase::Done).map(|i| graph.task(i).key).collect();
+    let now = SystemTime::now();
+    for (key, lease) in store.leases()? {
+        let expired = lease.is_some_and(|l| l.is_expired(now));
+        if expired && done.contains(&key) && matches!(store.try_lock(&key, record)?, Locking::Acquired { .. })
+        {
+            store.unlock(&key)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Where a store is: the URL or path a user gives to `--store`, parsed once.
+
+use std::path::PathBuf;
+
+use super::StoreError;
+
+/// Where a store is, parsed from `--store` / `JUG_STORE` or derived from the graph file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A directory (a plain path or `file://` URL).
+    Local(PathBuf),
+    /// `memory://`: lives and dies with the process.
+    Memory,
+    /// `s3://bucket/prefix`: any S3-compatible service, configured by the standard `AWS_*`
+    /// environment (`AWS_ENDPOINT`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_REGION`, `AWS_ALLOW_HTTP`).
+    S3 { bucket: String, prefix: String },
+    /// `redis://host:port[/db][?prefix=name]`: a Redis server, keys under `name:` (default
+    /// `jug:`), so several projects can share one database.
+    Redis { url: String, prefix: String },
+}
+
+impl StoreLocation {
+    /// Parses a store URL or path.
+    pub fn parse(text: &str) -> Result<StoreLocation, StoreError> {
+        let bad = |reason: &str| StoreError::BadUrl { url: text.to_owned(), reason: reason.to_owned() };
+        if text.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        match text.split_once("://") {
+            None => Ok(StoreLocation::Local(PathBuf::from(text))),
+            Some(("file", path)) if path.starts_with('/') => Ok(StoreLocation::Local(PathBuf::from(path))),
+            Some(("file", _)) => Err(bad("a file:// URL needs an absolute path (file:///dir)")),
+            Some(("memory", "")) => Ok(StoreLocation::Memory),
+            Some(("memory", _)) => Err(bad("memory:// takes no path")),
+            Some(("s3", rest)) => {
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                if bucket.is_empty() {
+                    return Err(bad("an s3:// URL needs a bucket (s3://bucket/prefix)"));
+                }
+                Ok(StoreLocation::S3 {
+                    bucket: bucket.to_owned(),
+                    prefix: prefix.trim_matches('/').to_owned(),
+                })
+            }
+            Some(("redis", rest)) => {
+                let (address, query) = rest.split_once('?').unwrap_or((rest, ""));
+                let prefix = match query.split_once('=') {
+                    None if query.is_empty() => "jug",
+                    Some(("prefix", name)) if !name.is_empty() => name,
+                    _ => return Err(bad("the only option of a redis:// URL is ?prefix=NAME")),
+                };
+                let host = address.split('/').next().unwrap_or("");
+                if host.is_empty() || host.rsplit('@').next().is_some_and(str::is_empty) {
+                    return Err(bad("a redis:// URL needs a host (redis://127.0.0.1:6379/)"));
+                }
+                let db = address.split_once('/').map_or("", |(_, db)| db);
+                if !(db.is_empty() || db.parse::<u32>().is_ok()) {
+                    return Err(bad("the path of a redis:// URL is a database number (redis://host:port/2)"));
+                }
+                Ok(StoreLocation::Redis { url: format!("redis://{address}"), prefix: prefix.to_owned() })
+            }
+            Some((scheme, _)) => Err(bad(&format!(
+                "unsupported scheme `{scheme}`; use a directory path, file:///dir, s3://bucket/prefix, \
+                 redis://host:port/ or memory://"
+            ))),
+        }
+    }
+
+    /// The default store of a graph file: `<stem>.jugdata` in the current directory (Jug's).
+    pub fn default_for(stem: &str) -> StoreLocation {
+        StoreLocation::Local(PathBuf::from(format!("{stem}.jugdata")))
+    }
+}
+
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Local(path) => write!(f, "{}", path.display()),
+            StoreLocation::Memory => f.write_str("memory://"),
+            StoreLocation::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            StoreLocation::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+            StoreLocation::Redis { url, prefix } if prefix == "jug" => f.write_str(url),
+            StoreLocation::Redis { url, prefix } => write!(f, "{url}?prefix={prefix}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_locations() {
+        assert_eq!(StoreLocation::parse("x.jugdata").unwrap(), StoreLocation::Local("x.jugdata".into()));
+        assert_eq!(StoreLocation::parse("file:///tmp/s").unwrap(), StoreLocation::Local("/tmp/s".into()));
+        assert_eq!(StoreLocation::parse("memory://").unwrap(), StoreLocation::Memory);
+        assert_eq!(
+            StoreLocation::parse("s3://bucket/a/b/").unwrap(),
+            StoreLocation::S3 { bucket: "bucket".into(), prefix: "a/b".into() }
+        );
+        assert_eq!(StoreLocation::parse("s3://bucket").unwrap().to_string(), "s3://bucket");
+        assert_eq!(
+            StoreLocation::parse("redis://127.0.0.1:6390/2?prefix=sweep").unwrap(),
+            StoreLocation::Redis { url: "redis://127.0.0.1:6390/2".into(), prefix: "sweep".into() }
+        );
+        assert_eq!(StoreLocation::parse("redis://h:1/").unwrap().to_string(), "redis://h:1/");
+        for bad in [
+            "",
+            "file://relative",
+            "memory://x",
+            "gopher://host/x",
+            "s3://",
+            "s3:///x",
+            "redis://",
+            "redis://h/x",
+            "redis://h/?db=1",
+        ] {
+            assert!(matches!(StoreLocation::parse(bad), Err(StoreError::BadUrl { .. })), "{bad}");
+        }
+    }
+}
