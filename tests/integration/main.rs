@@ -8,6 +8,7 @@ mod compound;
 mod config;
 mod failures;
 mod hashing;
+mod inputs;
 mod keys;
 mod mapreduce;
 mod primes;

@@ -36,6 +36,7 @@ mod arg;
 mod barrier;
 mod cbor;
 mod compound;
+mod file;
 pub mod log;
 pub mod mapreduce;
 mod task;
@@ -58,6 +59,7 @@ pub use wit_bindgen::rt as __rt;
 pub use arg::{Arg, CustomHash, NoHash, Plain};
 pub use barrier::{barrier, bvalue};
 pub use compound::compound;
+pub use file::{InputFile, file};
 pub use jug_sdk_macros::task;
 pub use task::{Task, Tasklet};
 
@@ -67,6 +69,9 @@ pub const TASK_REF_TAG: u64 = 27253;
 /// The CBOR tags of [`NoHash`] and [`CustomHash`] arguments (see `wit/task.wit`).
 pub const KEY_EXEMPT_TAG: u64 = 27254;
 pub const CUSTOM_KEY_TAG: u64 = 27255;
+
+/// The CBOR tag of a file input (see [`file`]).
+pub const FILE_INPUT_TAG: u64 = 27256;
 
 /// The function name of [`identity`] tasks: `<stem>.jug.identity`.
 pub const IDENTITY: &str = "jug.identity";

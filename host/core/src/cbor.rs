@@ -28,6 +28,10 @@ pub const KEY_EXEMPT_TAG: u64 = 27254;
 /// Jug's `CustomHash`: wraps `[bytes, value]`; the task gets `value`, its key hashes `bytes`.
 pub const CUSTOM_KEY_TAG: u64 = 27255;
 
+/// A file input: wraps `[path, digest]`; the key hashes both, the task gets the path at which
+/// the file is mounted in its sandbox (see [`FileInput`]).
+pub const FILE_INPUT_TAG: u64 = 27256;
+
 /// Nesting deeper than this is refused, so a hostile value cannot exhaust the host's stack.
 const MAX_DEPTH: usize = 256;
 
@@ -55,8 +59,36 @@ pub struct Reference {
 pub struct Wrapper {
     pub start: usize,
     pub end: usize,
-    pub value: std::ops::Range<usize>,
+    /// What the task gets in place of the wrapper (CBOR).
+    pub value: Vec<u8>,
     pub key_form: Vec<u8>,
+    /// For a file input: which file, to mount in the sandbox.
+    pub file: Option<FileInput>,
+}
+
+/// A file of the working directory that a task reads, by its content's digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInput {
+    /// As the builder named it, relative to the working directory.
+    pub path: String,
+    pub digest: [u8; 32],
+}
+
+impl FileInput {
+    /// The directory the file appears in inside the sandbox (one per content).
+    pub fn guest_dir(&self) -> String {
+        let hex: String = self.digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("/inputs/{hex}")
+    }
+
+    /// The file name inside [`FileInput::guest_dir`].
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("input")
+    }
+
+    pub fn guest_path(&self) -> String {
+        format!("{}/{}", self.guest_dir(), self.file_name())
+    }
 }
 
 /// One step into a value: an array element or a map entry.
@@ -301,6 +333,7 @@ impl Validator<'_> {
             6 if head.arg == KEY_EXEMPT_TAG || head.arg == CUSTOM_KEY_TAG => {
                 self.wrapper(start, head.arg, depth)
             }
+            6 if head.arg == FILE_INPUT_TAG => self.file_input(start),
             6 => self.item(depth + 1),
             _ => self.simple_or_float(head),
         }
@@ -367,12 +400,43 @@ impl Validator<'_> {
         let inner = self.item(depth + 1);
         self.in_wrapper = false;
         inner?;
-        self.wrappers.push(Wrapper {
-            start,
-            end: self.reader.pos,
-            value: value_start..self.reader.pos,
-            key_form,
-        });
+        let value = self.reader.bytes[value_start..self.reader.pos].to_vec();
+        self.wrappers.push(Wrapper { start, end: self.reader.pos, value, key_form, file: None });
+        Ok(())
+    }
+
+    fn file_input(&mut self, start: usize) -> Result<(), CborError> {
+        if self.references == References::Forbidden || self.in_wrapper {
+            self.reader.pos = start;
+            return Err(self.reader.error("a file input (tag 27256) only wraps a plain task argument"));
+        }
+        let head = self.reader.head()?;
+        let path = self.reader.head()?;
+        if head.major != 4 || head.arg != 2 || path.major != 3 {
+            return Err(self.reader.error("a file input wraps an array of its path and its digest"));
+        }
+        let path = std::str::from_utf8(self.reader.take(path.arg)?)
+            .map_err(|_| self.reader.error("text string is not valid UTF-8"))?
+            .to_owned();
+        let digest = self.reader.head()?;
+        if digest.major != 2 || digest.arg != 32 {
+            return Err(self.reader.error("a file input's digest is 32 bytes"));
+        }
+        let digest: [u8; 32] = self.reader.take(32)?.try_into().expect("took 32 bytes");
+        let file = FileInput { path, digest };
+        let guest = file.guest_path();
+        let mut value = Vec::with_capacity(guest.len() + 3);
+        match guest.len() {
+            n @ 0..=23 => value.push(0x60 | n as u8),
+            n @ 24..=255 => value.extend_from_slice(&[0x78, n as u8]),
+            n => {
+                value.push(0x79);
+                value.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+        }
+        value.extend_from_slice(guest.as_bytes());
+        let key_form = self.reader.bytes[start..self.reader.pos].to_vec();
+        self.wrappers.push(Wrapper { start, end: self.reader.pos, value, key_form, file: Some(file) });
         Ok(())
     }
 
@@ -593,7 +657,7 @@ mod tests {
         assert!(refs.is_empty());
         let keyed = unwrap(&template, &wrappers, |w| &w.key_form);
         assert_eq!(keyed, [0x82, 0xd9, 0x6a, 0x76, 0xf6, 0xd9, 0x6a, 0x77, 0x42, 0x01, 0x02]);
-        let input = unwrap(&template, &wrappers, |w| &template[w.value.clone()]);
+        let input = unwrap(&template, &wrappers, |w| &w.value);
         assert_eq!(input, [0x82, 0x01, 0x61, b'x']);
         // Not in results, not nested, not around a task reference.
         assert!(validate(&template[1..5], References::Forbidden).is_err());

@@ -20,6 +20,8 @@ pub struct TaskSpec {
     /// The tasks this one needs, as indices into the graph, without repeats.
     pub dependencies: Vec<u32>,
     pub key: Key,
+    /// Files of the working directory the task reads (mounted read-only in its sandbox).
+    pub files: Vec<cbor::FileInput>,
     /// A compound task: its result is its only argument (the sub-graph's final result),
     /// copied by the host; nothing runs in a sandbox.
     pub compound: bool,
@@ -146,11 +148,12 @@ impl GraphBuilder {
         let (mut references, wrappers) =
             cbor::validate_template(&template, References::Allowed).map_err(bad)?;
         // NoHash/CustomHash: the key hashes their key forms, the task gets their values.
+        let files: Vec<_> = wrappers.iter().filter_map(|w| w.file.clone()).collect();
         let (key_template, template) = match wrappers.is_empty() {
             true => (None, template),
             false => {
                 let keyed = cbor::unwrap(&template, &wrappers, |w| &w.key_form);
-                let input = cbor::unwrap(&template, &wrappers, |w| &template[w.value.clone()]);
+                let input = cbor::unwrap(&template, &wrappers, |w| &w.value);
                 references = cbor::validate(&input, References::Allowed).map_err(bad)?;
                 (Some(keyed), input)
             }
@@ -179,6 +182,7 @@ impl GraphBuilder {
             references,
             dependencies,
             key,
+            files,
             compound: false,
         });
         Ok(key)
@@ -225,7 +229,15 @@ impl GraphBuilder {
         };
         let function = self.function_id(&name);
         self.graph.index.insert(key, self.graph.tasks.len() as u32);
-        self.graph.tasks.push(TaskSpec { function, template, references, dependencies, key, compound: true });
+        self.graph.tasks.push(TaskSpec {
+            function,
+            template,
+            references,
+            dependencies,
+            key,
+            files: Vec::new(),
+            compound: true,
+        });
         Ok(key)
     }
 

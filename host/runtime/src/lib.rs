@@ -13,6 +13,7 @@
 pub mod cache;
 pub mod engine;
 mod error;
+mod files;
 pub mod program;
 pub mod sandbox;
 

@@ -6,6 +6,7 @@ use jug_core::code::{self, WasmKind};
 use jug_core::execute::{Failure, FailureKind, Run, Runner};
 use std::sync::Arc;
 
+use jug_core::cbor::FileInput;
 use jug_core::results::Results;
 use jug_core::{Graph, GraphBuilder, Key};
 use wasmtime::component::{HasSelf, Linker};
@@ -13,7 +14,7 @@ use wasmtime::{Engine, Store};
 
 use crate::bindings::{Task, TaskPre};
 use crate::sandbox::{Phase, Sandbox};
-use crate::{BuildError, LoadError, cache, engine};
+use crate::{BuildError, LoadError, cache, engine, files};
 
 /// A component ready to instantiate, any number of times, from any thread.
 pub struct Program {
@@ -119,8 +120,28 @@ impl Program {
 }
 
 impl Runner for Program {
-    fn run(&self, key: &Key, function: &str, input: &[u8]) -> Run {
-        let mut store = Store::new(&self.engine, Sandbox::new(key, Phase::Run));
+    fn run(&self, key: &Key, function: &str, input: &[u8], files: &[FileInput]) -> Run {
+        // The files a task reads are copied, checked against the digests in its key, into a
+        // private directory mounted read-only: the task sees exactly them.
+        let mounted = match files::mount(files) {
+            Ok(mounted) => mounted,
+            Err(message) => {
+                return Run {
+                    outcome: Err(Failure { kind: FailureKind::BadArgument, message }),
+                    log: Vec::new(),
+                };
+            }
+        };
+        let sandbox = match Sandbox::with_files(key, Phase::Run, mounted.as_ref()) {
+            Ok(sandbox) => sandbox,
+            Err(message) => {
+                return Run {
+                    outcome: Err(Failure { kind: FailureKind::BadArgument, message }),
+                    log: Vec::new(),
+                };
+            }
+        };
+        let mut store = Store::new(&self.engine, sandbox);
         let result = match self.pre.instantiate(&mut store) {
             Ok(instance) => instance.call_run(&mut store, function, input),
             Err(e) => Err(e),

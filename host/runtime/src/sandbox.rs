@@ -57,12 +57,29 @@ impl Sandbox {
     /// A fresh sandbox whose randomness derives from `seed` (a task key, or the code
     /// identity while building).
     pub fn new(seed: &Key, phase: Phase) -> Sandbox {
+        Sandbox::with_files(seed, phase, None).expect("a sandbox without files always builds")
+    }
+
+    /// [`Sandbox::new`], with a task's input files mounted read-only (see `files`).
+    pub fn with_files(
+        seed: &Key,
+        phase: Phase,
+        files: Option<&crate::files::Mounted>,
+    ) -> Result<Sandbox, String> {
         let output = MemoryOutputPipe::new(LOG_CAPACITY);
         let seed = blake3::derive_key("jug-host 2026-11 task randomness", &seed.0);
         let insecure_seed = u128::from_le_bytes(seed[..16].try_into().expect("16 bytes"));
         let mut insecure = seed;
         insecure[0] ^= 1;
-        let wasi = WasiCtxBuilder::new()
+        let mut wasi = WasiCtxBuilder::new();
+        for file in files.map_or(&[][..], |m| &m.files[..]) {
+            let guest = file.guest_dir();
+            let host =
+                files.expect("files come from a mount").root.path().join(guest.trim_start_matches('/'));
+            wasi.preopened_dir(&host, &guest, wasmtime_wasi::FsPerms::ReadOnly)
+                .map_err(|e| format!("cannot mount input {}: {e}", file.path))?;
+        }
+        let wasi = wasi
             .stdout(output.clone())
             .stderr(output.clone())
             .wall_clock(FixedClock)
@@ -74,7 +91,7 @@ impl Sandbox {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        Sandbox { wasi, table: ResourceTable::new(), phase, log_lines: Vec::new(), output }
+        Ok(Sandbox { wasi, table: ResourceTable::new(), phase, log_lines: Vec::new(), output })
     }
 
     /// Captured stdout/stderr followed by `log` lines.
@@ -173,6 +190,15 @@ impl graph::Host for Sandbox {
                 first_error.get_or_insert(e);
                 Err(message)
             }
+        }
+    }
+
+    fn input_file(&mut self, path: String) -> Result<Vec<u8>, String> {
+        match &self.phase {
+            Phase::Run => {
+                Err("graph functions can only be called while building the graph, not inside a task".into())
+            }
+            Phase::Build { .. } => crate::files::digest(&path).map(|d| d.to_vec()),
         }
     }
 

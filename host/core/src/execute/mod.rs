@@ -32,7 +32,8 @@ use crate::{Graph, Key};
 /// Runs task functions. The runtime crate implements it with a fresh sandbox per call.
 pub trait Runner: Sync {
     /// Runs `function` of the graph's component on `input` (the spliced argument array).
-    fn run(&self, key: &Key, function: &str, input: &[u8]) -> Run;
+    /// `files` are the working-directory files the task reads, to mount read-only.
+    fn run(&self, key: &Key, function: &str, input: &[u8], files: &[crate::cbor::FileInput]) -> Run;
 }
 
 /// What one run of a task produced.
@@ -553,7 +554,7 @@ impl Context<'_> {
             }
         };
         let run = match spec.compound {
-            false => self.runner.run(&spec.key, self.graph.function(task as usize), &input),
+            false => self.runner.run(&spec.key, self.graph.function(task as usize), &input, &spec.files),
             true => compound_result(self.graph.name(task as usize), &input),
         };
         let outcome = run.outcome.and_then(|bytes| match cbor::validate(&bytes, References::Forbidden) {
