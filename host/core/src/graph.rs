@@ -175,17 +175,14 @@ impl GraphBuilder {
             return Ok(key);
         }
         let function = self.function_id(function);
+        Ok(self.push(TaskSpec { function, template, references, dependencies, key, files, compound: false }))
+    }
+
+    fn push(&mut self, task: TaskSpec) -> Key {
+        let key = task.key;
         self.graph.index.insert(key, self.graph.tasks.len() as u32);
-        self.graph.tasks.push(TaskSpec {
-            function,
-            template,
-            references,
-            dependencies,
-            key,
-            files,
-            compound: false,
-        });
-        Ok(key)
+        self.graph.tasks.push(task);
+        key
     }
 
     /// Compound tasks, step one: the key of `name(args)` as a compound task. Only keys handed
@@ -228,16 +225,8 @@ impl GraphBuilder {
             }
         };
         let function = self.function_id(&name);
-        self.graph.index.insert(key, self.graph.tasks.len() as u32);
-        self.graph.tasks.push(TaskSpec {
-            function,
-            template,
-            references,
-            dependencies,
-            key,
-            files: Vec::new(),
-            compound: true,
-        });
+        let files = Vec::new();
+        self.push(TaskSpec { function, template, references, dependencies, key, files, compound: true });
         Ok(key)
     }
 
