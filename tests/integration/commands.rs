@@ -144,3 +144,21 @@ fn graph_writes_a_dot_file_and_value_speaks_json() {
     assert_eq!(value[0]["name"], "primes.count_primes");
     assert_eq!(value[0]["value"], 25);
 }
+
+#[test]
+fn execute_shows_progress_on_a_terminal_only() {
+    let dir = TestDir::with_guest("progress", "tasks.wasm");
+    // `script` gives the command a pseudo-terminal, as a user's shell would.
+    let command = format!("{} execute tasks.wasm -j 1 -- spin 12 60", env!("CARGO_BIN_EXE_jug-host"));
+    let on_terminal = dir.command(std::path::Path::new("script"), &["-qfec", &command, "/dev/null"]).run();
+    let on_terminal = on_terminal.expect_code(0);
+    assert!(
+        on_terminal.stdout.contains("/12 tasks"),
+        "no progress bar on a terminal: {}",
+        on_terminal.stdout
+    );
+
+    let piped =
+        dir.jug(&["execute", "tasks.wasm", "-j", "1"]).arg_words(&["spin", "12", "61"]).run().expect_code(0);
+    assert!(!piped.stderr.contains("tasks") && !piped.stdout.contains("/12"), "{piped:?}");
+}
