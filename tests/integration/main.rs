@@ -18,4 +18,5 @@ mod s3;
 mod sweep;
 mod tasklets;
 mod util;
+mod wordcount;
 mod workers;
