@@ -179,6 +179,9 @@ pub fn splice<'v, E>(
 
 /// The part of `value` (deterministic CBOR) that `path` leads to, as a byte range of it.
 pub fn project<'v>(value: &'v [u8], path: &[Step]) -> Result<&'v [u8], String> {
+    if path.is_empty() {
+        return Ok(value); // a plain reference: no need to walk the value
+    }
     let mut reader = Reader::new(value);
     for (depth, step) in path.iter().enumerate() {
         let at = || path[..depth].iter().map(Step::to_string).collect::<String>();

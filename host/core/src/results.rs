@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
-use crate::store::{Store, Stored};
+use crate::store::{Access, Store, StoreError, StoreLocation, Stored};
 use crate::{Key, error_line};
 
 /// Stored results as the builder sees them. Errors are strings: they end the build.
@@ -15,27 +15,41 @@ pub trait Results: Send + Sync {
     fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, String>;
 }
 
-/// No store at all: nothing is ever stored.
-pub struct NoResults;
+/// A store opened on first use: a command whose graph never asks about results (and that
+/// does not read them itself, like `count`) never touches the store — not even to connect.
+pub struct LazyStore {
+    location: StoreLocation,
+    store: OnceLock<Arc<Store>>,
+}
 
-impl Results for NoResults {
-    fn all_stored(&self, keys: &mut dyn Iterator<Item = &Key>) -> Result<bool, String> {
-        Ok(keys.next().is_none())
+impl LazyStore {
+    /// Opens `location` read-only when first needed.
+    pub fn read_only(location: StoreLocation) -> LazyStore {
+        LazyStore { location, store: OnceLock::new() }
     }
 
-    fn get(&self, _: &Key) -> Result<Option<Vec<u8>>, String> {
-        Ok(None)
+    /// A store that is open already.
+    pub fn opened(store: Arc<Store>) -> LazyStore {
+        LazyStore { location: store.location().clone(), store: OnceLock::from(store) }
+    }
+
+    pub fn get(&self) -> Result<&Arc<Store>, StoreError> {
+        if let Some(store) = self.store.get() {
+            return Ok(store);
+        }
+        let store = Arc::new(Store::open(&self.location, Access::ReadOnly)?);
+        Ok(self.store.get_or_init(|| store))
     }
 }
 
 /// A store, with its listing taken on the first `barrier()`.
 pub struct StoreResults {
-    store: Arc<Store>,
+    store: Arc<LazyStore>,
     listed: OnceLock<HashSet<Key>>,
 }
 
 impl StoreResults {
-    pub fn new(store: Arc<Store>) -> StoreResults {
+    pub fn new(store: Arc<LazyStore>) -> StoreResults {
         StoreResults { store, listed: OnceLock::new() }
     }
 }
@@ -45,7 +59,8 @@ impl Results for StoreResults {
         let listed = match self.listed.get() {
             Some(listed) => listed,
             None => {
-                let listing = self.store.list_results().map_err(|e| error_line(&e))?;
+                let store = self.store.get().map_err(|e| error_line(&e))?;
+                let listing = store.list_results().map_err(|e| error_line(&e))?;
                 self.listed.get_or_init(|| listing)
             }
         };
@@ -58,7 +73,8 @@ impl Results for StoreResults {
     }
 
     fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, String> {
-        match self.store.get_result(key).map_err(|e| error_line(&e))? {
+        let store = self.store.get().map_err(|e| error_line(&e))?;
+        match store.get_result(key).map_err(|e| error_line(&e))? {
             Stored::Present(bytes) => Ok(Some(bytes)),
             // A damaged result is as good as none: execute recomputes it.
             Stored::Missing | Stored::Damaged(_) => Ok(None),

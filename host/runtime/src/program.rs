@@ -123,22 +123,14 @@ impl Runner for Program {
     fn run(&self, key: &Key, function: &str, input: &[u8], files: &[FileInput]) -> Run {
         // The files a task reads are copied, checked against the digests in its key, into a
         // private directory mounted read-only: the task sees exactly them.
-        let mounted = match files::mount(files) {
-            Ok(mounted) => mounted,
+        // `_mounted` holds the private directory until the task is done.
+        let prepared = files::mount(files)
+            .and_then(|mounted| Ok((Sandbox::with_files(key, Phase::Run, mounted.as_ref())?, mounted)));
+        let (sandbox, _mounted) = match prepared {
+            Ok(prepared) => prepared,
             Err(message) => {
-                return Run {
-                    outcome: Err(Failure { kind: FailureKind::BadArgument, message }),
-                    log: Vec::new(),
-                };
-            }
-        };
-        let sandbox = match Sandbox::with_files(key, Phase::Run, mounted.as_ref()) {
-            Ok(sandbox) => sandbox,
-            Err(message) => {
-                return Run {
-                    outcome: Err(Failure { kind: FailureKind::BadArgument, message }),
-                    log: Vec::new(),
-                };
+                let outcome = Err(Failure { kind: FailureKind::BadArgument, message });
+                return Run { outcome, log: Vec::new() };
             }
         };
         let mut store = Store::new(&self.engine, sandbox);

@@ -29,6 +29,10 @@ pub const LOG_CAPACITY: usize = 16 << 20;
 /// Seconds since the Unix epoch on every task's wall clock.
 const FIXED_WALL_CLOCK_SECS: u64 = 1_700_000_000;
 
+/// What a task gets when it calls a graph function.
+const ONLY_WHILE_BUILDING: &str =
+    "graph functions can only be called while building the graph, not inside a task";
+
 /// What an instance is doing: declaring the graph, or running one task.
 pub enum Phase {
     // Boxed: a sandbox is created per task, almost always in the small `Run` phase.
@@ -72,12 +76,13 @@ impl Sandbox {
         let mut insecure = seed;
         insecure[0] ^= 1;
         let mut wasi = WasiCtxBuilder::new();
-        for file in files.map_or(&[][..], |m| &m.files[..]) {
-            let guest = file.guest_dir();
-            let host =
-                files.expect("files come from a mount").root.path().join(guest.trim_start_matches('/'));
-            wasi.preopened_dir(&host, &guest, wasmtime_wasi::FsPerms::ReadOnly)
-                .map_err(|e| format!("cannot mount input {}: {e}", file.path))?;
+        if let Some(mounted) = files {
+            for file in &mounted.files {
+                let guest = file.guest_dir();
+                let host = mounted.root.path().join(guest.trim_start_matches('/'));
+                wasi.preopened_dir(&host, &guest, wasmtime_wasi::FsPerms::ReadOnly)
+                    .map_err(|e| format!("cannot mount input {}: {e}", file.path))?;
+            }
         }
         let wasi = wasi
             .stdout(output.clone())
@@ -111,9 +116,7 @@ impl WasiView for Sandbox {
 impl graph::Host for Sandbox {
     fn declare(&mut self, function: String, args: Vec<u8>) -> Result<Vec<u8>, String> {
         match &mut self.phase {
-            Phase::Run => {
-                Err("graph functions can only be called while building the graph, not inside a task".into())
-            }
+            Phase::Run => Err(ONLY_WHILE_BUILDING.into()),
             Phase::Build { builder, first_error, .. } => match builder.declare(&function, args) {
                 Ok(key) => Ok(key.0.to_vec()),
                 Err(e) => {
@@ -152,9 +155,7 @@ impl graph::Host for Sandbox {
 
     fn compound(&mut self, name: String, args: Vec<u8>) -> Result<(Vec<u8>, bool), String> {
         let Phase::Build { builder, results, store_error, first_error, .. } = &mut self.phase else {
-            return Err(
-                "graph functions can only be called while building the graph, not inside a task".into()
-            );
+            return Err(ONLY_WHILE_BUILDING.into());
         };
         let key = match builder.compound_key(&name, &args) {
             Ok(key) => key,
@@ -175,9 +176,7 @@ impl graph::Host for Sandbox {
 
     fn declare_compound(&mut self, key: Vec<u8>, inner: Option<Vec<u8>>) -> Result<Vec<u8>, String> {
         let Phase::Build { builder, first_error, .. } = &mut self.phase else {
-            return Err(
-                "graph functions can only be called while building the graph, not inside a task".into()
-            );
+            return Err(ONLY_WHILE_BUILDING.into());
         };
         let as_key =
             |bytes: Vec<u8>| bytes.try_into().map(jug_core::Key).map_err(|_| "a key is 32 bytes".to_owned());
@@ -195,9 +194,7 @@ impl graph::Host for Sandbox {
 
     fn input_file(&mut self, path: String) -> Result<Vec<u8>, String> {
         match &self.phase {
-            Phase::Run => {
-                Err("graph functions can only be called while building the graph, not inside a task".into())
-            }
+            Phase::Run => Err(ONLY_WHILE_BUILDING.into()),
             Phase::Build { .. } => crate::files::digest(&path).map(|d| d.to_vec()),
         }
     }

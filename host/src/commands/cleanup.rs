@@ -7,10 +7,9 @@
 //! graphs loses the others' results to a default cleanup — as in Jug.
 
 use std::collections::HashSet;
-use std::time::SystemTime;
 
 use jug_core::Key;
-use jug_core::store::{Access, Store};
+use jug_core::store::{Access, DEFAULT_LEASE, LockRecord, Store, new_owner_id};
 
 use crate::cli::CleanupArgs;
 use crate::exit_code;
@@ -44,37 +43,12 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<i32> {
         super::print(&format!("Removed {} objects\n", results.len()))?;
     }
     if !mode.keep_locks {
-        let (removed, live) = remove_expired_locks(&store)?;
+        let record = LockRecord::for_this_process(&new_owner_id(), DEFAULT_LEASE);
+        let (removed, live) = store.remove_expired_leases(&record, |_| true)?;
         super::print(&format!("Removed {removed} locks\n"))?;
         if live > 0 {
             eprintln!("jug-host: kept {live} live lease(s): their workers are running (see `status`)");
         }
     }
     Ok(exit_code::OK)
-}
-
-/// Takes over each expired lease and releases it (the takeover makes sure no live worker
-/// loses its lock in between); returns how many were removed and how many are live.
-fn remove_expired_locks(store: &Store) -> anyhow::Result<(usize, usize)> {
-    let record = jug_core::store::LockRecord::for_this_process(
-        &jug_core::store::new_owner_id(),
-        jug_core::store::DEFAULT_LEASE,
-    );
-    let now = SystemTime::now();
-    let (mut removed, mut live) = (0, 0);
-    for (key, lease) in store.leases()? {
-        match lease {
-            None => continue, // released while we looked
-            Some(lease) if !lease.is_expired(now) => {
-                live += 1;
-                continue;
-            }
-            Some(_) => {}
-        }
-        if let jug_core::store::Locking::Acquired { .. } = store.try_lock(&key, &record)? {
-            store.unlock(&key)?;
-            removed += 1;
-        }
-    }
-    Ok((removed, live))
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jug_core::early_exit::EarlyExit;
 use jug_core::execute::{self, Event, Options};
-use jug_core::results::StoreResults;
+use jug_core::results::{LazyStore, StoreResults};
 use jug_core::store::{Access, Store, new_owner_id};
 use jug_core::table;
 
@@ -54,7 +54,7 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
     let mut progressed = executed(&report) > 0;
     while graph.at_barrier() && progressed && can_go_on(&report, &options) {
         let declared_before = graph.len();
-        let results = Arc::new(StoreResults::new(store.clone()));
+        let results = Arc::new(StoreResults::new(Arc::new(LazyStore::opened(store.clone()))));
         graph = loaded.program.build(&args.builder.words, results)?;
         let round = execute::execute(&graph, &store, &loaded.program, &options, &on_event)?;
         progressed = executed(&round) > 0 || graph.len() > declared_before;

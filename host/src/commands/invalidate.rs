@@ -26,7 +26,7 @@ pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
         }
     }
 
-    let store = &loaded.reader;
+    let store = loaded.reader.get()?;
     let stored = store.list_results()?;
     let to_remove: Vec<usize> =
         (0..graph.len()).filter(|&i| invalid[i] && stored.contains(&graph.task(i).key)).collect();

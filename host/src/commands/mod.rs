@@ -15,9 +15,9 @@ use std::io::Write as _;
 use std::sync::Arc;
 
 use jug_core::Graph;
-use jug_core::results::StoreResults;
+use jug_core::results::{LazyStore, StoreResults};
 use jug_core::select::Selector;
-use jug_core::store::{Access, Store, StoreLocation};
+use jug_core::store::StoreLocation;
 use jug_runtime::Program;
 
 use crate::cli::{BuilderArgs, Command, GraphArgs, Selection};
@@ -42,8 +42,8 @@ pub struct Loaded {
     pub program: Program,
     pub graph: Graph,
     pub store: StoreLocation,
-    /// The store, opened read-only: what the builder's `bvalue`/`barrier` saw.
-    pub reader: Arc<Store>,
+    /// The store, read-only, opened on first use: what the builder's `bvalue`/`barrier` saw.
+    pub reader: Arc<LazyStore>,
 }
 
 /// Everything before a subcommand's real work. The store is opened read-only, so nothing is
@@ -55,7 +55,7 @@ pub fn load(args: &GraphArgs, builder: &BuilderArgs) -> anyhow::Result<Loaded> {
         None => StoreLocation::default_for(&stem),
     };
     let program = Program::load(&args.graph)?;
-    let reader = Arc::new(Store::open(&store, Access::ReadOnly)?);
+    let reader = Arc::new(LazyStore::read_only(store.clone()));
     let graph = program.build(&builder.words, Arc::new(StoreResults::new(reader.clone())))?;
     Ok(Loaded { program, graph, store, reader })
 }
@@ -109,10 +109,7 @@ pub struct Observed {
 
 impl Observed {
     pub fn read(loaded: &Loaded) -> anyhow::Result<Observed> {
-        Observed::from_store(&loaded.reader, &loaded.graph)
-    }
-
-    pub fn from_store(store: &jug_core::store::Store, graph: &Graph) -> anyhow::Result<Observed> {
+        let (store, graph) = (loaded.reader.get()?, &loaded.graph);
         let results = store.list_results()?;
         let failed = store.list_failures()?;
         let now = std::time::SystemTime::now();

@@ -14,7 +14,7 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
     };
     let loaded = super::load(&args.graph, &args.builder)?;
     let chosen = super::select(&loaded.graph, &selector)?;
-    let store = &loaded.reader;
+    let store = loaded.reader.get()?;
 
     let mut out = String::new();
     let mut documents = Vec::new();

@@ -539,23 +539,21 @@ impl Context<'_> {
                 None => return Ok(Outcome::InputUnusable(dep)),
             };
         }
-        let input = match cbor::splice(&spec.template, &spec.references, |r| {
+        // A part of a result that is not there (a tasklet) fails the task like any error.
+        let input = cbor::splice(&spec.template, &spec.references, |r| {
             cbor::project(&inputs[&r.key], &r.path).map_err(|e| {
                 let source = self.graph.index_of(&r.key).map_or("a task", |i| self.graph.name(i));
                 format!("an argument taken from {source}: {e}")
             })
-        }) {
-            Ok(input) => input,
-            Err(message) => {
-                let failure = Failure { kind: FailureKind::BadArgument, message };
-                self.store
-                    .put_log(&spec.key, format!("jug-host: task failed: {}\n", failure.message).as_bytes())?;
-                return Ok(Outcome::Failed(failure));
+        });
+        let run = match (input, spec.compound) {
+            (Err(message), _) => {
+                Run { outcome: Err(Failure { kind: FailureKind::BadArgument, message }), log: Vec::new() }
             }
-        };
-        let run = match spec.compound {
-            false => self.runner.run(&spec.key, self.graph.function(task as usize), &input, &spec.files),
-            true => compound_result(self.graph.name(task as usize), &input),
+            (Ok(input), false) => {
+                self.runner.run(&spec.key, self.graph.function(task as usize), &input, &spec.files)
+            }
+            (Ok(input), true) => compound_result(self.graph.name(task as usize), &input),
         };
         let outcome = run.outcome.and_then(|bytes| match cbor::validate(&bytes, References::Forbidden) {
             Ok(_) => Ok(bytes),

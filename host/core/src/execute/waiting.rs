@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::{Context, EXPIRY_MARGIN, Event, FIRST_LOOK, Phase, State};
 use crate::error_line;
-use crate::store::{LockRecord, Locking, Store, StoreError};
+use crate::store::{LockRecord, Store, StoreError};
 use crate::{Graph, Key};
 
 impl Context<'_> {
@@ -151,8 +151,8 @@ impl Context<'_> {
 }
 
 /// Removes the leftover locks of finished tasks whose holders died after storing the result
-/// and before releasing the lock (`kill -9` between the two): taken over, then released, like
-/// any expired lease. One listing of the locks; nothing else is read unless there are some.
+/// and before releasing the lock (`kill -9` between the two), like any expired lease. One
+/// listing of the locks; nothing else is read unless there are some.
 pub(super) fn reap_expired_leases(
     graph: &Graph,
     store: &Store,
@@ -161,13 +161,5 @@ pub(super) fn reap_expired_leases(
 ) -> Result<(), StoreError> {
     let done: std::collections::HashSet<Key> =
         (0..graph.len()).filter(|&i| state.phase[i] == Phase::Done).map(|i| graph.task(i).key).collect();
-    let now = SystemTime::now();
-    for (key, lease) in store.leases()? {
-        let expired = lease.is_some_and(|l| l.is_expired(now));
-        if expired && done.contains(&key) && matches!(store.try_lock(&key, record)?, Locking::Acquired { .. })
-        {
-            store.unlock(&key)?;
-        }
-    }
-    Ok(())
+    store.remove_expired_leases(record, |key| done.contains(key)).map(drop)
 }

@@ -107,6 +107,7 @@ pub enum Access {
     ReadWrite,
 }
 
+#[derive(Clone)]
 enum Backend {
     Local {
         root: PathBuf,
@@ -249,13 +250,7 @@ impl Store {
     /// Another handle on the same store with locks of its own, as a separate worker has.
     /// (`memory://` can only be shared this way.)
     pub fn new_worker(&self) -> Store {
-        let backend = match &self.backend {
-            Backend::Local { root } => Backend::Local { root: root.clone() },
-            Backend::Memory => Backend::Memory,
-            Backend::Absent => Backend::Absent,
-            Backend::Remote => Backend::Remote,
-        };
-        Store::new(self.objects.clone(), backend, &self.location, self.runtime.clone())
+        Store::new(self.objects.clone(), self.backend.clone(), &self.location, self.runtime.clone())
     }
 
     pub fn location(&self) -> &StoreLocation {
@@ -485,6 +480,28 @@ impl Store {
             leases.insert(key, lease);
         }
         Ok(leases)
+    }
+
+    /// Removes the expired leases of the keys `which` picks: each is taken over, then
+    /// released, so a lease renewed meanwhile is never removed. Returns how many were removed
+    /// and how many of the picked leases are live.
+    pub fn remove_expired_leases(
+        &self,
+        record: &LockRecord,
+        which: impl Fn(&Key) -> bool,
+    ) -> Result<(usize, usize), StoreError> {
+        let now = std::time::SystemTime::now();
+        let (mut removed, mut live) = (0, 0);
+        for (key, lease) in self.leases()? {
+            let Some(lease) = lease.filter(|_| which(&key)) else { continue };
+            if !lease.is_expired(now) {
+                live += 1;
+            } else if let Locking::Acquired { .. } = self.try_lock(&key, record)? {
+                self.unlock(&key)?;
+                removed += 1;
+            }
+        }
+        Ok((removed, live))
     }
 
     /// This process's lock record file, written on first use.
