@@ -10,6 +10,7 @@ mod failures;
 mod hashing;
 mod inputs;
 mod keys;
+mod libraries;
 mod mapreduce;
 mod primes;
 mod redis;

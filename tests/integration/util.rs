@@ -53,6 +53,45 @@ pub fn guest(file: &str) -> PathBuf {
     path
 }
 
+/// A graph written in Python or JavaScript, built by its SDK's command (`jug-py build`,
+/// `jug-js build`; `JUG_PY`/`JUG_JS` name them, `scripts/sdks` installs both) into
+/// `target/guests/<language>/`. The SDK commands skip an output whose declared code digest
+/// is already current, so each graph builds once per source change, across test runs.
+pub fn sdk_guest(language: Language, source: &str) -> PathBuf {
+    // One build at a time: componentize-py/js each take a core and most of a GiB.
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    let (variable, language_dir) = match language {
+        Language::Python => ("JUG_PY", "python"),
+        Language::JavaScript => ("JUG_JS", "js"),
+    };
+    let tool = std::env::var_os(variable).unwrap_or_else(|| {
+        panic!("{variable} is not set: run the tests with scripts/test, which installs the SDKs")
+    });
+    let source = workspace().join(source);
+    let stem = source.file_stem().expect("a file name").to_string_lossy().into_owned();
+    let out_dir = guest_target_dir().join(language_dir);
+    std::fs::create_dir_all(&out_dir).expect("create the SDK guest directory");
+    let output = out_dir.join(format!("{stem}.wasm"));
+    let built = Command::new(&tool).arg("build").arg(&source).arg("-o").arg(&output).output();
+    let built = built.unwrap_or_else(|e| panic!("cannot run {}: {e}", Path::new(&tool).display()));
+    assert!(
+        built.status.success(),
+        "building {} failed:\n{}{}",
+        source.display(),
+        String::from_utf8_lossy(&built.stdout),
+        String::from_utf8_lossy(&built.stderr)
+    );
+    output
+}
+
+/// The languages with an SDK besides Rust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Python,
+    JavaScript,
+}
+
 /// A scratch directory of its own for one test, emptied first.
 pub struct TestDir {
     pub path: PathBuf,

@@ -37,6 +37,7 @@ mod barrier;
 mod cbor;
 mod compound;
 mod file;
+mod library;
 pub mod log;
 pub mod mapreduce;
 mod task;
@@ -61,6 +62,7 @@ pub use barrier::{barrier, bvalue};
 pub use compound::compound;
 pub use file::{InputFile, file};
 pub use jug_sdk_macros::task;
+pub use library::{Library, arg, library};
 pub use task::{Task, Tasklet};
 
 /// The CBOR tag that marks a reference to another task's result: its payload is the 32-byte key.

@@ -6,10 +6,20 @@
 //! sizes of enclosing modules are not hashed either, since they change with the custom
 //! sections inside. So a rebuild that only moves debug info keeps every task key, while any
 //! change to code or data changes it.
+//!
+//! A component may instead *declare* its identity in a top-level custom section named
+//! `jug-code-digest` (see `wit/task.wit`). The Python and JavaScript SDKs do, because
+//! componentize-py/js snapshot an interpreter and never produce the same bytes twice: their
+//! digest covers the sources, the SDK and the toolchain versions. The host cannot check such a
+//! claim; it is the SDK's promise that equal digests mean equal behaviour.
 
 use crate::Key;
 
 const IDENTITY_CONTEXT: &str = "jug-host 2026-11 code identity";
+const DECLARED_CONTEXT: &str = "jug-host 2026-11 declared code identity";
+
+/// The custom section in which a component declares its code identity.
+pub const DECLARED_DIGEST_SECTION: &str = "jug-code-digest";
 
 /// The 8-byte preambles: `\0asm` + version/layer.
 const CORE_MODULE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -42,8 +52,12 @@ pub fn kind(bytes: &[u8]) -> WasmKind {
 #[error("malformed WebAssembly binary: {0}")]
 pub struct MalformedWasm(pub String);
 
-/// Computes the code identity of a component (or core module).
+/// Computes the code identity of a component (or core module): its declared digest if it
+/// has one, else a digest of its code.
 pub fn identity(bytes: &[u8]) -> Result<Key, MalformedWasm> {
+    if let Some(declared) = declared_digest(bytes)? {
+        return Ok(Key(blake3::derive_key(DECLARED_CONTEXT, declared)));
+    }
     let mut hasher = blake3::Hasher::new_derive_key(IDENTITY_CONTEXT);
     digest(bytes, &mut hasher)?;
     Ok(Key(*hasher.finalize().as_bytes()))
@@ -80,6 +94,40 @@ fn digest(bytes: &[u8], hasher: &mut blake3::Hasher) -> Result<(), MalformedWasm
         hasher.update(content);
     }
     Ok(())
+}
+
+/// The payload of the top-level `jug-code-digest` section, if there is one. Two such
+/// sections, or an empty one, make the component malformed: which claim would be true?
+pub fn declared_digest(bytes: &[u8]) -> Result<Option<&[u8]>, MalformedWasm> {
+    if kind(bytes) != WasmKind::Component {
+        return Ok(None);
+    }
+    let mut found = None;
+    let mut pos = 8;
+    while pos < bytes.len() {
+        let id = bytes[pos];
+        pos += 1;
+        let size = leb128_u32(bytes, &mut pos)? as usize;
+        let content = bytes
+            .get(pos..pos + size)
+            .ok_or_else(|| MalformedWasm(format!("section {id} runs past the end of the file")))?;
+        pos += size;
+        if id != 0 {
+            continue;
+        }
+        let mut at = 0;
+        let name_len = leb128_u32(content, &mut at)? as usize;
+        if content.get(at..at + name_len) != Some(DECLARED_DIGEST_SECTION.as_bytes()) {
+            continue;
+        }
+        let payload = &content[at + name_len..];
+        if payload.is_empty() || found.replace(payload).is_some() {
+            return Err(MalformedWasm(format!(
+                "a component must have at most one non-empty `{DECLARED_DIGEST_SECTION}` section"
+            )));
+        }
+    }
+    Ok(found)
 }
 
 fn custom_section_name(content: &[u8]) -> Result<&str, MalformedWasm> {
@@ -160,6 +208,29 @@ mod tests {
         assert_ne!(identity(&component_with_module(&code)).unwrap(), plain);
         let unknown_custom = custom("my-config", b"x");
         assert_ne!(identity(&component_with_module(&unknown_custom)).unwrap(), plain);
+    }
+
+    #[test]
+    fn a_declared_digest_is_the_identity() {
+        let declared = |code: &[u8], digest: &[u8]| {
+            let mut bytes = component_with_module(code);
+            bytes.extend(custom(DECLARED_DIGEST_SECTION, digest));
+            identity(&bytes).unwrap()
+        };
+        let code = section(10, &[0x01, 0x02, 0x00, 0x0b]);
+        // Different code, same declaration: same identity (the SDK vouches for it) ...
+        assert_eq!(declared(&[], b"sha256:aa"), declared(&code, b"sha256:aa"));
+        // ... and a different declaration changes it.
+        assert_ne!(declared(&[], b"sha256:aa"), declared(&[], b"sha256:ab"));
+        assert_ne!(declared(&[], b"sha256:aa"), identity(&component_with_module(&[])).unwrap());
+
+        let mut twice = component_with_module(&[]);
+        twice.extend(custom(DECLARED_DIGEST_SECTION, b"one"));
+        twice.extend(custom(DECLARED_DIGEST_SECTION, b"two"));
+        assert!(identity(&twice).is_err());
+        let mut empty = component_with_module(&[]);
+        empty.extend(custom(DECLARED_DIGEST_SECTION, b""));
+        assert!(identity(&empty).is_err());
     }
 
     #[test]

@@ -27,6 +27,16 @@ pub struct TaskSpec {
     pub compound: bool,
 }
 
+/// A component whose task functions a graph uses: the one being built, or a library it
+/// declared tasks of (`graph.declare-in`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentRef {
+    /// The file's stem: Jug's module name, the first part of its task names.
+    pub stem: String,
+    /// The component's code identity.
+    pub code: Key,
+}
+
 /// A whole graph as declared by one component for one set of arguments.
 #[derive(Debug, Clone)]
 pub struct Graph {
@@ -34,7 +44,11 @@ pub struct Graph {
     pub stem: String,
     /// The component's code identity.
     pub code: Key,
+    /// Components whose functions the tasks run; the first is the graph's own.
+    components: Vec<ComponentRef>,
     functions: Vec<String>,
+    /// For each function, the index of its component in `components`.
+    function_components: Vec<u32>,
     names: Vec<String>,
     tasks: Vec<TaskSpec>,
     index: HashMap<Key, u32>,
@@ -68,6 +82,11 @@ impl Graph {
     /// The function a task runs, as exported by the component (`is_prime`).
     pub fn function(&self, index: usize) -> &str {
         &self.functions[self.tasks[index].function as usize]
+    }
+
+    /// The component whose function a task runs.
+    pub fn component(&self, index: usize) -> &ComponentRef {
+        &self.components[self.function_components[self.tasks[index].function as usize] as usize]
     }
 
     /// The task's name as Jug shows it: `stem.function` (`primes.is_prime`).
@@ -107,23 +126,28 @@ pub enum DeclareError {
     NotAnArray { function: String },
     #[error("`{function}` refers to task {key}, which was not declared before it")]
     UnknownReference { function: String, key: String },
+    #[error("cannot use the task component {component}: {problem}")]
+    BadComponent { component: String, problem: String },
 }
 
 /// Collects declarations into a [`Graph`], computing each task's key.
 pub struct GraphBuilder {
     graph: Graph,
-    function_ids: HashMap<String, u32>,
+    function_ids: HashMap<(u32, String), u32>,
     /// Compound keys handed out in this build, with their names.
     compounds: HashMap<Key, String>,
 }
 
 impl GraphBuilder {
     pub fn new(stem: impl Into<String>, code: Key) -> Self {
+        let stem = stem.into();
         GraphBuilder {
             graph: Graph {
-                stem: stem.into(),
+                components: vec![ComponentRef { stem: stem.clone(), code }],
+                stem,
                 code,
                 functions: Vec::new(),
+                function_components: Vec::new(),
                 names: Vec::new(),
                 tasks: Vec::new(),
                 index: HashMap::new(),
@@ -137,6 +161,25 @@ impl GraphBuilder {
     /// Declares `function(template)` and returns its key. Declaring the same task again (same
     /// key) returns the same key and adds nothing: a task is its key.
     pub fn declare(&mut self, function: &str, template: Vec<u8>) -> Result<Key, DeclareError> {
+        self.declare_in(0, function, template)
+    }
+
+    /// The index under which tasks of `component` are declared with
+    /// [`GraphBuilder::declare_in`] (the graph's own component is 0).
+    pub fn component(&mut self, component: ComponentRef) -> u32 {
+        match self.graph.components.iter().position(|c| c.code == component.code) {
+            Some(index) => index as u32,
+            None => {
+                self.graph.components.push(component);
+                self.graph.components.len() as u32 - 1
+            }
+        }
+    }
+
+    /// [`GraphBuilder::declare`] for a function of the component with index `component`: the
+    /// key derives from that component's code identity.
+    pub fn declare_in(&mut self, component: u32, function: &str, template: Vec<u8>) -> Result<Key, DeclareError> {
+        let code = self.graph.components[component as usize].code;
         let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
         if function.is_empty() || !function.chars().all(valid_char) {
             return Err(DeclareError::BadFunctionName(function.to_owned()));
@@ -170,11 +213,11 @@ impl GraphBuilder {
                 dependencies.push(dep);
             }
         }
-        let key = Key::derive(&self.graph.code, function, key_template.as_deref().unwrap_or(&template));
+        let key = Key::derive(&code, function, key_template.as_deref().unwrap_or(&template));
         if self.graph.index.contains_key(&key) {
             return Ok(key);
         }
-        let function = self.function_id(function);
+        let function = self.function_id(component, function);
         Ok(self.push(TaskSpec { function, template, references, dependencies, key, files, compound: false }))
     }
 
@@ -224,20 +267,22 @@ impl GraphBuilder {
                 (template, references, vec![dep])
             }
         };
-        let function = self.function_id(&name);
+        let function = self.function_id(0, &name);
         let files = Vec::new();
         self.push(TaskSpec { function, template, references, dependencies, key, files, compound: true });
         Ok(key)
     }
 
-    fn function_id(&mut self, function: &str) -> u32 {
-        if let Some(&id) = self.function_ids.get(function) {
+    fn function_id(&mut self, component: u32, function: &str) -> u32 {
+        if let Some(&id) = self.function_ids.get(&(component, function.to_owned())) {
             return id;
         }
         let id = self.graph.functions.len() as u32;
         self.graph.functions.push(function.to_owned());
-        self.graph.names.push(format!("{}.{function}", self.graph.stem));
-        self.function_ids.insert(function.to_owned(), id);
+        self.graph.function_components.push(component);
+        let stem = &self.graph.components[component as usize].stem;
+        self.graph.names.push(format!("{stem}.{function}"));
+        self.function_ids.insert((component, function.to_owned()), id);
         id
     }
 
@@ -294,6 +339,25 @@ mod tests {
         assert_ne!(a, a2);
         assert_eq!(b, b2);
         assert_ne!(sum, sum2);
+    }
+
+    #[test]
+    fn tasks_of_another_component_are_keyed_and_named_by_it() {
+        let mut builder = GraphBuilder::new("g", Key([1; 32]));
+        let stats = builder.component(ComponentRef { stem: "stats".into(), code: Key([2; 32]) });
+        assert_eq!(builder.component(ComponentRef { stem: "stats".into(), code: Key([2; 32]) }), stats);
+        let own = builder.declare("mean", vec![0x81, 0x01]).unwrap();
+        let theirs = builder.declare_in(stats, "mean", vec![0x81, 0x01]).unwrap();
+        assert_ne!(own, theirs);
+        assert_eq!(theirs, Key::derive(&Key([2; 32]), "mean", &[0x81, 0x01]));
+        let uses = builder.declare("show", [vec![0x81], reference(&theirs)].concat()).unwrap();
+        let graph = builder.finish();
+        assert_eq!(graph.name(0), "g.mean");
+        assert_eq!(graph.name(1), "stats.mean");
+        assert_eq!(graph.component(1).code, Key([2; 32]));
+        assert_eq!(graph.component(2).code, Key([1; 32]));
+        assert_eq!(graph.task(2).key, uses);
+        assert_eq!(graph.task(2).dependencies, vec![1]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A loaded task component: build its graph, run its tasks.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use jug_core::code::{self, WasmKind};
 use jug_core::execute::{Failure, FailureKind, Run, Runner};
@@ -8,6 +9,7 @@ use std::sync::Arc;
 
 use jug_core::cbor::FileInput;
 use jug_core::results::Results;
+use jug_core::graph::ComponentRef;
 use jug_core::{Graph, GraphBuilder, Key};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store};
@@ -19,70 +21,67 @@ use crate::{BuildError, LoadError, cache, engine, files};
 /// A component ready to instantiate, any number of times, from any thread.
 pub struct Program {
     engine: Engine,
+    main: Arc<Loaded>,
+    components: Arc<Components>,
+}
+
+/// One compiled task component.
+pub(crate) struct Loaded {
     pre: TaskPre<Sandbox>,
-    code: Key,
-    stem: String,
+    pub(crate) component: ComponentRef,
     file: String,
+}
+
+/// Every component a graph may run: the graph's own and the libraries its builder declared
+/// tasks of, each loaded (compiled, or read from the cache) once per process.
+pub struct Components {
+    engine: Engine,
+    linker: Linker<Sandbox>,
+    /// Library paths are relative to the directory of the graph's own component.
+    base: PathBuf,
+    libraries: Mutex<Vec<(String, Arc<Loaded>)>>,
 }
 
 impl Program {
     /// Reads, checks and compiles (or loads from the cache) the component at `path`.
     pub fn load(path: &Path) -> Result<Program, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => LoadError::NotFound { path: path.to_owned() },
-            _ => LoadError::Unreadable { path: path.to_owned(), source },
-        })?;
-        match code::kind(&bytes) {
-            WasmKind::Component => {}
-            WasmKind::CoreModule => {
-                return Err(LoadError::CoreModule { path: path.to_owned() });
-            }
-            WasmKind::NotWasm => {
-                return Err(LoadError::NotWasm { path: path.to_owned() });
-            }
-        }
-        let invalid = |reason: String| LoadError::Invalid { path: path.to_owned(), reason };
-        let code = code::identity(&bytes).map_err(|e| invalid(e.to_string()))?;
         let engine = engine::new_engine()?;
-        let component = cache::load(&engine, &bytes).map_err(|e| invalid(format!("{e:#}")))?;
-
-        let wrong_world =
-            |e: wasmtime::Error| LoadError::WrongWorld { path: path.to_owned(), reason: format!("{e:#}") };
         let mut linker = Linker::<Sandbox>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         Task::add_to_linker::<_, HasSelf<_>>(&mut linker, |sandbox| sandbox)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
-        let instance_pre = linker.instantiate_pre(&component).map_err(wrong_world)?;
-        let pre = TaskPre::new(instance_pre).map_err(wrong_world)?;
-
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let file = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(Program { engine, pre, code, stem, file })
+        let base = path.parent().map(Path::to_owned).unwrap_or_default();
+        let components =
+            Components { engine: engine.clone(), linker, base, libraries: Mutex::new(Vec::new()) };
+        let main = Arc::new(components.load(path)?);
+        Ok(Program { engine, main, components: Arc::new(components) })
     }
 
     /// The component's code identity (part of every task key).
     pub fn code(&self) -> Key {
-        self.code
+        self.main.component.code
     }
 
     /// The graph file's stem: the module part of task names.
     pub fn stem(&self) -> &str {
-        &self.stem
+        &self.main.component.stem
     }
 
     /// Runs the component's graph builder with the words after `--`; `results` answers its
     /// `bvalue`/`barrier` questions. A builder that stops at a barrier gives the graph
     /// declared so far, marked [`Graph::at_barrier`].
     pub fn build(&self, args: &[String], results: Arc<dyn Results>) -> Result<Graph, BuildError> {
+        let code = self.code();
         let phase = Phase::Build {
-            builder: Box::new(GraphBuilder::new(&self.stem, self.code)),
+            builder: Box::new(GraphBuilder::new(self.stem(), code)),
             first_error: None,
             results,
             store_error: None,
+            components: self.components.clone(),
         };
-        let mut store = Store::new(&self.engine, Sandbox::new(&self.code, phase));
-        let result = match self.pre.instantiate(&mut store) {
+        let mut store = Store::new(&self.engine, Sandbox::new(&code, phase));
+        let result = match self.main.pre.instantiate(&mut store) {
             Ok(instance) => instance.call_build(&mut store, args),
             Err(e) => Err(e),
         };
@@ -90,7 +89,7 @@ impl Program {
         let Phase::Build { builder, first_error, store_error, .. } = store.into_data().phase else {
             unreachable!("the build sandbox stays in the build phase")
         };
-        let file = self.file.clone();
+        let file = self.main.file.clone();
         if let (Err(_) | Ok(Err(_)), Some(source)) = (&result, first_error) {
             return Err(BuildError::Declare { file, source });
         }
@@ -120,7 +119,16 @@ impl Program {
 }
 
 impl Runner for Program {
-    fn run(&self, key: &Key, function: &str, input: &[u8], files: &[FileInput]) -> Run {
+    fn run(&self, component: &ComponentRef, key: &Key, function: &str, input: &[u8], files: &[FileInput]) -> Run {
+        let loaded = match component.code == self.main.component.code {
+            true => Some(self.main.clone()),
+            false => self.components.loaded(&component.code),
+        };
+        let Some(loaded) = loaded else {
+            // Libraries are loaded while building, which always precedes running.
+            let message = format!("the component {} was not loaded by the graph builder", component.stem);
+            return Run { outcome: Err(Failure { kind: FailureKind::BadArgument, message }), log: Vec::new() };
+        };
         // The files a task reads are copied, checked against the digests in its key, into a
         // private directory mounted read-only: the task sees exactly them.
         // `_mounted` holds the private directory until the task is done.
@@ -134,7 +142,7 @@ impl Runner for Program {
             }
         };
         let mut store = Store::new(&self.engine, sandbox);
-        let result = match self.pre.instantiate(&mut store) {
+        let result = match loaded.pre.instantiate(&mut store) {
             Ok(instance) => instance.call_run(&mut store, function, input),
             Err(e) => Err(e),
         };
@@ -150,6 +158,49 @@ impl Runner for Program {
             }
         };
         Run { outcome, log }
+    }
+}
+
+impl Components {
+    /// Loads the component at `path` and checks that it is a task component.
+    fn load(&self, path: &Path) -> Result<Loaded, LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => LoadError::NotFound { path: path.to_owned() },
+            _ => LoadError::Unreadable { path: path.to_owned(), source },
+        })?;
+        match code::kind(&bytes) {
+            WasmKind::Component => {}
+            WasmKind::CoreModule => return Err(LoadError::CoreModule { path: path.to_owned() }),
+            WasmKind::NotWasm => return Err(LoadError::NotWasm { path: path.to_owned() }),
+        }
+        let invalid = |reason: String| LoadError::Invalid { path: path.to_owned(), reason };
+        let code = code::identity(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let component = cache::load(&self.engine, &bytes).map_err(|e| invalid(format!("{e:#}")))?;
+        let wrong_world =
+            |e: wasmtime::Error| LoadError::WrongWorld { path: path.to_owned(), reason: format!("{e:#}") };
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
+        let pre = TaskPre::new(instance_pre).map_err(wrong_world)?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let file = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(Loaded { pre, component: ComponentRef { stem, code }, file })
+    }
+
+    /// The library a builder names (`graph.declare-in`), loaded on first use. Its path is
+    /// relative to the graph's own component, so a graph and its libraries move together.
+    pub(crate) fn library(&self, name: &str) -> Result<Arc<Loaded>, String> {
+        let mut libraries = self.libraries.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, loaded)) = libraries.iter().find(|(n, _)| n == name) {
+            return Ok(loaded.clone());
+        }
+        let loaded = Arc::new(self.load(&self.base.join(name)).map_err(|e| e.to_string())?);
+        libraries.push((name.to_owned(), loaded.clone()));
+        Ok(loaded)
+    }
+
+    /// A library loaded earlier, by code identity.
+    fn loaded(&self, code: &Key) -> Option<Arc<Loaded>> {
+        let libraries = self.libraries.lock().unwrap_or_else(|e| e.into_inner());
+        libraries.iter().find(|(_, l)| l.component.code == *code).map(|(_, l)| l.clone())
     }
 }
 

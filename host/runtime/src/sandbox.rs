@@ -43,6 +43,8 @@ pub enum Phase {
         results: std::sync::Arc<dyn jug_core::results::Results>,
         /// A store error while answering `value` or `barrier`: it ends the build.
         store_error: Option<String>,
+        /// Where `declare-in` finds the libraries it names.
+        components: std::sync::Arc<crate::program::Components>,
     },
     Run,
 }
@@ -125,6 +127,27 @@ impl graph::Host for Sandbox {
                     Err(message)
                 }
             },
+        }
+    }
+
+    fn declare_in(&mut self, component: String, function: String, args: Vec<u8>) -> Result<Vec<u8>, String> {
+        let Phase::Build { builder, first_error, components, .. } = &mut self.phase else {
+            return Err(ONLY_WHILE_BUILDING.into());
+        };
+        let declared = components
+            .library(&component)
+            .map_err(|problem| jug_core::graph::DeclareError::BadComponent { component, problem })
+            .and_then(|library| {
+                let index = builder.component(library.component.clone());
+                builder.declare_in(index, &function, args)
+            });
+        match declared {
+            Ok(key) => Ok(key.0.to_vec()),
+            Err(e) => {
+                let message = e.to_string();
+                first_error.get_or_insert(e);
+                Err(message)
+            }
         }
     }
 

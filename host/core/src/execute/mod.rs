@@ -31,9 +31,17 @@ use crate::{Graph, Key};
 
 /// Runs task functions. The runtime crate implements it with a fresh sandbox per call.
 pub trait Runner: Sync {
-    /// Runs `function` of the graph's component on `input` (the spliced argument array).
-    /// `files` are the working-directory files the task reads, to mount read-only.
-    fn run(&self, key: &Key, function: &str, input: &[u8], files: &[crate::cbor::FileInput]) -> Run;
+    /// Runs `function` of `component` (the graph's own, or a library it declared tasks of) on
+    /// `input` (the spliced argument array). `files` are the working-directory files the task
+    /// reads, to mount read-only.
+    fn run(
+        &self,
+        component: &crate::graph::ComponentRef,
+        key: &Key,
+        function: &str,
+        input: &[u8],
+        files: &[crate::cbor::FileInput],
+    ) -> Run;
 }
 
 /// What one run of a task produced.
@@ -551,7 +559,8 @@ impl Context<'_> {
                 Run { outcome: Err(Failure { kind: FailureKind::BadArgument, message }), log: Vec::new() }
             }
             (Ok(input), false) => {
-                self.runner.run(&spec.key, self.graph.function(task as usize), &input, &spec.files)
+                let (component, function) = (self.graph.component(task as usize), self.graph.function(task as usize));
+                self.runner.run(component, &spec.key, function, &input, &spec.files)
             }
             (Ok(input), true) => compound_result(self.graph.name(task as usize), &input),
         };
