@@ -12,6 +12,7 @@ mod inputs;
 mod keys;
 mod libraries;
 mod mapreduce;
+mod polyglot;
 mod primes;
 mod redis;
 mod results;

@@ -18,7 +18,7 @@ fn target_dir() -> PathBuf {
 
 /// Guest crates built for the tests, by package name.
 const GUESTS: &[&str] =
-    &["primes", "bench", "sweep", "wordcount", "fixture-tasks", "fixture-raw", "fixture-hello"];
+    &["primes", "bench", "sweep", "wordcount", "stats", "fixture-tasks", "fixture-raw", "fixture-hello"];
 
 /// The target directory guests are built in: separate from the host's, so this build never
 /// waits for the `cargo test` that runs it.

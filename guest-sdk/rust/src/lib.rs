@@ -116,8 +116,18 @@ pub type Result<T = (), E = Error> = std::result::Result<T, E>;
 /// The first argument is the builder, a `fn(&[String]) -> jug::Result` (the strings are the
 /// words after `--` on the `jug-host` command line); the list names every `#[jug::task]`
 /// function the graph may use.
+///
+/// A library of task functions for other components' graphs (see [`library`]) may leave the
+/// builder out: `jug::export!([describe, echo]);` declares no tasks of its own.
 #[macro_export]
 macro_rules! export {
+    ([$($($task:ident)::+),* $(,)?]) => {
+        #[doc(hidden)]
+        fn __jug_no_graph(_: &[::std::string::String]) -> $crate::Result {
+            ::core::result::Result::Ok(())
+        }
+        $crate::export!(__jug_no_graph, [$($($task)::+),*]);
+    };
     ($build:path, [$($($task:ident)::+),* $(,)?]) => {
         #[doc(hidden)]
         pub struct __JugComponent;
