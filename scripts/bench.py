@@ -10,6 +10,9 @@ Sections (each prints a Markdown table):
 - cpu: CPU-bound tasks, jug-host -j1 vs -j2 (the scaling of one process).
 - s3: N trivial tasks against the S3 store in $JUG_BENCH_S3 (SeaweedFS from
   scripts/services/run): wall time and HTTP request counts of execute, no-op and status.
+- sdks: the Python and JavaScript guests: loading a component with an empty compiled-code
+  cache vs a warm one, per-task cost of SDK_N trivial tasks in Rust, Python and JavaScript
+  components vs Jug running the same jugfile natively, and Jug's primes example in each.
 
 Both tools store results durably on the same disk: Jug fsyncs every result, jug-host syncs
 results in batches. Stores go in fresh directories, deleted only at the end: on this
@@ -39,6 +42,32 @@ n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
 for i in range(n):
     double(i)
 '''
+
+
+PRIMES = '''\
+from jug import TaskGenerator
+
+@TaskGenerator
+def is_prime(n):
+    for j in range(2, n - 1):
+        if (n % j) == 0:
+            return False
+    return True
+
+@TaskGenerator
+def count_primes(ps):
+    return sum(ps)
+
+@TaskGenerator
+def write_output(n):
+    return "Found {0} primes <= 100.\\n".format(n)
+
+primes100 = [is_prime(n) for n in range(2, 101)]
+n_primes = count_primes(primes100)
+write_output(n_primes)
+'''
+
+SDK_N = 2000
 
 
 def run(command, cwd, env=None):
@@ -126,6 +155,29 @@ class Bench:
             self.record(shape, 'HTTP requests', int(requests.group(1)) if requests else float('nan'))
 
 
+    def sdks(self, rep):
+        guests = {'Rust': 'bench.wasm', 'Python': 'bench_py.wasm', 'JavaScript': 'bench_js.wasm'}
+        primes = {'Rust': 'primes_rs.wasm', 'Python': 'primes_py.wasm', 'JavaScript': 'primes_js.wasm'}
+        for language in ('Python', 'JavaScript'):
+            cache = os.path.join(self.work, f'cache-{rep}-{language}')
+            env = dict(os.environ, JUG_CACHE_DIR=cache)
+            for shape in ('load, empty cache', 'load, warm cache'):
+                self.record(shape, language, run(self.jh('status', guests[language], '--store', f'load-{rep}', '--', '1'),
+                                                 self.work, env)[0])
+        n = str(SDK_N)
+        for language, component in guests.items():
+            store = f'sdk-{rep}-{language}'
+            self.record(f'{n} trivial tasks, -j1', language, run(
+                self.jh('execute', component, '-j', '1', '--store', store, '--', n), self.work)[0])
+            self.record('primes (101 tasks), -j1', language, run(
+                self.jh('execute', primes[language], '-j', '1', '--store', store + '-primes'),
+                self.work)[0])
+        self.record(f'{n} trivial tasks, -j1', 'Jug 2.7.0', run(
+            self.jug('execute', '--will-cite', '--jugdir', f'jug-sdk-{rep}.jugdata', 'jugbench.py', n), self.work)[0])
+        self.record('primes (101 tasks), -j1', 'Jug 2.7.0', run(
+            self.jug('execute', '--will-cite', '--jugdir', f'jug-primes-{rep}.jugdata', 'primes.py'), self.work)[0])
+
+
 def table(bench, title, rows, columns, ratio=None):
     print(f'\n{title}\n')
     print('| | ' + ' | '.join(columns) + (f' | {ratio[0]}' if ratio else '') + ' |')
@@ -145,7 +197,10 @@ def main():
     parser.add_argument('--jug-host', required=True)
     parser.add_argument('--component', required=True)
     parser.add_argument('--jug', required=True)
-    parser.add_argument('--sections', default='trivial,two-processes,cpu,s3')
+    parser.add_argument('--sections', default='trivial,two-processes,cpu,s3,sdks')
+    parser.add_argument('--sdk-components', nargs=4, metavar=('BENCH_PY', 'BENCH_JS', 'PRIMES_PY', 'PRIMES_JS'),
+                        help='the Python and JavaScript builds of examples/bench and examples/primes')
+    parser.add_argument('--primes-rust', help='the Rust build of examples/primes')
     args = parser.parse_args()
     sections = args.sections.split(',')
 
@@ -153,6 +208,13 @@ def main():
     shutil.copy(args.component, os.path.join(work, 'bench.wasm'))
     with open(os.path.join(work, 'jugbench.py'), 'w') as f:
         f.write(JUGFILE)
+    if 'sdks' in sections:
+        with open(os.path.join(work, 'primes.py'), 'w') as f:
+            f.write(PRIMES)
+        names = ('bench_py.wasm', 'bench_js.wasm', 'primes_py.wasm', 'primes_js.wasm')
+        for path, name in zip(args.sdk_components, names):
+            shutil.copy(path, os.path.join(work, name))
+        shutil.copy(args.primes_rust, os.path.join(work, 'primes_rs.wasm'))
     bench = Bench(args, work)
     for rep in range(args.repeats):
         for section in sections:
@@ -179,6 +241,15 @@ def main():
     if 's3' in sections:
         table(bench, f"{args.n} trivial tasks on S3 ({os.environ.get('AWS_ENDPOINT', 'AWS')})",
               ['execute from empty', 'no-op execute', 'status'], ['seconds', 'HTTP requests'])
+    if 'sdks' in sections:
+        languages = ['Jug 2.7.0', 'Rust', 'Python', 'JavaScript']
+        table(bench, 'loading a Python / JavaScript component: compiling it vs the compiled-code cache',
+              ['load, empty cache', 'load, warm cache'], ['Python', 'JavaScript'])
+        rows = [f'{SDK_N} trivial tasks, -j1', 'primes (101 tasks), -j1']
+        table(bench, 'one process, whole command (ratio: Jug / Python component)', rows, languages,
+              ('ratio', lambda r: m(r, 'Jug 2.7.0') / m(r, 'Python')))
+        print(f'\nper task, {SDK_N} trivial tasks (ms): ' + ', '.join(
+            f'{lang} {1000 * m(rows[0], lang) / SDK_N:.3f}' for lang in languages))
     load = os.getloadavg()
     print(f'\nload average after the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; '
           f'machine: {os.cpu_count()} cores')

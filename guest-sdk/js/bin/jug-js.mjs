@@ -1,0 +1,498 @@
+#!/usr/bin/env node
+// jug-js: builds a JavaScript graph script into a jug:task component for jug-host.
+//
+//   jug-js build SCRIPT.js [-o OUT.wasm] [--force]
+//
+// 1. bundles the script with esbuild (`import ... from 'jug'` is this SDK; the host's
+//    `jug:task/*` interfaces stay imports) behind an entry module that exports the world's
+//    `build` and `run`;
+// 2. loads the bundle once in Node, to report a script that fails while loading in a second
+//    instead of after the componentize step;
+// 3. computes the declared code digest (sha256 over the bundle's code, the SDK and tool
+//    versions and the WIT), and stops there if OUT already declares that digest;
+// 4. componentizes the bundle with componentize-js (15-30 s), appends the digest as the
+//    custom section `jug-code-digest`, and writes OUT atomically.
+
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { decodeMappings } from '../src/stack.js';
+
+const SDK_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SDK_ENTRY = join(SDK_ROOT, 'src', 'jug.js');
+const DIGEST_SECTION = 'jug-code-digest';
+/** componentize-js options that shape the component (part of the digest). */
+const WORLD = 'task';
+const DISABLED_FEATURES = ['http', 'fetch-event'];
+
+const USAGE = `usage: jug-js build SCRIPT.js [-o OUT.wasm] [--force]
+
+Builds a JavaScript graph script into a jug:task component for jug-host.
+
+  -o, --output OUT   the component to write (default: <script stem>.wasm here)
+  -f, --force        componentize even if OUT already declares the current code digest
+  -h, --help         this help
+  -V, --version      the SDK version
+
+Environment: JUG_WIT_DIR (default: the wit/ directory of the jug-host checkout).`;
+
+class UsageError extends Error {}
+class BuildError extends Error {}
+
+function say(message) {
+  process.stderr.write(`jug-js: ${message}\n`);
+}
+
+function oneLine(text) {
+  return String(text)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' | ');
+}
+
+function packageVersion(dir) {
+  return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
+}
+
+function dependencyVersion(name) {
+  const dir = join(SDK_ROOT, 'node_modules', ...name.split('/'));
+  if (!existsSync(join(dir, 'package.json'))) {
+    throw new BuildError(`${name} is not installed in ${SDK_ROOT}: run scripts/sdk/js`);
+  }
+  return packageVersion(dir);
+}
+
+function parseArgs(argv) {
+  if (argv.length === 0) throw new UsageError('a command is required');
+  const [command, ...rest] = argv;
+  if (command === '-h' || command === '--help' || command === 'help') return { command: 'help' };
+  if (command === '-V' || command === '--version') return { command: 'version' };
+  if (command !== 'build') throw new UsageError(`unknown command \`${command}\``);
+  const options = { command, script: null, output: null, force: false };
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i];
+    if (arg === '-o' || arg === '--output') {
+      if (i + 1 >= rest.length) throw new UsageError(`${arg} needs a file name`);
+      options.output = rest[++i];
+    } else if (arg.startsWith('--output=')) {
+      options.output = arg.slice('--output='.length);
+    } else if (arg === '-f' || arg === '--force') {
+      options.force = true;
+    } else if (arg === '-h' || arg === '--help') {
+      return { command: 'help' };
+    } else if (arg.startsWith('-') && arg !== '-') {
+      throw new UsageError(`unknown option \`${arg}\``);
+    } else if (options.script === null) {
+      options.script = arg;
+    } else {
+      throw new UsageError(`unexpected argument \`${arg}\``);
+    }
+  }
+  if (options.script === null) throw new UsageError('build needs a script');
+  if (options.output === '') throw new UsageError('the output file name is empty');
+  return options;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bundling
+
+function witDir() {
+  const dir = process.env.JUG_WIT_DIR ? resolve(process.env.JUG_WIT_DIR) : resolve(SDK_ROOT, '..', '..', 'wit');
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new BuildError(`no WIT directory at ${dir} (set JUG_WIT_DIR to jug-host's wit/)`);
+  }
+  const files = readdirSync(dir).filter((f) => f.endsWith('.wit')).sort();
+  if (files.length === 0) throw new BuildError(`no .wit file in ${dir}`);
+  return { dir, files: files.map((f) => ({ name: f, text: readFileSync(join(dir, f)) })) };
+}
+
+function entrySource(script, forCheck) {
+  const lines = [
+    `import * as script from ${JSON.stringify(`./${basename(script)}`)};`,
+    "import { __entry } from 'jug';",
+    'const entry = __entry(script);',
+  ];
+  if (forCheck) {
+    lines.push('export { entry };');
+  } else {
+    lines.push(
+      'export function build(args) { return entry.build(args); }',
+      'export function run(name, input) { return entry.run(name, input); }',
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The host's interfaces, for loading the bundle in Node: they are not callable there. */
+const hostStubs = {
+  name: 'jug-host-stubs',
+  setup(build) {
+    build.onResolve({ filter: /^jug:task\// }, (args) => ({ path: args.path, namespace: 'jug-stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'jug-stub' }, (args) => {
+      const names = args.path.startsWith('jug:task/log')
+        ? ['write']
+        : ['declare', 'declareIn', 'value', 'barrier', 'inputFile', 'compound', 'declareCompound'];
+      const stub = (n) =>
+        `export function ${n}() { throw new Error('the host function ${n} cannot be called while the script loads: only graph() declares tasks'); }`;
+      return { contents: names.map(stub).join('\n'), loader: 'js' };
+    });
+  },
+};
+
+async function bundle(esbuild, script, forCheck) {
+  const scriptDir = dirname(script);
+  const stem = basename(script, extname(script));
+  const options = {
+    stdin: {
+      contents: entrySource(script, forCheck),
+      resolveDir: scriptDir,
+      sourcefile: 'jug-entry.js',
+      loader: 'js',
+    },
+    absWorkingDir: scriptDir,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    mainFields: ['module', 'main'],
+    conditions: ['import', 'module'],
+    target: 'es2022',
+    // Bundling renames clashing top-level names; a task function's name must survive.
+    keepNames: true,
+    alias: { jug: SDK_ENTRY },
+    write: false,
+    outfile: join(scriptDir, `${stem}.bundle.js`),
+    metafile: true,
+    sourcemap: forCheck ? 'inline' : 'external',
+    sourcesContent: false,
+    legalComments: 'none',
+    charset: 'utf8',
+    logLevel: 'silent',
+  };
+  if (forCheck) {
+    options.plugins = [hostStubs];
+    options.outfile = join(scriptDir, `${stem}.check.mjs`);
+    // The check module is loaded from a temporary directory: Node's stack traces find the
+    // sources through this.
+    options.sourceRoot = `${pathToFileURL(scriptDir).href}/`;
+  } else {
+    options.external = ['jug:task/*'];
+  }
+  let result;
+  try {
+    result = await esbuild.build(options);
+  } catch (e) {
+    const first = e.errors && e.errors[0];
+    if (first) {
+      const where = first.location
+        ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: `
+        : '';
+      throw new BuildError(`${where}${first.text}`);
+    }
+    throw new BuildError(oneLine(e.message));
+  }
+  const code = result.outputFiles.find((f) => f.path.endsWith('.js') || f.path.endsWith('.mjs'));
+  const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
+  return { code: code.text, map: map ? JSON.parse(map.text) : null, metafile: result.metafile };
+}
+
+/** The bundle without esbuild's `// path` lines before each module: those depend on where the
+ *  script lies relative to the SDK, not on what it computes. */
+function codeOnly({ code, metafile }) {
+  const paths = new Set(Object.keys(metafile.inputs).map((p) => `// ${p}`));
+  paths.add('// jug-entry.js');
+  return code
+    .split('\n')
+    .filter((line) => !paths.has(line.trim()))
+    .join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading the bundle in Node
+
+async function checkScript(esbuild, script, tempDir) {
+  const { code } = await bundle(esbuild, script, true);
+  const file = join(tempDir, `${basename(script, extname(script))}.check.mjs`);
+  await writeFile(file, code);
+  process.setSourceMapsEnabled?.(true);
+  // In the component, the top level runs once, while the snapshot is taken: there is no
+  // randomness there (it traps), and a clock reading would be frozen into the component
+  // without showing in its digest. Catch both here, with the line that did it.
+  const refuse = (what, why) => () => {
+    throw new Error(`${what} cannot be called at the top level of a script: ${why}; call it inside a task or graph()`);
+  };
+  const noRandom = 'the top level runs while the component is built, where there is no randomness';
+  const noClock = 'the top level runs while the component is built, and would freeze that time into it';
+  const RealDate = globalThis.Date;
+  class GuardedDate extends RealDate {
+    constructor(...args) {
+      if (args.length === 0) refuse('new Date()', noClock)();
+      super(...args);
+    }
+    static now() {
+      return refuse('Date.now()', noClock)();
+    }
+  }
+  const saved = { random: Math.random, crypto: globalThis.crypto?.getRandomValues };
+  Math.random = refuse('Math.random()', noRandom);
+  globalThis.Date = GuardedDate;
+  try {
+    if (saved.crypto) globalThis.crypto.getRandomValues = refuse('crypto.getRandomValues()', noRandom);
+  } catch {}
+  let module;
+  try {
+    module = await import(pathToFileURL(file).href);
+  } catch (e) {
+    throw new BuildError(`the script fails while loading: ${describeLoadError(e, script)}`);
+  } finally {
+    Math.random = saved.random;
+    globalThis.Date = RealDate;
+    try {
+      if (saved.crypto) globalThis.crypto.getRandomValues = saved.crypto;
+    } catch {}
+  }
+  const functions = module.entry.functions();
+  if (functions.length === 0) {
+    say(`warning: ${basename(script)} defines no task function (wrap them with taskGenerator)`);
+  }
+  if (!module.entry.hasGraph) {
+    say(`${basename(script)} exports no graph(args): building a library of task functions for other graphs`);
+  }
+  return functions;
+}
+
+function describeLoadError(e, script) {
+  const plain = e instanceof Error && (e.constructor === Error || e.name === 'JugError');
+  const line = plain ? e.message : e && typeof e.message === 'string' ? `${e.name}: ${e.message}` : String(e);
+  const scriptDir = dirname(script);
+  const frames = typeof e?.stack === 'string' ? e.stack.split('\n').filter((l) => /^\s+at /.test(l)) : [];
+  for (const frame of frames) {
+    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/.exec(frame);
+    if (!m) continue;
+    const path = m[1].startsWith('file://') ? fileURLToPath(m[1]) : m[1];
+    if (path.startsWith(scriptDir + sep) && !path.includes(`${sep}node_modules${sep}`)) {
+      return `${line} (at ${relative(process.cwd(), path) || path}:${m[2]}:${m[3]})`;
+    }
+  }
+  return line;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The digest and the custom section
+
+function leb128(n) {
+  const out = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function readLeb128(bytes, pos) {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    if (pos.at >= bytes.length || shift > 28) return null;
+    const byte = bytes[pos.at++];
+    result += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) return result;
+    shift += 7;
+  }
+}
+
+function customSection(name, payload) {
+  const nameBytes = Buffer.from(name, 'utf8');
+  const content = Buffer.concat([Buffer.from(leb128(nameBytes.length)), nameBytes, payload]);
+  return Buffer.concat([Buffer.from([0]), Buffer.from(leb128(content.length)), content]);
+}
+
+/** The payload of the top-level custom section `name` of a component, or null. */
+function findCustomSection(bytes, name) {
+  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    return null;
+  }
+  const pos = { at: 8 };
+  let found = null;
+  while (pos.at < bytes.length) {
+    const id = bytes[pos.at++];
+    const size = readLeb128(bytes, pos);
+    if (size === null || pos.at + size > bytes.length) return null;
+    const end = pos.at + size;
+    if (id === 0) {
+      const nameLength = readLeb128(bytes, pos);
+      if (nameLength !== null && pos.at + nameLength <= end) {
+        const sectionName = bytes.subarray(pos.at, pos.at + nameLength).toString('utf8');
+        if (sectionName === name) found = bytes.subarray(pos.at + nameLength, end);
+      }
+    }
+    pos.at = end;
+  }
+  return found;
+}
+
+function codeDigest(code, wit) {
+  const sdkVersion = packageVersion(SDK_ROOT);
+  const hash = createHash('sha256');
+  const part = (label, value) => {
+    const bytes = Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
+    hash.update(`${label} ${bytes.length}\n`);
+    hash.update(bytes);
+    hash.update('\n');
+  };
+  part('format', 'jug-js code digest 1');
+  part('sdk', sdkVersion);
+  for (const dep of ['@bytecodealliance/componentize-js', '@bytecodealliance/preview2-shim', 'esbuild', 'cborg']) {
+    part(dep, dependencyVersion(dep));
+  }
+  part('componentize', JSON.stringify({ world: WORLD, disableFeatures: DISABLED_FEATURES }));
+  for (const file of wit.files) part(`wit ${file.name}`, file.text);
+  part('bundle', code);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The build
+
+/** The source map the component keeps for its stack traces (see src/stack.js): sources
+ *  relative to the script (the SDK's as `jug-sdk/...`), and the names esbuild changed. */
+function compactMap(map, code, scriptDir, bundleName) {
+  const sources = map.sources.map((source) => {
+    const path = resolve(scriptDir, source);
+    if (path.startsWith(SDK_ROOT + sep)) return `jug-sdk/${relative(SDK_ROOT, path).split(sep).join('/')}`;
+    return source;
+  });
+  const renames = {};
+  const lines = code.split('\n');
+  decodeMappings(map.mappings).forEach((segments, line) => {
+    for (const [column, , , , nameIndex] of segments) {
+      if (nameIndex < 0 || lines[line] === undefined) continue;
+      const generated = /^[\p{ID_Continue}$]+/u.exec(lines[line].slice(column));
+      const original = map.names[nameIndex];
+      if (generated && original && generated[0] !== original) renames[generated[0]] = original;
+    }
+  });
+  return { file: bundleName, sources, mappings: map.mappings, renames };
+}
+
+async function build(options) {
+  const script = resolve(options.script);
+  if (!existsSync(script) || !statSync(script).isFile()) throw new BuildError(`${options.script}: no such file`);
+  const stem = basename(script, extname(script));
+  const output = resolve(options.output ?? `${stem}.wasm`);
+  if (!existsSync(dirname(output)) || !statSync(dirname(output)).isDirectory()) {
+    throw new BuildError(`cannot write ${options.output}: no directory ${dirname(output)}`);
+  }
+  const wit = witDir();
+
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch (e) {
+    throw new BuildError(`cannot load esbuild (${oneLine(e.message)}): run scripts/sdk/js`);
+  }
+
+  const tempDir = await mkdtemp(join(tmpdir(), 'jug-js-'));
+  try {
+    const bundled = await bundle(esbuild, script, false);
+    const code = codeOnly(bundled);
+    const digest = codeDigest(code, wit);
+
+    if (!options.force && existsSync(output)) {
+      const current = findCustomSection(await readFile(output), DIGEST_SECTION);
+      if (current !== null && current.toString('latin1') === digest) {
+        say(`${relative(process.cwd(), output) || output} is up to date`);
+        return;
+      }
+    }
+
+    const functions = await checkScript(esbuild, script, tempDir);
+
+    // The file name shows in stack frames; the appended source map turns them back into
+    // lines of the script (see src/stack.js). Appending keeps the bundle's line numbers.
+    const bundleName = `${stem}.bundle.js`;
+    const sourcePath = join(tempDir, bundleName);
+    const map = compactMap(bundled.map, bundled.code, dirname(script), bundleName);
+    await writeFile(sourcePath, `${bundled.code}\nglobalThis.__jugSourceMap = ${JSON.stringify(map)};\n`);
+
+    say(`componentizing ${relative(process.cwd(), script) || script} (${functions.length} task functions)...`);
+    const started = Date.now();
+    let componentize;
+    try {
+      ({ componentize } = await import('@bytecodealliance/componentize-js'));
+    } catch (e) {
+      throw new BuildError(`cannot load componentize-js (${oneLine(e.message)}): run scripts/sdk/js`);
+    }
+    let component;
+    try {
+      ({ component } = await componentize({
+        sourcePath,
+        witPath: wit.dir,
+        worldName: WORLD,
+        disableFeatures: DISABLED_FEATURES,
+      }));
+    } catch (e) {
+      throw new BuildError(`componentize-js failed: ${componentizeMessage(e)}`);
+    }
+    const bytes = Buffer.concat([Buffer.from(component), customSection(DIGEST_SECTION, Buffer.from(digest, 'latin1'))]);
+    const temporary = join(dirname(output), `.${basename(output)}.${process.pid}.tmp`);
+    try {
+      await writeFile(temporary, bytes);
+      await rename(temporary, output);
+    } catch (e) {
+      await rm(temporary, { force: true });
+      throw new BuildError(`cannot write ${output}: ${e.message}`);
+    }
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    const size = (bytes.length / 1e6).toFixed(1);
+    say(`built ${relative(process.cwd(), output) || output} (${size} MB, componentized in ${seconds} s, ${digest.slice(0, 19)})`);
+  } finally {
+    await rm(tempDir, { recursive: true, force: true });
+  }
+}
+
+function componentizeMessage(e) {
+  const text = String(e && e.message ? e.message : e);
+  // A script that throws while the snapshot is taken: keep the exception, drop the noise.
+  const top = /Exception while evaluating top-level script\n([^\n]*)/.exec(text);
+  if (top) return `the script fails while loading: ${top[1]}`;
+  return oneLine(text.split('\n').slice(0, 6).join('\n'));
+}
+
+async function main() {
+  let options;
+  try {
+    options = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    say(`${e.message} (try \`jug-js --help\`)`);
+    return 2;
+  }
+  if (options.command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (options.command === 'version') {
+    process.stdout.write(`jug-js ${packageVersion(SDK_ROOT)}\n`);
+    return 0;
+  }
+  try {
+    await build(options);
+    return 0;
+  } catch (e) {
+    if (e instanceof BuildError) {
+      say(e.message);
+      return 1;
+    }
+    say(`internal error: ${e && e.stack ? e.stack : e}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main();

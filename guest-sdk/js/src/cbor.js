@@ -1,0 +1,163 @@
+// Values as deterministic CBOR (RFC 8949 §4.2.1), the one value format of jug-host.
+//
+// What crosses the boundary, and how JavaScript values map to it:
+//
+//   null, undefined        null (undefined as an array element or a result; an object
+//                          property whose value is undefined is left out, as JSON does)
+//   true, false            booleans
+//   Number                 a safe integer (|n| < 2^53, -0 included, which becomes 0) is a
+//                          CBOR integer; anything else (1.5, 1e300, 2**60, NaN, ±Infinity)
+//                          the shortest float that keeps the value
+//   BigInt                 a CBOR integer (64 bits at most)
+//   string                 a text string
+//   Uint8Array             a byte string
+//   Array                  an array
+//   plain object, Map      a map with text keys (bytewise order); Maps must have string keys
+//
+// Decoding gives the same types back, except that integers come back as Numbers when they
+// are safe and as BigInts beyond, maps as plain objects, and floats holding an integer (2.0
+// from another language) as that integer: JavaScript cannot tell 2.0 from 2, so a JS task
+// that passes such a value on writes it as the integer 2.
+
+import { encode, decode, rfc8949EncodeOptions } from 'cborg';
+
+/** The tag of a reference to another task's result: 32-byte key, or [key, step...]. */
+export const TASK_REF_TAG = 27253;
+/** Jug's NoHash: the task gets the value, its key ignores it. */
+export const KEY_EXEMPT_TAG = 27254;
+/** Jug's CustomHash: [hash bytes, value]; the key hashes the bytes. */
+export const CUSTOM_KEY_TAG = 27255;
+/** A file input: [path, blake3 digest]. */
+export const FILE_INPUT_TAG = 27256;
+
+const U64_MAX = (1n << 64n) - 1n;
+const NEG_U64_MIN = -(1n << 64n);
+
+// Integral Numbers as integers (-0 too: in JavaScript it comes from integer arithmetic as
+// often as not, `-x` for x = 0, and JSON writes it as 0), other Numbers as the shortest float.
+const ENCODE_OPTIONS = rfc8949EncodeOptions;
+
+function bignum(negative) {
+  return (decodeInner) => {
+    const bytes = decodeInner();
+    let n = 0n;
+    for (const b of bytes) n = (n << 8n) | BigInt(b);
+    return negative ? -1n - n : n;
+  };
+}
+
+const DECODE_OPTIONS = {
+  // Results of Rust tasks may hold 128-bit integers as bignums (tags 2 and 3).
+  tags: { 2: bignum(false), 3: bignum(true) },
+};
+
+/** Encodes a value that has been through `normalize` (or `template`). */
+export function encodeNormalized(value) {
+  return encode(value, ENCODE_OPTIONS);
+}
+
+/** Encodes a plain value (a task's result, the arguments of a compound task). */
+export function encodeValue(value) {
+  return encodeNormalized(normalize(value));
+}
+
+/** Decodes one CBOR item. */
+export function decodeValue(bytes) {
+  return decode(toBytes(bytes), DECODE_OPTIONS);
+}
+
+/** A list<u8> from the host: a Uint8Array, or an array of numbers in some versions. */
+export function toBytes(bytes) {
+  return bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
+}
+
+/** Why a value cannot be encoded. */
+export class EncodeError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'EncodeError';
+  }
+}
+
+function describe(value) {
+  if (value === null) return 'null';
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  const name = value.constructor && value.constructor.name;
+  return name ? `a ${name}` : 'an object';
+}
+
+function isPlainObject(value) {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Turns a JavaScript value into what `encodeNormalized` writes, checking every part.
+ * `special(value, where)` may claim values first (task references, wrappers): it returns
+ * the replacement, or `undefined` to let the value through to the ordinary rules.
+ */
+export function normalize(value, special = null, where = 'the value', seen = new Set()) {
+  if (special) {
+    const replaced = special(value, where, seen);
+    if (replaced !== undefined) return replaced;
+  }
+  switch (typeof value) {
+    case 'undefined':
+      return null;
+    case 'boolean':
+    case 'string':
+      return value;
+    case 'number':
+      return value;
+    case 'bigint':
+      if (value > U64_MAX || value < NEG_U64_MIN) {
+        throw new EncodeError(`${where} is an integer beyond 64 bits (${value})`);
+      }
+      return value;
+    case 'object':
+      break;
+    default:
+      throw new EncodeError(`${where} is ${describe(value)}, which has no CBOR form`);
+  }
+  if (value === null) return null;
+  if (value instanceof Uint8Array) return value;
+  if (seen.has(value)) throw new EncodeError(`${where} refers to itself (a cycle)`);
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) {
+      return value.map((item, i) => normalize(item, special, `${where}[${i}]`, seen));
+    }
+    if (value instanceof Map) {
+      const out = new Map();
+      for (const [k, v] of value) {
+        if (typeof k !== 'string') {
+          throw new EncodeError(`${where} is a Map with a key that is not a string (${String(k)})`);
+        }
+        if (v !== undefined) out.set(k, normalize(v, special, `${where}[${JSON.stringify(k)}]`, seen));
+      }
+      return out;
+    }
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+      throw new EncodeError(
+        `${where} is ${describe(value)}: only Uint8Array is a byte string (use Array.from(x) ` +
+          'for a list of numbers, or new Uint8Array(x.buffer) for its bytes)',
+      );
+    }
+    if (!isPlainObject(value)) {
+      throw new EncodeError(
+        `${where} is ${describe(value)}: only null, booleans, numbers, BigInts, strings, ` +
+          'Uint8Arrays, arrays, plain objects and Maps can be arguments and results',
+      );
+    }
+    // A Map, so that a key like "__proto__" is an ordinary key.
+    const out = new Map();
+    for (const k of Object.keys(value)) {
+      const v = value[k];
+      if (v !== undefined) out.set(k, normalize(v, special, `${where}.${k}`, seen));
+    }
+    return out;
+  } finally {
+    seen.delete(value);
+  }
+}

@@ -1,0 +1,62 @@
+// A stand-in for jug-host's side of wit/task.wit, for the SDK's unit tests in Node.
+export const calls = [];
+export const results = new Map(); // key hex -> CBOR bytes
+export let complete = true;
+
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+function keyFor(n) {
+  const key = new Uint8Array(32);
+  key[0] = 0x6b;
+  key[31] = n & 0xff;
+  key[30] = (n >> 8) & 0xff;
+  return key;
+}
+
+export function reset() {
+  calls.length = 0;
+  results.clear();
+  complete = true;
+}
+
+export function setComplete(value) {
+  complete = value;
+}
+
+export function declare(fn, args) {
+  if (fn === 'refused') throw Object.assign(new Error('refused'), { payload: 'the host says no' });
+  calls.push({ kind: 'declare', fn, args: hex(args) });
+  return keyFor(calls.length);
+}
+
+export function declareIn(component, fn, args) {
+  calls.push({ kind: 'declare-in', component, fn, args: hex(args) });
+  return keyFor(calls.length);
+}
+
+export function value(key) {
+  return results.get(hex(key));
+}
+
+export function barrier() {
+  return complete;
+}
+
+export function inputFile(path) {
+  return new Uint8Array(32).fill(7);
+}
+
+export function compound(name, args) {
+  calls.push({ kind: 'compound', fn: name, args: hex(args) });
+  return [keyFor(1000), false];
+}
+
+export function declareCompound(key, inner) {
+  calls.push({ kind: 'declare-compound', inner: inner === undefined ? null : hex(inner) });
+  return key;
+}
+
+export const lines = [];
+export function write(level, message) {
+  lines.push(`[${level}] ${message}`);
+}

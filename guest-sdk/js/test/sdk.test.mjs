@@ -1,0 +1,175 @@
+// Unit tests of the SDK in Node, against a mock host (mock-host.js): `npm test`.
+// The integration tests (tests/integration/javascript.rs) run real components.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as esbuild from 'esbuild';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bundled = await esbuild.build({
+  stdin: {
+    contents: [
+      "export * from 'jug';",
+      "export * as host from 'jug:task/graph@0.1.0';",
+      "export { encodeValue, decodeValue } from '../src/cbor.js';",
+    ].join('\n'),
+    resolveDir: here,
+  },
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  mainFields: ['module', 'main'],
+  keepNames: true,
+  write: false,
+  alias: { jug: join(here, '..', 'src', 'jug.js') },
+  plugins: [
+    {
+      name: 'mock-host',
+      setup(build) {
+        build.onResolve({ filter: /^jug:task\// }, () => ({ path: join(here, 'mock-host.js') }));
+      },
+    },
+  ],
+});
+const scratch = mkdtempSync(join(tmpdir(), 'jug-sdk-test-'));
+const file = join(scratch, 'sdk.mjs');
+writeFileSync(file, bundled.outputFiles[0].text);
+const jug = await import(pathToFileURL(file).href);
+rmSync(scratch, { recursive: true, force: true });
+const { host } = jug;
+
+const hex = (bytes) => Buffer.from(bytes).toString('hex');
+const fromHex = (text) => new Uint8Array(Buffer.from(text, 'hex'));
+
+// Task functions are registered while the script loads, before __entry.
+const double = jug.taskGenerator(function double(x) {
+  return 2 * x;
+});
+const add = jug.taskGenerator('add', (a, b) => a + b);
+const fails = jug.taskGenerator(function fails() {
+  throw new TypeError('nope');
+});
+let graphBody = () => {};
+const entry = jug.__entry({ graph: (args) => graphBody(args), triple: (x) => 3 * x });
+
+function build(body, args = []) {
+  host.reset();
+  graphBody = body;
+  entry.build(args);
+  return host.calls;
+}
+
+test('values encode as deterministic CBOR, as the Rust and Python SDKs do', () => {
+  const cases = [
+    [{ n: 1, got: { a: 1, b: [1.5, 2] } }, 'a2616e0163676f74a2616101616282f93e0002'],
+    [null, 'f6'],
+    [undefined, 'f6'],
+    [[true, false], '82f5f4'],
+    [-0, '00'],
+    [2 ** 53, 'fa5a000000'],
+    [0.1, 'fb3fb999999999999a'],
+    [NaN, 'f97e00'],
+    [2n ** 64n - 1n, '1bffffffffffffffff'],
+    [-(2n ** 64n), '3bffffffffffffffff'],
+    [new Uint8Array([1, 2]), '420102'],
+    [{ b: 1, a: 2, aa: 3, c: undefined }, 'a361610261620162616103'],
+    [new Map([['z', 1], ['__proto__', 2]]), 'a2617a01695f5f70726f746f5f5f02'],
+  ];
+  for (const [value, expected] of cases) assert.equal(hex(jug.encodeValue(value)), expected, String(value));
+  assert.throws(() => jug.encodeValue(new Date(0)), /the value is a Date/);
+  assert.throws(() => jug.encodeValue({ a: [new Float64Array(1)] }), /the value\.a\[0\] is a Float64Array/);
+  assert.throws(() => jug.encodeValue(2n ** 64n), /beyond 64 bits/);
+  assert.throws(() => jug.encodeValue(new Map([[1, 2]])), /key that is not a string/);
+  const cyclic = [];
+  cyclic.push(cyclic);
+  assert.throws(() => jug.encodeValue(cyclic), /cycle/);
+  assert.deepEqual(jug.decodeValue(fromHex('f94000')), 2);
+  assert.deepEqual(jug.decodeValue(fromHex('1bffffffffffffffff')), 2n ** 64n - 1n);
+  assert.deepEqual(jug.decodeValue(fromHex('c249010000000000000000')), 2n ** 64n);
+});
+
+test('tasks, tasklets and wrappers become the template tags', () => {
+  const calls = build(() => {
+    const t = double(1); // key ...01
+    add(t, [t.index(2), t.field('x').index(0)]);
+    add(jug.noHash(5), jug.customHash({ a: 1 }, 'v1'));
+    add(jug.file('data.txt'), 0);
+  });
+  const key1 = `6b${'00'.repeat(29)}0001`;
+  assert.deepEqual(calls[0], { kind: 'declare', fn: 'double', args: '8101' });
+  assert.equal(calls[1].args, `82d96a755820${key1}82d96a75825820${key1}02d96a75835820${key1}617800`);
+  assert.equal(calls[2].args, `82d96a7605d96a7782427631a1616101`);
+  assert.equal(calls[3].args, `82d96a788268${hex(Buffer.from('data.txt'))}5820${'07'.repeat(32)}00`);
+});
+
+test('mapreduce declares the Rust SDK task structure', () => {
+  const calls = build(() => {
+    const squares = jug.mapreduce.map(double, Array.from({ length: 10 }, (_, i) => i), 3);
+    assert.equal(squares.length, 10);
+    assert.ok(jug.mapreduce.reduce(add, squares, 2));
+    assert.equal(jug.mapreduce.reduce(add, [], 2), null);
+    jug.mapreduce.currymap(add, [[1, 2], [3, 4], [5, 6]], 2);
+    jug.mapreduce.map(double, [1, 2], 1);
+  });
+  const count = (fn) => calls.filter((c) => c.fn === fn).length;
+  assert.equal(count('double.map'), 4);
+  assert.equal(count('add.reduce'), 5 + 3 + 2 + 1);
+  assert.equal(count('add.map'), 2);
+  assert.equal(count('double'), 2);
+  assert.match(calls.find((c) => c.fn === 'add.map').args, /f5$/); // [items, true]
+});
+
+test('run calls task functions, their batch variants and identity', () => {
+  const run = (fn, value) => jug.decodeValue(entry.run(fn, jug.encodeValue(value)));
+  assert.equal(run('double', [21]), 42);
+  assert.equal(run('triple', [5]), 15); // an exported plain function
+  assert.deepEqual(run('double.map', [[1, 2, 3]]), [2, 4, 6]);
+  assert.deepEqual(run('add.map', [[[1, 2], [3, 4]], true]), [3, 7]);
+  assert.equal(run('add.reduce', [[1, 2, 3, 4]]), 10);
+  assert.equal(hex(entry.run('jug.identity', fromHex('81f94000'))), 'f94000'); // bytes kept
+  assert.throws(() => entry.run('fails', jug.encodeValue([])), (e) => e === 'TypeError: nope');
+  assert.throws(() => entry.run('nosuch', jug.encodeValue([])), (e) => typeof e === 'string' && /no task function `nosuch`/.test(e));
+});
+
+test('barriers stop the build; errors are strings', () => {
+  host.reset();
+  const t = [];
+  graphBody = () => {
+    t.push(double(1));
+    jug.bvalue(t[0]);
+    double(2);
+  };
+  entry.build([]); // stops at bvalue: returns normally
+  assert.equal(host.calls.length, 1);
+  host.results.set(hex(t[0].key), fromHex('182a'));
+  t.length = 0;
+  host.calls.length = 0;
+  entry.build([]);
+  assert.equal(host.calls.length, 2);
+
+  host.setComplete(false);
+  assert.doesNotThrow(() => build(() => { double(1); jug.barrier(); double(2); }));
+  assert.throws(() => build(() => double(() => 1)), (e) => typeof e === 'string' && /argument 1 of double is a function/.test(e));
+  assert.throws(() => build(() => { throw new Error('plain'); }), (e) => e === 'plain');
+  assert.throws(() => build(() => jug.task('refused')), (e) => typeof e === 'string' && /not a task function/.test(e));
+  assert.throws(() => double(1), /only graph\(\) declares tasks/);
+});
+
+test('components declare through declare-in and name their tasks after the file', () => {
+  const calls = build(() => {
+    const stats = jug.component('lib/stats.wasm');
+    const t = stats.mean([1, 2]);
+    assert.equal(t.name, 'stats.mean');
+    stats.task('echo')(t);
+    jug.mapreduce.map(stats.double, [1, 2, 3], 2);
+  });
+  assert.deepEqual(calls.map((c) => [c.kind, c.component, c.fn]), [
+    ['declare-in', 'lib/stats.wasm', 'mean'],
+    ['declare-in', 'lib/stats.wasm', 'echo'],
+    ['declare-in', 'lib/stats.wasm', 'double.map'],
+    ['declare-in', 'lib/stats.wasm', 'double.map'],
+  ]);
+});

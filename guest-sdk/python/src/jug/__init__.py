@@ -1,0 +1,60 @@
+"""jug: Jug task graphs in Python, compiled to a WebAssembly component for jug-host.
+
+```python
+from jug import TaskGenerator
+
+@TaskGenerator
+def is_prime(n):
+    return n >= 2 and all(n % d for d in range(2, int(n ** 0.5) + 1))
+
+@TaskGenerator
+def count_primes(flags):
+    return sum(flags)
+
+primes100 = [is_prime(n) for n in range(2, 101)]
+count_primes(primes100)
+```
+
+`jug-py build primes.py` makes `primes.wasm`; `jug-host execute primes.wasm` runs it. See
+guest-sdk/python/README.md.
+"""
+
+from . import log, mapreduce
+from ._errors import BarrierError, JugError
+from .task import (
+    CustomHash,
+    InputFile,
+    NoHash,
+    Task,
+    TaskGenerator,
+    Tasklet,
+    barrier,
+    bvalue,
+    component,
+    file,
+    identity,
+    iteratetask,
+    value,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BarrierError",
+    "CustomHash",
+    "InputFile",
+    "JugError",
+    "NoHash",
+    "Task",
+    "TaskGenerator",
+    "Tasklet",
+    "barrier",
+    "bvalue",
+    "component",
+    "file",
+    "identity",
+    "iteratetask",
+    "log",
+    "mapreduce",
+    "value",
+]

@@ -1,0 +1,293 @@
+//! The Python SDK (guest-sdk/python): Jug scripts built by `jug-py` into components, run by
+//! the real jug-host. Builds are slow (componentize-py, 10–30 s each), so the tests share a
+//! few: examples/primes/primes.py, tests/fixtures/python/features.py (one graph per word after
+//! `--`), and in one test a rebuilt and an edited copy of primes.py.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::util::{Language, Run, TestDir, guest, sdk_guest, workspace};
+
+fn primes_py() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| sdk_guest(Language::Python, "examples/primes/primes.py"))
+}
+
+fn features_py() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| sdk_guest(Language::Python, "tests/fixtures/python/features.py"))
+}
+
+/// A test directory holding a built Python component under the name `file`.
+fn dir_with(name: &str, component: &Path, file: &str) -> TestDir {
+    let dir = TestDir::new(name);
+    std::fs::copy(component, dir.join(file)).expect("copy the component");
+    dir
+}
+
+fn features_dir(name: &str) -> TestDir {
+    dir_with(name, features_py(), "features.wasm")
+}
+
+/// `jug-py ARGS…` in `dir`.
+fn jug_py(dir: &TestDir, args: &[&str]) -> Run {
+    let tool = std::env::var_os("JUG_PY").expect("JUG_PY is set (scripts/sdk/python installs jug-py)");
+    Run::from(Command::new(tool).current_dir(&dir.path).args(args).output().expect("jug-py runs"))
+}
+
+/// `jug-host value features.wasm NAME -- SECTION`.
+fn value(dir: &TestDir, name: &str, section: &str) -> String {
+    dir.jug(&["value", "features.wasm", name]).arg_words(&[section]).run().expect_code(0).stdout
+}
+
+fn execute(dir: &TestDir, section: &str) -> Run {
+    dir.jug(&["execute", "features.wasm", "--short"]).arg_words(&[section]).run()
+}
+
+#[test]
+fn primes_py_is_jugs_demo_with_the_rust_examples_table_and_values() {
+    let python = dir_with("python-primes", primes_py(), "primes.wasm");
+    let rust = TestDir::with_guest("python-primes-rust", "primes.wasm");
+    let status = |dir: &TestDir, code| dir.jug(&["status", "primes.wasm"]).run().expect_code(code).stdout;
+    assert_eq!(status(&python, 1), status(&rust, 1));
+    assert!(status(&python, 1).contains("          99           0           0  primes.is_prime"));
+
+    let executed = python.jug(&["execute", "primes.wasm"]).run().expect_code(0);
+    assert_eq!(executed.stdout, rust.jug(&["execute", "primes.wasm"]).run().expect_code(0).stdout);
+    assert_eq!(status(&python, 0), status(&rust, 0));
+
+    for name in ["write_output", "count_primes", "is_prime"] {
+        let value = |dir: &TestDir| dir.jug(&["value", "primes.wasm", name]).run().expect_code(0).stdout;
+        assert_eq!(value(&python), value(&rust), "{name}");
+    }
+    let sentence = python.jug(&["value", "primes.wasm", "write_output"]).run().expect_code(0);
+    assert_eq!(sentence.stdout, "\"Found 25 primes <= 100.\\n\"\n");
+    let again = python.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
+    assert_eq!(again.stdout, "Executed:  0 tasks\nLoaded:  101 tasks\n** Total: 101 tasks.\n");
+}
+
+#[test]
+fn tasklets_and_iteratetask_pass_parts_of_results() {
+    let dir = features_dir("python-tasklets");
+    let count = dir.jug(&["count", "features.wasm", "--short"]).arg_words(&["tasklets"]).run().expect_code(0);
+    // even_odd, stats, 3 × total, 3 × negate, describe: the parts are not tasks.
+    assert_eq!(count.stdout, "Count:  9 tasks\n** Total: 9 tasks.\n");
+    let run = execute(&dir, "tasklets").expect_code(0);
+    assert_eq!(run.stdout, "Executed:  9 tasks\nLoaded:  0 tasks\n** Total: 9 tasks.\n", "{}", run.stderr);
+    // sum(evens of 0..10), sum(odds), evens[0] + odds[0] + 5
+    assert_eq!(value(&dir, "total", "tasklets"), "20\n25\n6\n");
+    // -evens[2], -stats["mean"], -stats["values"][3]
+    assert_eq!(value(&dir, "negate", "tasklets"), "-4\n-2.5\n-4\n");
+    assert_eq!(
+        value(&dir, "describe", "tasklets"),
+        "{\"first\":\"1\",\"whole\":\"{'mean': 2.5, 'values': [1, 2, 3, 4]}\"}\n"
+    );
+}
+
+#[test]
+fn barriers_and_bvalue_build_the_graph_in_rounds() {
+    let dir = features_dir("python-barrier");
+    let status = dir.jug(&["status", "features.wasm", "--short"]).arg_words(&["barrier"]).run().expect_code(1);
+    assert!(
+        status.stdout.starts_with("5 tasks waiting to be run, 0 failed, 0 complete, (none active).\n")
+            && status.stdout.contains("stopped at a barrier"),
+        "{}",
+        status.stdout
+    );
+    // Round 1: five squares; 2: three more and their total; 3: after_barrier.
+    let run = execute(&dir, "barrier").expect_code(0);
+    assert_eq!(run.stdout, "Executed:  10 tasks\nLoaded:  0 tasks\n** Total: 10 tasks.\n", "{}", run.stderr);
+    assert_eq!(value(&dir, "square", "barrier"), "0\n1\n4\n9\n16\n256\n289\n324\n");
+    assert_eq!(value(&dir, "total", "barrier"), "869\n");
+    // A task function (and the constant it reads) defined after the barrier at top level.
+    assert_eq!(value(&dir, "after_barrier", "barrier"), "969\n");
+    dir.jug(&["status", "features.wasm"]).arg_words(&["barrier"]).run().expect_code(0);
+}
+
+#[test]
+fn mapreduce_declares_the_batches_of_the_rust_sdk() {
+    let dir = features_dir("python-mapreduce");
+    let count = dir.jug(&["count", "features.wasm"]).arg_words(&["mapreduce"]).env("COLUMNS", "60").run();
+    let count = count.expect_code(0).stdout;
+    for row in [
+        "           4  features.square.map", // 10 inputs, 3 per task
+        "          10  features.add.reduce",  // 4 + 2 + 1 over the squares, 2 + 1 in mapreduce
+        "           2  features.power.map",
+        "           1  features.power", // a map_step of 1: plain tasks
+        "           2  features.scale.map",
+        "           2  features.total",
+    ] {
+        assert!(count.contains(row), "{row:?} in\n{count}");
+    }
+    execute(&dir, "mapreduce").expect_code(0);
+    let squares: i64 = (0..10).map(|x| x * x).sum();
+    assert_eq!(value(&dir, "total", "mapreduce"), format!("{squares}\n1024\n"));
+    assert_eq!(value(&dir, "square.map", "mapreduce"), "[0,1,4]\n[9,16,25]\n[36,49,64]\n[81]\n");
+    assert_eq!(value(&dir, "power.map", "mapreduce"), "[8,9]\n[1]\n");
+    // The reduce tree over the squares, then mapreduce(add, scale, [1, 2, 3], 2, 2).
+    assert_eq!(value(&dir, "add.reduce", "mapreduce"), format!("5\n50\n149\n81\n204\n81\n{squares}\n6\n6\n12\n"));
+}
+
+#[test]
+fn values_of_every_supported_kind_round_trip() {
+    let dir = features_dir("python-values");
+    let run = execute(&dir, "values").expect_code(0);
+    assert!(run.stdout.starts_with("Executed:  40 tasks\n"), "{}{}", run.stdout, run.stderr);
+    // Each value through its own task, all of them in one list, and as an argument: the
+    // task compares what it got with the script's own VALUES, type and sign of zero included.
+    assert_eq!(value(&dir, "mismatches", "values"), "[]\n[]\n[]\n");
+    let types = value(&dir, "type_names", "values");
+    assert!(types.starts_with("[\"NoneType\",\"bool\",\"bool\",\"int\","), "{types}");
+    assert!(types.ends_with("\"bytes\",\"list\",\"list\",\"list\",\"dict\",\"dict\"]\n"), "{types}");
+    let echoed = value(&dir, "echo", "values");
+    let lines: Vec<&str> = echoed.lines().collect();
+    assert_eq!(&lines[..7], ["null", "true", "false", "0", "1", "-1", "23"]);
+    assert!(lines.contains(&"\"héllo ✓\"") && lines.contains(&"[1,\"a\"]") && lines.contains(&"1.5"));
+}
+
+#[test]
+fn keyword_arguments_defaults_and_local_modules() {
+    let dir = features_dir("python-kwargs");
+    execute(&dir, "kwargs").expect_code(0);
+    assert_eq!(
+        value(&dir, "signature", "kwargs"),
+        "[1,2,[],3,4,{}]\n[1,2,[3,4],5,4,{\"e\":6}]\n[0,2,[],-1,null,{}]\n"
+    );
+    assert_eq!(value(&dir, "plain_function", "kwargs"), "1001\n"); // Task(plain_function, 1)
+    assert_eq!(value(&dir, "scale", "kwargs"), "42\n10\n"); // from helpers.py
+    assert_eq!(value(&dir, "as_json", "kwargs"), "\"{\\\"a\\\": null, \\\"b\\\": [1, 2]}\"\n");
+}
+
+#[test]
+fn nohash_customhash_and_identity() {
+    let dir = features_dir("python-keys");
+    dir.jug(&["execute", "features.wasm"]).arg_words(&["keys", "4"]).run().expect_code(0);
+    // NoHash: another thread count is the same task, already complete.
+    let status = dir.jug(&["status", "features.wasm", "--short"]).arg_words(&["keys", "16"]).run();
+    assert_eq!(status.expect_code(0).stdout, "All tasks complete (4 tasks).\n");
+    assert_eq!(value(&dir, "threads_used", "keys"), "[1,4]\n");
+    assert_eq!(value(&dir, "total", "keys"), "6\n15\n"); // CustomHash([1, 2, 3]), identity([4, 5, 6])
+    assert_eq!(value(&dir, "jug.identity", "keys"), "[4,5,6]\n");
+}
+
+#[test]
+fn tasks_of_another_component_are_declared_in_it() {
+    let dir = features_dir("python-library");
+    std::fs::copy(guest("tasks.wasm"), dir.join("tasks.wasm")).expect("copy the Rust library");
+    let count = dir.jug(&["count", "features.wasm"]).arg_words(&["library"]).env("COLUMNS", "60").run();
+    let count = count.expect_code(0).stdout;
+    assert!(count.contains("           1  tasks.add") && count.contains("           1  features.square"), "{count}");
+    execute(&dir, "library").expect_code(0);
+    let run = dir.jug(&["value", "features.wasm", "--pattern", "/negate|total/"]).arg_words(&["library"]).run();
+    assert_eq!(run.expect_code(0).stdout, "-25\n21\n"); // -(add(2, 3)²), add(2, 3) + square(4)
+}
+
+#[test]
+fn file_inputs_rerun_when_the_content_changes() {
+    let dir = features_dir("python-file");
+    std::fs::write(dir.join("data.txt"), "one\ntwo\nthree\n").unwrap();
+    execute(&dir, "file").expect_code(0);
+    assert_eq!(value(&dir, "line_count", "file"), "3\n");
+    std::fs::write(dir.join("data.txt"), "one\ntwo\nthree\nfour\nfive\n").unwrap();
+    let status = dir.jug(&["status", "features.wasm", "--short"]).arg_words(&["file"]).run().expect_code(1);
+    assert_eq!(status.stdout, "1 tasks waiting to be run, 0 failed, 0 complete, (none active).\n");
+    execute(&dir, "file").expect_code(0);
+    assert_eq!(value(&dir, "line_count", "file"), "5\n");
+    std::fs::remove_file(dir.join("data.txt")).unwrap();
+    let missing = dir.jug(&["status", "features.wasm"]).arg_words(&["file"]).run();
+    missing.expect_one_line_error(4, "data.txt");
+}
+
+#[test]
+fn a_raising_task_fails_with_its_traceback_in_the_log() {
+    let dir = features_dir("python-failing");
+    let run = dir.jug(&["execute", "features.wasm", "--keep-going"]).arg_words(&["failing"]).run();
+    let run = run.expect_code(1);
+    assert!(run.stderr.contains("task features.explode (key "), "{}", run.stderr);
+    assert!(run.stderr.contains("failed: ValueError: boom at 1"), "{}", run.stderr);
+    assert!(run.stdout.contains("           1           0  features.constant"), "{}", run.stdout);
+    let logs = dir.files_under("features.jugdata/logs");
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    let log = std::fs::read_to_string(dir.join("features.jugdata/logs").join(&logs[0])).unwrap();
+    assert!(log.contains("Traceback (most recent call last):"), "{log}");
+    assert!(log.contains("features.py\", line ") && log.contains("in explode"), "{log}");
+    assert!(log.contains("raise ValueError(f\"boom at {n}\")"), "the source line: {log}");
+    assert!(log.contains("ValueError: boom at 1"), "{log}");
+    assert!(!log.contains("_runtime.py"), "no SDK frames: {log}");
+}
+
+#[test]
+fn graph_and_value_errors_are_one_line_messages() {
+    let dir = features_dir("python-errors");
+    let broken = dir.jug(&["status", "features.wasm"]).arg_words(&["broken"]).run();
+    broken.expect_one_line_error(4, "ZeroDivisionError: division by zero (features.py, line ");
+    let argument = dir.jug(&["status", "features.wasm"]).arg_words(&["bad-argument"]).run();
+    argument.expect_one_line_error(4, "an argument of task echo contains a set, which cannot cross to jug-host");
+    let result = dir.jug(&["execute", "features.wasm"]).arg_words(&["bad-result"]).run().expect_code(1);
+    assert!(result.stderr.contains("the result of task make_set contains a set"), "{}", result.stderr);
+}
+
+#[test]
+fn a_rebuild_keeps_the_keys_and_an_edit_changes_them() {
+    let dir = dir_with("python-rebuild", primes_py(), "primes.wasm");
+    let source = std::fs::read_to_string(workspace().join("examples/primes/primes.py")).unwrap();
+    std::fs::write(dir.join("primes.py"), &source).unwrap();
+    dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
+
+    // Same source (in another directory): up to date without --force; with it, new bytes
+    // that declare the same code digest, so every task is still complete.
+    let up_to_date = jug_py(&dir, &["build", "primes.py"]).expect_code(0);
+    assert_eq!(up_to_date.stdout, "jug-py: primes.wasm is up to date\n");
+    let rebuilt = jug_py(&dir, &["build", "primes.py", "--force"]).expect_code(0);
+    assert!(rebuilt.stdout.starts_with("jug-py: built primes.wasm ("), "{}", rebuilt.stdout);
+    let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(0);
+    assert_eq!(status.stdout, "All tasks complete (101 tasks).\n");
+
+    // An edited function: a new code digest, so new keys for every task of the component.
+    let digest = jug_py(&dir, &["digest", "primes.py"]).expect_code(0).stdout;
+    let edited = source.replace("return sum(ps)", "return sum(1 for p in ps if p)");
+    assert_ne!(edited, source);
+    std::fs::write(dir.join("primes.py"), edited).unwrap();
+    assert_ne!(jug_py(&dir, &["digest", "primes.py"]).expect_code(0).stdout, digest);
+    jug_py(&dir, &["build", "primes.py"]).expect_code(0);
+    let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(1);
+    assert_eq!(status.stdout, "101 tasks waiting to be run, 0 failed, 0 complete, (none active).\n");
+    let run = dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
+    assert_eq!(run.stdout, "Executed:  101 tasks\nLoaded:  0 tasks\n** Total: 101 tasks.\n");
+    let sentence = dir.jug(&["value", "primes.wasm", "write_output"]).run().expect_code(0);
+    assert_eq!(sentence.stdout, "\"Found 25 primes <= 100.\\n\"\n");
+}
+
+#[test]
+fn jug_py_reports_mistakes_in_one_line() {
+    let dir = TestDir::new("python-jug-py-errors");
+    let missing = jug_py(&dir, &["build", "nosuch.py"]).expect_code(2);
+    assert_eq!(missing.stderr, "jug-py: no such script: nosuch.py\n");
+    std::fs::write(dir.join("graph.py"), "x = 1\n").unwrap();
+    let no_dir = jug_py(&dir, &["build", "graph.py", "-p", "nosuch"]).expect_code(2);
+    assert_eq!(no_dir.stderr, "jug-py: -p nosuch: no such directory\n");
+    jug_py(&dir, &["build"]).expect_code(2);
+
+    // Two task functions with one name: refused while the component is built, with the
+    // script's traceback (and not componentize-py's whole output).
+    let duplicate = workspace().join("tests/fixtures/python/bad/duplicate.py");
+    let run = jug_py(&dir, &["build", duplicate.to_str().unwrap(), "-o", "duplicate.wasm"]).expect_code(1);
+    let last = run.stderr.lines().last().unwrap_or_default();
+    assert!(last.starts_with("jug-py: ") && last.contains("failed while the component was built"), "{}", run.stderr);
+    assert!(last.contains("two different task functions are named `work` (duplicate.py:6 and duplicate.py:11)"));
+    assert!(run.stderr.contains("duplicate.py\", line 11, in <module>"), "{}", run.stderr);
+    assert!(run.stderr.lines().count() < 12, "{}", run.stderr);
+    assert!(!dir.join("duplicate.wasm").exists());
+}
+
+#[test]
+fn sdk_unit_tests_pass() {
+    // The codec against cbor2, define mode, argument layout and the digest, in plain CPython.
+    let tool = PathBuf::from(std::env::var_os("JUG_PY").expect("JUG_PY is set"));
+    let python = tool.parent().expect("jug-py is in a venv's bin/").join("python");
+    let sdk = workspace().join("guest-sdk/python");
+    let run = Command::new(python).current_dir(&sdk).args(["-m", "unittest", "discover", "-s", "tests"]).output();
+    let run = Run::from(run.expect("python runs")).expect_code(0);
+    assert!(run.stderr.contains("\nOK"), "{}", run.stderr);
+}
