@@ -273,7 +273,8 @@ function describeLoadError(e, script) {
   for (const frame of frames) {
     const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/.exec(frame);
     if (!m) continue;
-    const path = m[1].startsWith('file://') ? fileURLToPath(m[1]) : m[1];
+    // Source-mapped frames may read `<script dir>/../../<sdk>/jug.js`: resolve before testing.
+    const path = resolve(m[1].startsWith('file://') ? fileURLToPath(m[1]) : m[1]);
     if (path.startsWith(scriptDir + sep) && !path.includes(`${sep}node_modules${sep}`)) {
       return `${line} (at ${relative(process.cwd(), path) || path}:${m[2]}:${m[3]})`;
     }

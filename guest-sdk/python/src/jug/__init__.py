@@ -20,22 +20,11 @@ guest-sdk/python/README.md.
 """
 
 from . import log, mapreduce
+from ._component import component
 from ._errors import BarrierError, JugError
-from .task import (
-    CustomHash,
-    InputFile,
-    NoHash,
-    Task,
-    TaskGenerator,
-    Tasklet,
-    barrier,
-    bvalue,
-    component,
-    file,
-    identity,
-    iteratetask,
-    value,
-)
+from ._results import barrier, bvalue, value
+from ._wrappers import CustomHash, InputFile, NoHash, file
+from .task import Task, TaskGenerator, Tasklet, identity, iteratetask
 
 __version__ = "0.1.0"
 

@@ -26,9 +26,10 @@ import types
 
 from . import _cbor, _state
 from ._errors import BarrierError, JugError
+from ._functions import lookup
 from ._host import Err, WorldBase
 from .mapreduce import run_batch
-from .task import IDENTITY, lookup
+from .task import IDENTITY
 
 _SDK_DIR = os.path.dirname(os.path.abspath(__file__))
 

@@ -1,5 +1,5 @@
 """Jug's `jug.unsafe`: `NoHash`, an argument the task's key ignores."""
 
-from .task import NoHash
+from ._wrappers import NoHash
 
 __all__ = ["NoHash"]

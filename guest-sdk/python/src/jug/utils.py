@@ -1,5 +1,6 @@
 """Jug's `jug.utils`, as far as it applies here: `identity` and `CustomHash`."""
 
-from .task import CustomHash, identity
+from ._wrappers import CustomHash
+from .task import identity
 
 __all__ = ["CustomHash", "identity"]

@@ -45,8 +45,9 @@ class Failure(Exception):
         self.code = code
 
 
-def sdk_home():
-    return os.environ.get("JUG_SDK_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "jug-host-sdk")
+def default_pydeps():
+    """scripts/sdk/python installs the venv running this tool and `pydeps` side by side."""
+    return os.path.join(os.path.dirname(sys.prefix), "pydeps")
 
 
 def wit_dir():
@@ -59,7 +60,7 @@ def wit_dir():
 
 def pydeps_dir():
     """The directory with the pure-Python cbor2, and cbor2's version."""
-    found = os.path.abspath(os.environ.get("JUG_PY_DEPS") or os.path.join(sdk_home(), "python", "pydeps"))
+    found = os.path.abspath(os.environ.get("JUG_PY_DEPS") or default_pydeps())
     if not os.path.isfile(os.path.join(found, "cbor2", "_encoder.py")):
         raise Failure(f"no pure-Python cbor2 in {found}: run scripts/sdk/python (or set JUG_PY_DEPS)")
     versions = []

@@ -1,0 +1,90 @@
+// Tasks and tasklets: what declaring a task returns, to pass where its result (or a part of
+// it) should go. They only hold a key, and a path into the result; arguments.js encodes them.
+
+import { JugError } from './errors.js';
+
+function hex(bytes) {
+  let out = '';
+  for (const b of bytes) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** A task declared in the graph. Pass it where its result should go. */
+export class Task {
+  /** @param {string} name  @param {Uint8Array} key */
+  constructor(name, key) {
+    if (!(key instanceof Uint8Array) || key.length !== 32) {
+      throw new JugError('the host returned a malformed key');
+    }
+    /** The task function's name (`stats.mean` for a task of another component). */
+    this.name = name;
+    /** The 32-byte key: a hash of the code, the function and the arguments. */
+    this.key = key;
+    Object.freeze(this);
+  }
+
+  /** The key in hex (Jug's `Task.hash()`). */
+  hash() {
+    return hex(this.key);
+  }
+
+  /** Element `i` of a list result (Jug's `t[i]`): a Tasklet. */
+  index(i) {
+    return new Tasklet(this, []).index(i);
+  }
+
+  /** The field `name` of an object result: a Tasklet. */
+  field(name) {
+    return new Tasklet(this, []).field(name);
+  }
+
+  /** The first `n` elements of a list result, one Tasklet each (Jug's `iteratetask`). */
+  iterate(n) {
+    return new Tasklet(this, []).iterate(n);
+  }
+
+  toString() {
+    return `Task(${this.name}, ${hex(this.key).slice(0, 12)})`;
+  }
+}
+
+/** A part of a task's result (Jug's tasklet): nothing is stored for it. */
+export class Tasklet {
+  constructor(task, path) {
+    this.task = task;
+    this.path = path;
+    Object.freeze(this);
+  }
+
+  index(i) {
+    if (!Number.isSafeInteger(i) || i < 0) {
+      throw new JugError(`index(${String(i)}): an index is a non-negative integer`);
+    }
+    return new Tasklet(this.task, [...this.path, i]);
+  }
+
+  field(name) {
+    if (typeof name !== 'string') throw new JugError(`field(${String(name)}): a field name is a string`);
+    return new Tasklet(this.task, [...this.path, name]);
+  }
+
+  iterate(n) {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new JugError(`iterate(${String(n)}): a count is a non-negative integer`);
+    }
+    return Array.from({ length: n }, (_, i) => this.index(i));
+  }
+
+  toString() {
+    const steps = this.path.map((s) => `[${JSON.stringify(s)}]`).join('');
+    return `Tasklet(${this.task.name}, ${hex(this.task.key).slice(0, 12)})${steps}`;
+  }
+}
+
+/** Jug's `iteratetask(t, n)`: `t.iterate(n)`. */
+export function iterateTask(task, n) {
+  if (!(task instanceof Task || task instanceof Tasklet)) {
+    throw new JugError('iterateTask(t, n): t must be a Task or a Tasklet');
+  }
+  return task.iterate(n);
+}
