@@ -70,15 +70,8 @@ fn digest(bytes: &[u8], hasher: &mut blake3::Hasher) -> Result<(), MalformedWasm
         WasmKind::NotWasm => return Err(MalformedWasm("missing the \\0asm preamble".into())),
     };
     hasher.update(&bytes[..8]);
-    let mut pos = 8;
-    while pos < bytes.len() {
-        let id = bytes[pos];
-        pos += 1;
-        let size = leb128_u32(bytes, &mut pos)? as usize;
-        let content = bytes
-            .get(pos..pos + size)
-            .ok_or_else(|| MalformedWasm(format!("section {id} runs past the end of the file")))?;
-        pos += size;
+    for section in sections(bytes) {
+        let (id, content) = section?;
         if id == 0 {
             if is_non_semantic(custom_section_name(content)?) {
                 continue;
@@ -90,7 +83,7 @@ fn digest(bytes: &[u8], hasher: &mut blake3::Hasher) -> Result<(), MalformedWasm
             continue;
         }
         hasher.update(&[id]);
-        hasher.update(&(size as u64).to_le_bytes());
+        hasher.update(&(content.len() as u64).to_le_bytes());
         hasher.update(content);
     }
     Ok(())
@@ -103,24 +96,12 @@ pub fn declared_digest(bytes: &[u8]) -> Result<Option<&[u8]>, MalformedWasm> {
         return Ok(None);
     }
     let mut found = None;
-    let mut pos = 8;
-    while pos < bytes.len() {
-        let id = bytes[pos];
-        pos += 1;
-        let size = leb128_u32(bytes, &mut pos)? as usize;
-        let content = bytes
-            .get(pos..pos + size)
-            .ok_or_else(|| MalformedWasm(format!("section {id} runs past the end of the file")))?;
-        pos += size;
-        if id != 0 {
+    for section in sections(bytes) {
+        let (id, content) = section?;
+        if id != 0 || custom_section_name(content).ok() != Some(DECLARED_DIGEST_SECTION) {
             continue;
         }
-        let mut at = 0;
-        let name_len = leb128_u32(content, &mut at)? as usize;
-        if content.get(at..at + name_len) != Some(DECLARED_DIGEST_SECTION.as_bytes()) {
-            continue;
-        }
-        let payload = &content[at + name_len..];
+        let payload = &content[1 + DECLARED_DIGEST_SECTION.len()..];
         if payload.is_empty() || found.replace(payload).is_some() {
             return Err(MalformedWasm(format!(
                 "a component must have at most one non-empty `{DECLARED_DIGEST_SECTION}` section"
@@ -128,6 +109,26 @@ pub fn declared_digest(bytes: &[u8]) -> Result<Option<&[u8]>, MalformedWasm> {
         }
     }
     Ok(found)
+}
+
+/// The sections of a module or component after its preamble, as `(id, content)`.
+fn sections(bytes: &[u8]) -> impl Iterator<Item = Result<(u8, &[u8]), MalformedWasm>> {
+    let mut pos = 8;
+    std::iter::from_fn(move || {
+        let id = *bytes.get(pos)?;
+        pos += 1;
+        let section = leb128_u32(bytes, &mut pos).and_then(|size| {
+            let content = bytes
+                .get(pos..pos + size as usize)
+                .ok_or_else(|| MalformedWasm(format!("section {id} runs past the end of the file")))?;
+            pos += size as usize;
+            Ok((id, content))
+        });
+        if section.is_err() {
+            pos = bytes.len(); // nothing after a malformed section can be trusted
+        }
+        Some(section)
+    })
 }
 
 fn custom_section_name(content: &[u8]) -> Result<&str, MalformedWasm> {
