@@ -21,6 +21,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the results of tasks as JSON, one per line, in definition order
     Value(ValueArgs),
+    /// Print the output of tasks' last runs, and how they ended
+    Log(LogArgs),
     /// Invalidate the results of a task (and of every task that depends on it)
     Invalidate(InvalidateArgs),
     /// Cleanup: remove result files that are not used
@@ -33,6 +35,8 @@ pub enum Command {
     Count(CountArgs),
     /// Graph: produce a diagram of task dependencies
     Graph(GraphDiagramArgs),
+    /// Run complete tasks again and check that they reproduce their stored results
+    Verify(VerifyArgs),
 }
 
 /// What every subcommand needs to build the graph and find its store.
@@ -46,6 +50,11 @@ pub struct GraphArgs {
     /// memory:// [default: <stem>.jugdata]
     #[arg(long, visible_alias = "jugdir", env = "JUG_STORE", value_name = "URL")]
     pub store: Option<String>,
+
+    /// Let every task see a host directory, read-only unless `:rw` (which goes into every
+    /// key); repeatable. E.g. --dir data, --dir ./data:/input, --dir out:/out:rw
+    #[arg(long = "dir", value_name = "HOST[:GUEST][:ro|rw]")]
+    pub dirs: Vec<jug_runtime::Grant>,
 }
 
 /// Arguments for the graph builder (after `--`); they change the graph, so every subcommand
@@ -114,7 +123,46 @@ pub struct ExecuteArgs {
     pub short: bool,
 
     #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
     pub builder: BuilderArgs,
+}
+
+/// What one task may use; a task over a limit fails with a message naming it.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Wall time per task, e.g. 30s, 10m (a task that times out is retried once) [default: none]
+    #[arg(long, env = "JUG_TIMEOUT", value_name = "DURATION", value_parser = duration)]
+    pub timeout: Option<std::time::Duration>,
+
+    /// Instructions per task, counted the same on every machine [default: none]
+    #[arg(long, env = "JUG_FUEL", value_name = "N")]
+    pub fuel: Option<u64>,
+
+    /// Memory per task, e.g. 512MiB, 2GiB [default: 4GiB, all a 32-bit guest can address]
+    #[arg(long, env = "JUG_MAX_MEMORY", value_name = "SIZE", value_parser = size)]
+    pub max_memory: Option<u64>,
+
+    /// Size of one task's result
+    #[arg(long, env = "JUG_MAX_RESULT", default_value = "256MiB", value_name = "SIZE", value_parser = size)]
+    pub max_result: u64,
+
+    /// What one task may write to stdout and stderr together
+    #[arg(long, env = "JUG_MAX_LOG", default_value = "16MiB", value_name = "SIZE", value_parser = size)]
+    pub max_log: u64,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> jug_runtime::Limits {
+        jug_runtime::Limits {
+            timeout: self.timeout,
+            fuel: self.fuel,
+            max_memory: self.max_memory,
+            max_result: self.max_result,
+            max_log: self.max_log,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +177,11 @@ pub struct StatusArgs {
     /// Counts per task name and state, and expired leases, as one JSON document
     #[arg(long, conflicts_with = "short")]
     pub json: bool,
+
+    /// Why the tasks NAME picks (`--name` rules) will run: never run, new code, a new input,
+    /// new arguments, result removed, or failed; one line per task
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["short", "json"])]
+    pub explain: Option<String>,
 
     #[command(flatten)]
     pub builder: BuilderArgs,
@@ -148,6 +201,32 @@ pub struct ValueArgs {
     pub pattern: Option<String>,
 
     /// One JSON array of {name, key, value} instead of one value per line
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub builder: BuilderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
+    /// Tasks to show, with `--name` rules (e.g. `fail_on`, `primes.is_*`)
+    #[arg(value_name = "NAME", required_unless_present = "pattern", conflicts_with = "pattern")]
+    pub name: Option<String>,
+
+    /// Tasks to show, with `--pattern` rules (substring or /regex/)
+    #[arg(long, value_name = "PATTERN")]
+    pub pattern: Option<String>,
+
+    /// Show every matching task, also those without a log (of several, only the tasks with
+    /// a log or a failure mark are shown)
+    #[arg(long)]
+    pub all: bool,
+
+    /// One JSON array of every matching task: {name, key, state, marked_failed, log}
     #[arg(long)]
     pub json: bool,
 
@@ -236,6 +315,38 @@ pub struct GraphDiagramArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
+    /// Run N complete tasks, picked at random, again [default: 20]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sample: Option<u64>,
+
+    /// Run every complete task again
+    #[arg(long, conflicts_with_all = ["sample", "seed"])]
+    pub all: bool,
+
+    /// Seed for picking the sample, to repeat one [default: from the clock; printed]
+    #[arg(long, value_name = "SEED")]
+    pub seed: Option<u64>,
+
+    /// Run up to N tasks at once [default: number of cores]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: Option<u32>,
+
+    /// One JSON document: the counts, and a verdict per task run
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub builder: BuilderArgs,
+}
+
+#[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("selection-required").args(["name", "pattern"]).required(true)))]
 pub struct InvalidateArgs {
     #[command(flatten)]
@@ -268,6 +379,26 @@ fn duration(text: &str) -> Result<std::time::Duration, String> {
             Ok(std::time::Duration::from_secs_f64(n * scale))
         }
         _ => Err(format!("expected a duration of at least 1ms like 30s, 500ms, 2m or 1h, got `{text}`")),
+    }
+}
+
+/// A number of bytes with an optional unit: 4096, 64KiB, 512MiB, 2GiB (also KB, MB, GB = 1000ⁿ).
+fn size(text: &str) -> Result<u64, String> {
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "KiB" | "K" | "k" => 1024.0,
+        "MiB" | "M" => 1024.0 * 1024.0,
+        "GiB" | "G" => 1024.0 * 1024.0 * 1024.0,
+        "KB" | "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        _ => return Err(format!("expected a size like 4096, 64KiB, 512MiB or 2GiB, got `{text}`")),
+    };
+    match number.parse::<f64>() {
+        Ok(n) if (n * scale).is_finite() && n * scale >= 1.0 && n * scale < 1e18 => Ok((n * scale) as u64),
+        _ => Err(format!("expected a size of at least one byte like 64KiB, 512MiB or 2GiB, got `{text}`")),
     }
 }
 

@@ -23,6 +23,9 @@ pub const STORE: i32 = 5;
 pub const NO_MATCH: i32 = 6;
 /// A stored result failed its checksum; it was removed so `execute` recomputes it.
 pub const DAMAGED_RESULT: i32 = 7;
+/// `verify`: a task run again gave other bytes than its stored result, or failed, or could
+/// not be run again (its stored result or an input's is damaged or gone).
+pub const MISMATCH: i32 = 8;
 /// Stopped by SIGINT (128 + 2); held locks were released.
 pub const INTERRUPTED: i32 = 130;
 /// Stopped by SIGTERM (128 + 15); held locks were released.

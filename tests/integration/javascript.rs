@@ -211,6 +211,19 @@ fn bvalue_and_barrier_build_the_graph_in_rounds() {
 }
 
 #[test]
+fn tasks_with_limits_of_their_own() {
+    let dir = features_dir("js-limits");
+    let run = dir.jug(&["execute", "features.wasm", "--keep-going", "--keep-failed", "--short"]);
+    let run = run.arg_words(&["limits"]).run().expect_code(1);
+    // Only constant(7), which has no limits of its own, completed.
+    assert_eq!(run.stdout, "Executed:  1 tasks\nLoaded:  0 tasks\n** Total: 1 tasks.\n", "{}", run.stderr);
+    assert_eq!(value(&dir, "features.wasm", "constant", &["limits"]), "7\n");
+    // The same failures as the Python fixture's `limits` graph: timeoutMs, fuel and maxMemory
+    // reached the host as the WIT record's fields.
+    crate::python::expect_own_limits_hit(&dir, &run.stderr);
+}
+
+#[test]
 fn tasks_of_a_rust_component() {
     let dir = features_dir("js-library");
     std::fs::copy(guest("primes.wasm"), dir.join("primes.wasm")).expect("copy primes.wasm");

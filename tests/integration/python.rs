@@ -217,6 +217,63 @@ fn a_raising_task_fails_with_its_traceback_in_the_log() {
     assert!(!log.contains("_runtime.py"), "no SDK frames: {log}");
 }
 
+/// The failure records of `store`, `failed/<key hex>` each: JSON `{name, failure: {kind,
+/// message}, …}`, as (key, record).
+fn failure_records(dir: &TestDir, store: &str) -> Vec<(String, serde_json::Value)> {
+    let failed = format!("{store}/failed");
+    dir.files_under(&failed)
+        .iter()
+        .map(|file| {
+            let key = Path::new(file).file_name().unwrap().to_string_lossy().into_owned();
+            let hex = key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit());
+            assert!(hex, "failed/{file}: not a key");
+            let text = std::fs::read_to_string(dir.join(&failed).join(file)).expect("failure record");
+            (key, serde_json::from_str(&text).expect("a JSON failure record"))
+        })
+        .collect()
+}
+
+/// Checks the failures of the `limits` graph of a features fixture (Python or JavaScript):
+/// forever(0) timed out at its own 200 ms, forever(1) ran out of its own 100,000 instructions,
+/// hoard(256 MiB) hit its own 64 MiB of memory, each as a record `failed/<key hex>` and a line
+/// on stderr naming the key. The command line set no limits.
+pub(crate) fn expect_own_limits_hit(dir: &TestDir, stderr: &str) {
+    let records = failure_records(dir, "features.jugdata");
+    assert_eq!(records.len(), 3, "{records:?}");
+    let message = |name: &str, kind: &str| {
+        let found: Vec<_> =
+            records.iter().filter(|(_, r)| r["name"] == name && r["failure"]["kind"] == kind).collect();
+        assert_eq!(found.len(), 1, "one {name} failed with {kind}: {records:?}");
+        let (key, record) = found[0];
+        let message = record["failure"]["message"].as_str().expect("a message").to_owned();
+        let line = format!("task {name} (key {}) failed: {message}", &key[..12]);
+        assert!(stderr.contains(&line), "{line:?} in\n{stderr}");
+        message
+    };
+    assert_eq!(
+        message("features.forever", "timeout"),
+        "ran longer than the --timeout of 0.2s; raise it with --timeout"
+    );
+    assert_eq!(
+        message("features.forever", "fuel"),
+        "used up its fuel (100000 instructions, --fuel); raise it with --fuel"
+    );
+    let memory = message("features.hoard", "memory");
+    let limit = ", past the --max-memory limit of 64 MiB; raise it with --max-memory";
+    assert!(memory.starts_with("tried to grow its memory to ") && memory.ends_with(limit), "{memory}");
+}
+
+#[test]
+fn tasks_with_limits_of_their_own() {
+    let dir = features_dir("python-limits");
+    let run = dir.jug(&["execute", "features.wasm", "--keep-going", "--keep-failed", "--short"]);
+    let run = run.arg_words(&["limits"]).run().expect_code(1);
+    // Only constant(), which has no limits of its own, completed.
+    assert_eq!(run.stdout, "Executed:  1 tasks\nLoaded:  0 tasks\n** Total: 1 tasks.\n", "{}", run.stderr);
+    assert_eq!(value(&dir, "constant", "limits"), "42\n");
+    expect_own_limits_hit(&dir, &run.stderr);
+}
+
 #[test]
 fn graph_and_value_errors_are_one_line_messages() {
     let dir = features_dir("python-errors");

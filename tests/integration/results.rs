@@ -11,7 +11,12 @@ fn task_output_is_captured_in_the_store() {
     let logs = dir.files_under("tasks.jugdata/logs");
     assert_eq!(logs.len(), 1);
     let log = std::fs::read_to_string(dir.join("tasks.jugdata/logs").join(&logs[0])).unwrap();
-    assert_eq!(log, "stdout says 3\nstderr says 3\n[info] the log import says hello\n");
+    // The output as printed, then the record of the run (see `jug_core::task_log`).
+    let output = "stdout says 3\nstderr says 3\n[info] the log import says hello\n";
+    assert!(
+        log.starts_with(&format!("{output}jug-host log: {{\"name\":\"tasks.noisy\",\"outcome\":\"ok\"")),
+        "{log}"
+    );
 }
 
 fn corrupt(dir: &TestDir, key_file: &str) {
@@ -155,4 +160,12 @@ fn a_task_locked_by_another_worker_shows_active_and_is_waited_for() {
     std::fs::remove_file(dir.join("primes.jugdata/locks").join(&key)).unwrap();
     let run = dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
     assert_eq!(run.stdout, "Executed:  1 tasks\nLoaded:  100 tasks\n** Total: 101 tasks.\n");
+}
+
+#[test]
+fn a_task_of_no_arguments_runs() {
+    let dir = TestDir::with_guest("no-arguments", "tasks.wasm");
+    dir.jug(&["execute", "tasks.wasm"]).arg_words(&["answer"]).run().expect_code(0);
+    let value = dir.jug(&["value", "tasks.wasm", "negate"]).arg_words(&["answer"]).run().expect_code(0);
+    assert_eq!(value.stdout, "-42\n");
 }

@@ -17,8 +17,18 @@ fn target_dir() -> PathBuf {
 }
 
 /// Guest crates built for the tests, by package name.
-const GUESTS: &[&str] =
-    &["primes", "bench", "sweep", "wordcount", "stats", "fixture-tasks", "fixture-raw", "fixture-hello"];
+const GUESTS: &[&str] = &[
+    "primes",
+    "bench",
+    "sweep",
+    "wordcount",
+    "stats",
+    "fixture-tasks",
+    "fixture-raw",
+    "fixture-hello",
+    "fixture-hostile",
+    "fixture-foreign",
+];
 
 /// The target directory guests are built in: separate from the host's, so this build never
 /// waits for the `cargo test` that runs it.

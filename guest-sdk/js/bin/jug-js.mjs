@@ -136,7 +136,7 @@ const hostStubs = {
     build.onLoad({ filter: /.*/, namespace: 'jug-stub' }, (args) => {
       const names = args.path.startsWith('jug:task/log')
         ? ['write']
-        : ['declare', 'declareIn', 'value', 'barrier', 'inputFile', 'compound', 'declareCompound'];
+        : ['declare', 'declareIn', 'setLimits', 'value', 'barrier', 'inputFile', 'compound', 'declareCompound'];
       const stub = (n) =>
         `export function ${n}() { throw new Error('the host function ${n} cannot be called while the script loads: only graph() declares tasks'); }`;
       return { contents: names.map(stub).join('\n'), loader: 'js' };

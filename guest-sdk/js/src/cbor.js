@@ -29,6 +29,8 @@ export const KEY_EXEMPT_TAG = 27254;
 export const CUSTOM_KEY_TAG = 27255;
 /** A file input: [path, blake3 digest]. */
 export const FILE_INPUT_TAG = 27256;
+/** A directory grant for one task: [host path, guest path, writable]; all of it is keyed. */
+export const DIR_GRANT_TAG = 27257;
 
 const U64_MAX = (1n << 64n) - 1n;
 const NEG_U64_MIN = -(1n << 64n);

@@ -10,9 +10,16 @@
 // This module is the SDK's API (`import { ... } from 'jug'`, which jug-js aliases to it); the
 // modules beside it implement one part each (see the Layout section of ../README.md).
 
-export { TASK_REF_TAG, KEY_EXEMPT_TAG, CUSTOM_KEY_TAG, FILE_INPUT_TAG, EncodeError } from './cbor.js';
+export {
+  TASK_REF_TAG,
+  KEY_EXEMPT_TAG,
+  CUSTOM_KEY_TAG,
+  FILE_INPUT_TAG,
+  DIR_GRANT_TAG,
+  EncodeError,
+} from './cbor.js';
 export { Task, Tasklet, iterateTask } from './task.js';
-export { noHash, customHash, file } from './arguments.js';
+export { noHash, customHash, file, directory } from './arguments.js';
 export { IDENTITY, taskGenerator, TaskGenerator, task, identity, component } from './generators.js';
 export { bvalue, barrier, compound } from './results.js';
 export { mapreduce } from './mapreduce.js';

@@ -1,7 +1,9 @@
 // Tasks and tasklets: what declaring a task returns, to pass where its result (or a part of
-// it) should go. They only hold a key, and a path into the result; arguments.js encodes them.
+// it) should go. They only hold a key, and a path into the result; arguments.js encodes them,
+// limits.js sends a task's own limits (`withLimits`).
 
 import { JugError } from './errors.js';
+import { setLimits } from './limits.js';
 
 function hex(bytes) {
   let out = '';
@@ -41,6 +43,17 @@ export class Task {
   /** The first `n` elements of a list result, one Tasklet each (Jug's `iteratetask`). */
   iterate(n) {
     return new Tasklet(this, []).iterate(n);
+  }
+
+  /**
+   * This task, with limits of its own in place of `jug-host execute`'s `--timeout`, `--fuel`
+   * and `--max-memory`: `{ timeoutMs, fuel, maxMemory }` (milliseconds, instructions, bytes;
+   * Numbers or BigInts). A limit left out keeps the command's. Not part of the key.
+   * @param {{timeoutMs?: number|bigint, fuel?: number|bigint, maxMemory?: number|bigint}} limits
+   * @returns {Task} this task
+   */
+  withLimits(limits) {
+    return setLimits(this, limits);
   }
 
   toString() {

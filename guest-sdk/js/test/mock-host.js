@@ -34,6 +34,12 @@ export function declareIn(component, fn, args) {
   return keyFor(calls.length);
 }
 
+export function setLimits(key, limits) {
+  if (key[0] === 0xee) throw Object.assign(new Error('unknown'), { payload: 'no task has this key' });
+  calls.push({ kind: 'set-limits', key: hex(key), limits });
+  return undefined;
+}
+
 export function value(key) {
   return results.get(hex(key));
 }

@@ -173,3 +173,88 @@ test('components declare through declare-in and name their tasks after the file'
     ['declare-in', 'lib/stats.wasm', 'double.map'],
   ]);
 });
+
+test('withLimits sends u64 BigInts (undefined keeps the command line\'s) and returns the task', () => {
+  let t;
+  const calls = build(() => {
+    t = double(1);
+    assert.equal(t.withLimits({ timeoutMs: 200 }), t);
+    t.withLimits({ fuel: 1e9, maxMemory: 2n << 30n, timeoutMs: undefined });
+    t.withLimits({ fuel: 0, maxMemory: null });
+    t.withLimits({});
+  });
+  const key = hex(t.key);
+  assert.deepEqual(calls.slice(1), [
+    { kind: 'set-limits', key, limits: { timeoutMs: 200n, fuel: undefined, maxMemory: undefined } },
+    { kind: 'set-limits', key, limits: { timeoutMs: undefined, fuel: 1000000000n, maxMemory: 2147483648n } },
+    { kind: 'set-limits', key, limits: { timeoutMs: undefined, fuel: 0n, maxMemory: undefined } },
+    { kind: 'set-limits', key, limits: { timeoutMs: undefined, fuel: undefined, maxMemory: undefined } },
+  ]);
+});
+
+test('withLimits refuses what is not a limit', () => {
+  const refused = (limits, pattern) =>
+    assert.throws(() => build(() => double(1).withLimits(limits)), (e) => typeof e === 'string' && pattern.test(e));
+  refused({ timeout: 3 }, /there is no limit `timeout`; the limits are timeoutMs/);
+  refused({ timeoutMs: 0 }, /timeoutMs is from 1 to 2\^64 - 1 milliseconds, not 0/);
+  refused({ timeoutMs: 1.5 }, /timeoutMs is a whole number of milliseconds/);
+  refused({ timeoutMs: '1s' }, /timeoutMs is a whole number/);
+  refused({ fuel: -1 }, /fuel is from 0 to/);
+  refused({ fuel: 2n ** 64n }, /fuel is from 0 to/);
+  refused({ maxMemory: 2 ** 60 }, /maxMemory \d+ is beyond the safe integers; write it as a BigInt/);
+  refused(undefined, /pass an object such as/);
+  const unknown = new jug.Task('elsewhere', new Uint8Array(32).fill(0xee));
+  assert.throws(
+    () => build(() => unknown.withLimits({ fuel: 1 })),
+    (e) => e === 'cannot set the limits of task elsewhere: no task has this key',
+  );
+  assert.throws(() => unknown.withLimits({ fuel: 1 }), /outside graph\(\)/);
+});
+
+test('directory() is tag 27257 around [path, guest, writable], all in the key', () => {
+  const calls = build(() => {
+    add(jug.directory('data'), 0);
+    add(jug.directory('runs/out/', { writable: true }), [jug.directory('a/b', { guest: '/work/b', writable: false })]);
+  });
+  const text = (s) => `${(0x60 + s.length).toString(16)}${hex(Buffer.from(s))}`;
+  assert.equal(calls[0].args, `82d96a7983${text('data')}${text('/data')}f400`);
+  assert.equal(
+    calls[1].args,
+    `82d96a7983${text('runs/out/')}${text('/out')}f581d96a7983${text('a/b')}${text('/work/b')}f4`,
+  );
+  assert.equal(jug.DIR_GRANT_TAG, 27257);
+  // Pure: no host call, so it may be made anywhere (the top level included).
+  assert.equal(String(jug.directory('data')), 'directory("data", { guest: "/data", writable: false })');
+});
+
+test('directory() refuses bad guest paths and options, and wrappers around it', () => {
+  const refused = (f, pattern) => assert.throws(f, (e) => e instanceof Error && pattern.test(e.message));
+  for (const [guest, problem] of [
+    ['data', /must be absolute/],
+    ['/', /cannot be \/ itself/],
+    ['/a/../b', /`\.\.`/],
+    ['/a/./b', /`\.`/],
+    ['//inputs', /empty/],
+    ['/data/', /empty/],
+    ['/inputs', /\/inputs/],
+    ['/inputs/x', /\/inputs/],
+    ['/a\0b', /NUL/],
+  ]) {
+    const prefix = `directory("data"): the guest path ${JSON.stringify(guest)} `;
+    refused(() => jug.directory('data', { guest }), { test: (m) => m.startsWith(prefix) && problem.test(m) });
+  }
+  assert.equal(jug.directory('data', { guest: '/inputsx' }).guest, '/inputsx');
+  for (const path of ['.', '..', '/', '', 'a/..']) refused(() => jug.directory(path), /no guest path follows from this path/);
+  refused(() => jug.directory('data', { writable: 1 }), /writable must be true or false, not number 1/);
+  refused(() => jug.directory('data', { guest: 3 }), /guest must be a string, not number 3/);
+  refused(() => jug.directory('data', { readOnly: true }), /there is no option `readOnly`; the options are guest and writable/);
+  refused(() => jug.directory('data', '/data'), /options must be an object/);
+  refused(() => jug.directory(undefined), /path must be a string, not undefined/);
+  const d = jug.directory('data');
+  for (const wrapped of [jug.noHash([d]), jug.customHash({ d }, 'h')]) {
+    assert.throws(
+      () => build(() => add(wrapped, 0)),
+      (e) => typeof e === 'string' && /is directory\("data".*: a directory grant is only a plain task argument/.test(e),
+    );
+  }
+});

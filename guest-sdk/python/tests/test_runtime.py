@@ -4,6 +4,7 @@ import contextlib
 import io
 import textwrap
 import unittest
+import unittest.mock
 
 import jug
 from jug import _codec, _runtime, _state
@@ -183,6 +184,203 @@ class Arguments(unittest.TestCase):
         with self.assertRaises(jug.JugError):
             task[-1]
         self.assertEqual(len(jug.iteratetask(task, 3)), 3)
+
+
+class _FakeGraph:
+    """Stands in for componentize-py's `wit_world.imports.graph` while a test builds."""
+
+    class TaskLimits:
+        def __init__(self, *, timeout_ms, fuel, max_memory):
+            self.timeout_ms, self.fuel, self.max_memory = timeout_ms, fuel, max_memory
+
+    def __init__(self):
+        self.calls = []
+
+    def declare(self, function, args):
+        return bytes([len(self.calls)]) * 32
+
+    def set_limits(self, key, limits):
+        if key == b"\xee" * 32:
+            raise Err("no task has the key ee…")
+        self.calls.append((bytes(key), limits.timeout_ms, limits.fuel, limits.max_memory))
+
+
+class Limits(unittest.TestCase):
+    def setUp(self):
+        define("""
+            from jug import TaskGenerator
+
+            @TaskGenerator
+            def heavy(x):
+                return x
+            """)
+        self.heavy = _state.script.namespace["heavy"]
+
+    def building(self):
+        """Build mode against a fake host, for the duration of a `with`."""
+        import jug._limits
+        import jug.task
+
+        fake = _FakeGraph()
+        patches = contextlib.ExitStack()
+        for module in (jug.task, jug._limits):
+            patches.enter_context(unittest.mock.patch.object(module, "graph", fake))
+        patches.enter_context(unittest.mock.patch.object(_state, "mode", "build"))
+        return fake, patches
+
+    def test_placeholders_keep_the_task_and_check_the_values(self):
+        task = self.heavy(1)
+        self.assertIs(task.with_limits(timeout=3600, fuel=None, max_memory=2 << 30), task)
+        self.assertIs(jug.limits(task, timeout=0.2), task)
+        for bad in (
+            {"timeout": 0},
+            {"timeout": -1},
+            {"timeout": float("inf")},
+            {"timeout": "1h"},
+            {"timeout": True},
+            {"fuel": 1.5},
+            {"fuel": -1},
+            {"fuel": 2**64},
+            {"max_memory": 0},
+            {"max_memory": "2GiB"},
+        ):
+            with self.subTest(bad), self.assertRaises(jug.JugError):
+                task.with_limits(**bad)
+        with self.assertRaises(jug.JugError) as caught:
+            jug.limits(task[0], timeout=1)
+        self.assertIn("not on a part of its result", str(caught.exception))
+        with self.assertRaises(TypeError):
+            task.with_limits(1)  # keywords only
+
+    def test_build_mode_sends_milliseconds_and_counts(self):
+        import datetime
+
+        fake, patches = self.building()
+        with patches:
+            a = self.heavy(1)
+            self.assertIs(a.with_limits(timeout=0.2), a)
+            self.assertIs(jug.limits(a, timeout=datetime.timedelta(minutes=2), fuel=10**9, max_memory=2 << 30), a)
+            a.with_limits()
+            a.with_limits(timeout=1.0005, fuel=0)
+        self.assertEqual(
+            fake.calls,
+            [
+                (a.key, 200, None, None),
+                (a.key, 120_000, 10**9, 2 << 30),
+                (a.key, None, None, None),
+                (a.key, 1000, 0, None),
+            ],
+        )
+
+    def test_host_errors_and_misuse_are_jug_errors(self):
+        fake, patches = self.building()
+        with patches:
+            unknown = jug.Task._declared("heavy", b"\xee" * 32)
+            with self.assertRaises(jug.JugError) as caught:
+                unknown.with_limits(timeout=1)
+            self.assertEqual(str(caught.exception), "cannot set the limits of task heavy: no task has the key ee…")
+            placeholder = jug.Task._declared("heavy", None)
+            with self.assertRaises(jug.JugError):
+                placeholder.with_limits(timeout=1)
+        with unittest.mock.patch.object(_state, "mode", "run"), self.assertRaises(jug.JugError) as caught:
+            jug.Task._declared("heavy", b"\x01" * 32).with_limits(timeout=1)
+        self.assertIn("inside a task", str(caught.exception))
+
+
+class _DeclaringGraph:
+    """Stands in for the host's `graph` while a test builds: records each declaration."""
+
+    def __init__(self):
+        self.declared = []
+
+    def declare(self, function, args):
+        self.declared.append((function, bytes(args)))
+        return bytes([len(self.declared)]) * 32
+
+
+class Directories(unittest.TestCase):
+    def setUp(self):
+        define("""
+            from jug import TaskGenerator
+
+            @TaskGenerator
+            def size(path):
+                return path
+            """)
+        self.size = _state.script.namespace["size"]
+
+    def declared(self, *args):
+        """The CBOR template `size(*args)` is declared with, decoded."""
+        import jug.task
+
+        fake = _DeclaringGraph()
+        with unittest.mock.patch.object(jug.task, "graph", fake), unittest.mock.patch.object(_state, "mode", "build"):
+            self.size(*args)
+        ((function, data),) = fake.declared
+        self.assertEqual(function, "size")
+        return data
+
+    def test_defaults_and_options(self):
+        d = jug.directory("data")
+        self.assertEqual((d.path, d.guest, d.writable), ("data", "/data", False))
+        self.assertIsInstance(d, jug.Directory)
+        d = jug.directory("runs/out/", writable=True)
+        self.assertEqual((d.path, d.guest, d.writable), ("runs/out/", "/out", True))
+        import pathlib
+
+        d = jug.directory(pathlib.PurePosixPath("a/b"), "/work/b")
+        self.assertEqual((d.path, d.guest, d.writable), ("a/b", "/work/b", False))
+        self.assertEqual(repr(d), "jug.directory('a/b', guest='/work/b', writable=False)")
+
+    def test_the_template_is_tag_27257_around_path_guest_writable(self):
+        data = self.declared(jug.directory("data"))
+        # [27257(["data", "/data", false])]
+        self.assertEqual(data.hex(), "81" + "d96a79" + "83" + "6464617461" + "652f64617461" + "f4")
+        decoded = _codec.loads(data)
+        self.assertEqual(decoded[0].tag, 27257)
+        self.assertEqual(decoded[0].value, ["data", "/data", False])
+        data = self.declared([jug.directory("out", guest="/results", writable=True), 1])
+        self.assertEqual(_codec.loads(data)[0][0].value, ["out", "/results", True])
+        self.assertTrue(data.endswith(bytes.fromhex("f501")))
+
+    def test_bad_guest_paths_and_options_are_refused(self):
+        for guest, problem in (
+            ("data", "must be absolute"),
+            ("/", "cannot be / itself"),
+            ("/a/../b", "`..`"),
+            ("/a/./b", "`.`"),
+            ("/..", "`..`"),
+            ("//inputs", "empty"),
+            ("/data/", "empty"),
+            ("/inputs", "/inputs"),
+            ("/inputs/x", "/inputs"),
+            ("/a\0b", "NUL"),
+        ):
+            with self.subTest(guest), self.assertRaises(jug.JugError) as caught:
+                jug.directory("data", guest=guest)
+            self.assertIn(f"jug.directory('data'): the guest path {guest!r} ", str(caught.exception))
+            self.assertIn(problem, str(caught.exception))
+        self.assertEqual(jug.directory("data", guest="/inputsx").guest, "/inputsx")
+        for path in (".", "..", "/", "", "a/.."):
+            with self.subTest(path), self.assertRaises(jug.JugError) as caught:
+                jug.directory(path)
+            self.assertIn("pass guest=", str(caught.exception))
+        with self.assertRaisesRegex(jug.JugError, "writable must be True or False, not 1"):
+            jug.directory("data", writable=1)
+        with self.assertRaisesRegex(jug.JugError, "guest must be a str, not int"):
+            jug.directory("data", guest=3)
+        with self.assertRaisesRegex(jug.JugError, r"jug.directory\(path\): path must be a str, not bytes"):
+            jug.directory(b"data")
+
+    def test_only_a_plain_argument(self):
+        grant = jug.directory("data")
+        for wrapped, inside in ((jug.NoHash([grant]), "NoHash"), (jug.CustomHash({"d": grant}, b"h"), "CustomHash")):
+            with self.subTest(inside), self.assertRaises(jug.JugError) as caught:
+                self.declared(wrapped)
+            self.assertIn(f"(inside {inside}) contains jug.directory('data'", str(caught.exception))
+            self.assertIn("only a plain task argument", str(caught.exception))
+        # Outside a build it is a placeholder's argument like any other.
+        self.assertIsNone(self.size(grant).key)
 
 
 if __name__ == "__main__":

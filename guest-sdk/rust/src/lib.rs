@@ -36,8 +36,10 @@ mod arg;
 mod barrier;
 mod cbor;
 mod compound;
+mod directory;
 mod file;
 mod library;
+mod limits;
 pub mod log;
 pub mod mapreduce;
 mod task;
@@ -60,9 +62,11 @@ pub use wit_bindgen::rt as __rt;
 pub use arg::{Arg, CustomHash, NoHash, Plain};
 pub use barrier::{barrier, bvalue};
 pub use compound::compound;
+pub use directory::{Directory, directory};
 pub use file::{InputFile, file};
 pub use jug_sdk_macros::task;
 pub use library::{Library, arg, library};
+pub use limits::Limits;
 pub use task::{Task, Tasklet};
 
 /// The CBOR tag that marks a reference to another task's result: its payload is the 32-byte key.
@@ -74,6 +78,9 @@ pub const CUSTOM_KEY_TAG: u64 = 27255;
 
 /// The CBOR tag of a file input (see [`file`]).
 pub const FILE_INPUT_TAG: u64 = 27256;
+
+/// The CBOR tag of a directory granted to one task (see [`directory`]).
+pub const DIR_GRANT_TAG: u64 = 27257;
 
 /// The function name of [`identity`] tasks: `<stem>.jug.identity`.
 pub const IDENTITY: &str = "jug.identity";

@@ -32,6 +32,10 @@ pub const CUSTOM_KEY_TAG: u64 = 27255;
 /// the file is mounted in its sandbox (see [`FileInput`]).
 pub const FILE_INPUT_TAG: u64 = 27256;
 
+/// A directory grant for one task: wraps `[host path, guest path, writable]`; the key hashes
+/// all three, the task gets the guest path (see [`DirInput`]).
+pub const DIR_GRANT_TAG: u64 = 27257;
+
 /// Nesting deeper than this is refused, so a hostile value cannot exhaust the host's stack.
 const MAX_DEPTH: usize = 256;
 
@@ -64,6 +68,18 @@ pub struct Wrapper {
     pub key_form: Vec<u8>,
     /// For a file input: which file, to mount in the sandbox.
     pub file: Option<FileInput>,
+    /// For a directory grant: which directory, to mount in the sandbox.
+    pub dir: Option<DirInput>,
+}
+
+/// A directory of the working directory granted to one task (`jug::directory`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirInput {
+    /// As the builder named it, relative to the working directory.
+    pub path: String,
+    /// Where the task sees it: absolute, without `.` or `..`, not under `/inputs`.
+    pub guest: String,
+    pub writable: bool,
 }
 
 /// A file of the working directory that a task reads, by its content's digest.
@@ -337,6 +353,7 @@ impl Validator<'_> {
                 self.wrapper(start, head.arg, depth)
             }
             6 if head.arg == FILE_INPUT_TAG => self.file_input(start),
+            6 if head.arg == DIR_GRANT_TAG => self.dir_grant(start),
             6 => self.item(depth + 1),
             _ => self.simple_or_float(head),
         }
@@ -404,7 +421,7 @@ impl Validator<'_> {
         self.in_wrapper = false;
         inner?;
         let value = self.reader.bytes[value_start..self.reader.pos].to_vec();
-        self.wrappers.push(Wrapper { start, end: self.reader.pos, value, key_form, file: None });
+        self.wrappers.push(Wrapper { start, end: self.reader.pos, value, key_form, file: None, dir: None });
         Ok(())
     }
 
@@ -427,19 +444,50 @@ impl Validator<'_> {
         }
         let digest: [u8; 32] = self.reader.take(32)?.try_into().expect("took 32 bytes");
         let file = FileInput { path, digest };
-        let guest = file.guest_path();
-        let mut value = Vec::with_capacity(guest.len() + 3);
-        match guest.len() {
-            n @ 0..=23 => value.push(0x60 | n as u8),
-            n @ 24..=255 => value.extend_from_slice(&[0x78, n as u8]),
-            n => {
-                value.push(0x79);
-                value.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-        }
-        value.extend_from_slice(guest.as_bytes());
+        let value = text_item(&file.guest_path());
         let key_form = self.reader.bytes[start..self.reader.pos].to_vec();
-        self.wrappers.push(Wrapper { start, end: self.reader.pos, value, key_form, file: Some(file) });
+        self.wrappers.push(Wrapper { start, end: self.reader.pos, value, key_form, file: Some(file), dir: None });
+        Ok(())
+    }
+
+    fn dir_grant(&mut self, start: usize) -> Result<(), CborError> {
+        if self.references == References::Forbidden || self.in_wrapper {
+            self.reader.pos = start;
+            return Err(self.reader.error("a directory grant (tag 27257) only wraps a plain task argument"));
+        }
+        let shape = "a directory grant wraps an array of its path, its guest path and whether it is writable";
+        let head = self.reader.head()?;
+        if head.major != 4 || head.arg != 3 {
+            return Err(self.reader.error(shape));
+        }
+        let mut text = || -> Result<String, CborError> {
+            let head = self.reader.head()?;
+            if head.major != 3 {
+                return Err(self.reader.error(shape));
+            }
+            let bytes = self.reader.take(head.arg)?;
+            std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| self.reader.error("text string is not valid UTF-8"))
+        };
+        let (path, guest) = (text()?, text()?);
+        let writable = match self.reader.take(1)? {
+            [0xf4] => false,
+            [0xf5] => true,
+            _ => return Err(self.reader.error(shape)),
+        };
+        let valid_guest = guest.starts_with('/')
+            && guest.len() > 1
+            && !guest.split('/').any(|c| c == "." || c == "..")
+            && guest != "/inputs"
+            && !guest.starts_with("/inputs/");
+        if !valid_guest {
+            return Err(self.reader.error(format!(
+                "a granted directory's guest path `{guest}` must be absolute, without `.` or `..`, and not under /inputs"
+            )));
+        }
+        let value = text_item(&guest);
+        let key_form = self.reader.bytes[start..self.reader.pos].to_vec();
+        let dir = Some(DirInput { path, guest, writable });
+        self.wrappers.push(Wrapper { start, end: self.reader.pos, value, key_form, file: None, dir });
         Ok(())
     }
 
@@ -509,6 +557,25 @@ impl Validator<'_> {
         }
         Ok(())
     }
+}
+
+/// `text` as a CBOR text string item.
+fn text_item(text: &str) -> Vec<u8> {
+    let mut item = Vec::with_capacity(text.len() + 9);
+    match text.len() {
+        n @ 0..=23 => item.push(0x60 | n as u8),
+        n @ 24..=255 => item.extend_from_slice(&[0x78, n as u8]),
+        n @ 256..=65535 => {
+            item.push(0x79);
+            item.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            item.push(0x7a);
+            item.extend_from_slice(&(n as u32).to_be_bytes());
+        }
+    }
+    item.extend_from_slice(text.as_bytes());
+    item
 }
 
 #[cfg(test)]

@@ -19,8 +19,17 @@ pub struct Failure {
 pub enum FailureKind {
     /// The task function returned an error.
     GuestError,
-    /// The guest trapped (panic, unreachable, out of bounds, stack overflow, limits…).
+    /// The guest trapped (panic, unreachable, out of bounds, stack overflow…).
     Trap,
+    /// The task ran longer than `--timeout` (wall time). The only kind worth a retry: the
+    /// machine may just have been busy.
+    Timeout,
+    /// The task used up its `--fuel` (a deterministic count of instructions).
+    Fuel,
+    /// The task tried to grow its memory past `--max-memory`.
+    Memory,
+    /// The task's result was larger than `--max-result`, or its output than `--max-log`.
+    OutputTooLarge,
     /// The guest returned bytes that are not deterministic CBOR.
     BadResult,
     /// A part of another task's result that the task takes (a tasklet, `t[3]`) is not there.

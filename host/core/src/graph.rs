@@ -22,9 +22,21 @@ pub struct TaskSpec {
     pub key: Key,
     /// Files of the working directory the task reads (mounted read-only in its sandbox).
     pub files: Vec<cbor::FileInput>,
+    /// Directories of the working directory granted to this task (`jug::directory`).
+    pub dirs: Vec<cbor::DirInput>,
     /// A compound task: its result is its only argument (the sub-graph's final result),
     /// copied by the host; nothing runs in a sandbox.
     pub compound: bool,
+    /// Limits the builder set for this task (`graph.set-limits`), over `execute`'s.
+    pub limits: TaskLimits,
+}
+
+/// Per-task limits from the graph builder; `None` keeps the command line's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskLimits {
+    pub timeout_ms: Option<u64>,
+    pub fuel: Option<u64>,
+    pub max_memory: Option<u64>,
 }
 
 /// A component whose task functions a graph uses: the one being built, or a library it
@@ -136,6 +148,9 @@ pub struct GraphBuilder {
     function_ids: HashMap<(u32, String), u32>,
     /// Compound keys handed out in this build, with their names.
     compounds: HashMap<Key, String>,
+    /// What the run's environment adds to every key (read-write directory grants), if
+    /// anything.
+    environment: Option<Key>,
 }
 
 impl GraphBuilder {
@@ -155,6 +170,27 @@ impl GraphBuilder {
             },
             function_ids: HashMap::new(),
             compounds: HashMap::new(),
+            environment: None,
+        }
+    }
+
+    /// Mixes `environment` into every key this builder derives: tasks that run with, say, a
+    /// writable directory are not the tasks that run without one.
+    pub fn with_environment(mut self, environment: Option<Key>) -> Self {
+        self.environment = environment;
+        self
+    }
+
+    /// The code identity keys derive from: the component's, with the environment mixed in.
+    fn keyed_code(&self, code: Key) -> Key {
+        match &self.environment {
+            None => code,
+            Some(environment) => {
+                let mut hasher = blake3::Hasher::new_derive_key("jug-host 2026-11 code in an environment");
+                hasher.update(&code.0);
+                hasher.update(&environment.0);
+                Key(*hasher.finalize().as_bytes())
+            }
         }
     }
 
@@ -179,7 +215,7 @@ impl GraphBuilder {
     /// [`GraphBuilder::declare`] for a function of the component with index `component`: the
     /// key derives from that component's code identity.
     pub fn declare_in(&mut self, component: u32, function: &str, template: Vec<u8>) -> Result<Key, DeclareError> {
-        let code = self.graph.components[component as usize].code;
+        let code = self.keyed_code(self.graph.components[component as usize].code);
         let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
         if function.is_empty() || !function.chars().all(valid_char) {
             return Err(DeclareError::BadFunctionName(function.to_owned()));
@@ -192,6 +228,7 @@ impl GraphBuilder {
             cbor::validate_template(&template, References::Allowed).map_err(bad)?;
         // NoHash/CustomHash: the key hashes their key forms, the task gets their values.
         let files: Vec<_> = wrappers.iter().filter_map(|w| w.file.clone()).collect();
+        let dirs: Vec<_> = wrappers.iter().filter_map(|w| w.dir.clone()).collect();
         let (key_template, template) = match wrappers.is_empty() {
             true => (None, template),
             false => {
@@ -218,7 +255,8 @@ impl GraphBuilder {
             return Ok(key);
         }
         let function = self.function_id(component, function);
-        Ok(self.push(TaskSpec { function, template, references, dependencies, key, files, compound: false }))
+        let limits = TaskLimits::default();
+        Ok(self.push(TaskSpec { function, template, references, dependencies, key, files, dirs, compound: false, limits }))
     }
 
     fn push(&mut self, task: TaskSpec) -> Key {
@@ -237,7 +275,7 @@ impl GraphBuilder {
         }
         let bad = |problem| DeclareError::BadArguments { function: name.to_owned(), problem };
         cbor::validate(args, References::Forbidden).map_err(bad)?;
-        let key = Key::derive(&self.graph.code, &format!("compound:{name}"), args);
+        let key = Key::derive(&self.keyed_code(self.graph.code), &format!("compound:{name}"), args);
         self.compounds.insert(key, name.to_owned());
         Ok(key)
     }
@@ -269,7 +307,9 @@ impl GraphBuilder {
         };
         let function = self.function_id(0, &name);
         let files = Vec::new();
-        self.push(TaskSpec { function, template, references, dependencies, key, files, compound: true });
+        let limits = TaskLimits::default();
+        let dirs = Vec::new();
+        self.push(TaskSpec { function, template, references, dependencies, key, files, dirs, compound: true, limits });
         Ok(key)
     }
 
@@ -284,6 +324,15 @@ impl GraphBuilder {
         self.graph.names.push(format!("{stem}.{function}"));
         self.function_ids.insert((component, function.to_owned()), id);
         id
+    }
+
+    /// Sets the limits of a task declared in this build.
+    pub fn set_limits(&mut self, key: &Key, limits: TaskLimits) -> Result<(), DeclareError> {
+        let Some(&index) = self.graph.index.get(key) else {
+            return Err(DeclareError::UnknownReference { function: "set-limits".into(), key: key.to_hex() });
+        };
+        self.graph.tasks[index as usize].limits = limits;
+        Ok(())
     }
 
     /// Notes that the builder asked for a result that is not stored yet.

@@ -7,9 +7,11 @@
 //! - [`code`]: a component's code identity (its bytes minus non-semantic custom sections);
 //! - [`graph`]: the task graph a component's builder declares;
 //! - [`select`]: Jug's `--name` / `--pattern` task selection;
-//! - [`store`]: results, locks and logs in object storage;
+//! - [`store`]: results, locks and logs in object storage; [`task_log`]: what a log holds;
+//! - [`manifest`]: what went into stored results' keys, for `status --explain`;
 //! - [`status`]: Jug's task states; [`table`]: Jug's summary tables;
-//! - [`execute`]: the scheduler that runs ready tasks through a [`execute::Runner`].
+//! - [`execute`]: the scheduler that runs ready tasks through a [`execute::Runner`];
+//! - [`verify`]: runs complete tasks again and compares with their stored results.
 //!
 //! The runtime crate (`jug-runtime`) supplies the `Runner` and builds [`graph::Graph`]s by
 //! running components; the `jug-host` binary is a thin CLI over both.
@@ -22,11 +24,14 @@ pub mod failure;
 pub mod graph;
 pub mod json;
 pub mod key;
+pub mod manifest;
 pub mod results;
 pub mod select;
 pub mod status;
 pub mod store;
 pub mod table;
+pub mod task_log;
+pub mod verify;
 
 pub use graph::{Graph, GraphBuilder, TaskSpec};
 pub use key::Key;

@@ -17,6 +17,7 @@ const MAX_MEMORY_BYTES: usize = 4 << 30;
 /// Builds the engine.
 pub fn new_engine() -> Result<Engine, LoadError> {
     let mut config = Config::new();
+    crate::Limits::configure(&mut config);
     config.cranelift_nan_canonicalization(true);
     config.relaxed_simd_deterministic(true);
 

@@ -56,3 +56,20 @@ pub fn mount(files: &[FileInput]) -> Result<Option<Mounted>, String> {
     }
     Ok(Some(Mounted { root, files: files.to_vec() }))
 }
+
+/// A directory granted to one task (`jug::directory`), checked like a file input: it must be
+/// a directory below the working directory, reached without leaving it.
+pub fn grant(dir: &jug_core::cbor::DirInput) -> Result<crate::Grant, String> {
+    let cwd = Dir::open_ambient_dir(".", ambient_authority())
+        .map_err(|e| format!("cannot open the working directory: {e}"))?;
+    cwd.open_dir(&dir.path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("granted directory `{}` does not exist", dir.path),
+        _ if dir.path.starts_with('/') || dir.path.split('/').any(|part| part == "..") => format!(
+            "granted directory `{}` is outside the working directory; grants must be directories below it",
+            dir.path
+        ),
+        _ => format!("cannot use `{}` as a granted directory inside the working directory: {e}", dir.path),
+    })?;
+    let host = std::fs::canonicalize(&dir.path).map_err(|e| format!("cannot resolve `{}`: {e}", dir.path))?;
+    Ok(crate::Grant { host, guest: dir.guest.clone(), writable: dir.writable })
+}

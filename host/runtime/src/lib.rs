@@ -14,10 +14,14 @@ pub mod cache;
 pub mod engine;
 mod error;
 mod files;
+pub mod grants;
+pub mod limits;
 pub mod program;
 pub mod sandbox;
 
 pub use error::{BuildError, LoadError};
+pub use grants::Grant;
+pub use limits::Limits;
 pub use program::Program;
 
 /// Host bindings generated from `wit/task.wit`, the same file the guest SDK is generated from.

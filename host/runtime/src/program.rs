@@ -7,22 +7,26 @@ use jug_core::code::{self, WasmKind};
 use jug_core::execute::{Failure, FailureKind, Run, Runner};
 use std::sync::Arc;
 
-use jug_core::cbor::FileInput;
 use jug_core::results::Results;
 use jug_core::graph::ComponentRef;
-use jug_core::{Graph, GraphBuilder, Key};
+use jug_core::{Graph, GraphBuilder, Key, TaskSpec};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store};
 
 use crate::bindings::{Task, TaskPre};
 use crate::sandbox::{Phase, Sandbox};
-use crate::{BuildError, LoadError, cache, engine, files};
+use crate::{BuildError, Grant, Limits, LoadError, cache, engine, files};
 
 /// A component ready to instantiate, any number of times, from any thread.
 pub struct Program {
     engine: Engine,
     main: Arc<Loaded>,
     components: Arc<Components>,
+    limits: Limits,
+    /// Host directories every task sees (`--dir`).
+    grants: Vec<Grant>,
+    /// Keeps the timeout clock running while the program lives.
+    _ticker: crate::limits::Ticker,
 }
 
 /// One compiled task component.
@@ -45,6 +49,11 @@ pub struct Components {
 impl Program {
     /// Reads, checks and compiles (or loads from the cache) the component at `path`.
     pub fn load(path: &Path) -> Result<Program, LoadError> {
+        Program::load_with(path, Limits::default())
+    }
+
+    /// [`Program::load`], with limits for every task it runs.
+    pub fn load_with(path: &Path, limits: Limits) -> Result<Program, LoadError> {
         let engine = engine::new_engine()?;
         let mut linker = Linker::<Sandbox>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
@@ -55,7 +64,19 @@ impl Program {
         let components =
             Components { engine: engine.clone(), linker, base, libraries: Mutex::new(Vec::new()) };
         let main = Arc::new(components.load(path)?);
-        Ok(Program { engine, main, components: Arc::new(components) })
+        let _ticker = crate::limits::Ticker::start(&engine);
+        Ok(Program { engine, main, components: Arc::new(components), limits, grants: Vec::new(), _ticker })
+    }
+
+    /// Lets every task see these host directories (`--dir`); read-write ones change every key.
+    pub fn with_grants(mut self, grants: Vec<Grant>) -> Program {
+        self.grants = grants;
+        self
+    }
+
+    /// The directories every task sees.
+    pub fn grants(&self) -> &[Grant] {
+        &self.grants
     }
 
     /// The component's code identity (part of every task key).
@@ -74,13 +95,15 @@ impl Program {
     pub fn build(&self, args: &[String], results: Arc<dyn Results>) -> Result<Graph, BuildError> {
         let code = self.code();
         let phase = Phase::Build {
-            builder: Box::new(GraphBuilder::new(self.stem(), code)),
+            builder: Box::new(
+                GraphBuilder::new(self.stem(), code).with_environment(crate::grants::environment(&self.grants)),
+            ),
             first_error: None,
             results,
             store_error: None,
             components: self.components.clone(),
         };
-        let mut store = Store::new(&self.engine, Sandbox::new(&code, phase));
+        let mut store = self.store(Sandbox::new(&code, phase, &self.limits), &self.limits, true);
         let result = match self.main.pre.instantiate(&mut store) {
             Ok(instance) => instance.call_build(&mut store, args),
             Err(e) => Err(e),
@@ -119,7 +142,7 @@ impl Program {
 }
 
 impl Runner for Program {
-    fn run(&self, component: &ComponentRef, key: &Key, function: &str, input: &[u8], files: &[FileInput]) -> Run {
+    fn run(&self, component: &ComponentRef, task: &TaskSpec, function: &str, input: &[u8]) -> Run {
         let loaded = match component.code == self.main.component.code {
             true => Some(self.main.clone()),
             false => self.components.loaded(&component.code),
@@ -129,11 +152,40 @@ impl Runner for Program {
             let message = format!("the component {} was not loaded by the graph builder", component.stem);
             return Run { outcome: Err(Failure { kind: FailureKind::BadArgument, message }), log: Vec::new() };
         };
+        // A timeout may be the machine's fault rather than the task's: one more try. Every
+        // other failure is deterministic, and trying again would only fail again.
+        let limits = self.limits.for_task(&task.limits);
+        let first = self.run_once(&loaded, &limits, task, function, input);
+        match &first.outcome {
+            Err(failure) if failure.kind == FailureKind::Timeout => {
+                let mut second = self.run_once(&loaded, &limits, task, function, input);
+                let note = format!("jug-host: {}; retried once\n", failure.message);
+                second.log.splice(0..0, first.log.into_iter().chain(note.into_bytes()));
+                second
+            }
+            _ => first,
+        }
+    }
+}
+
+impl Program {
+    /// A store for one instance, with the limits applied.
+    fn store(&self, sandbox: Sandbox, limits: &Limits, building: bool) -> Store<Sandbox> {
+        let mut store = Store::new(&self.engine, sandbox);
+        store.limiter(|sandbox| &mut sandbox.memory);
+        limits.apply(&mut store, building);
+        store
+    }
+
+    fn run_once(&self, loaded: &Loaded, limits: &Limits, task: &TaskSpec, function: &str, input: &[u8]) -> Run {
         // The files a task reads are copied, checked against the digests in its key, into a
         // private directory mounted read-only: the task sees exactly them.
         // `_mounted` holds the private directory until the task is done.
-        let prepared = files::mount(files)
-            .and_then(|mounted| Ok((Sandbox::with_files(key, Phase::Run, mounted.as_ref())?, mounted)));
+        let prepared = files::mount(&task.files).and_then(|mounted| {
+            let own: Vec<Grant> = task.dirs.iter().map(files::grant).collect::<Result<_, _>>()?;
+            let grants: Vec<Grant> = self.grants.iter().cloned().chain(own).collect();
+            Ok((Sandbox::with_files(&task.key, Phase::Run, mounted.as_ref(), limits, &grants)?, mounted))
+        });
         let (sandbox, _mounted) = match prepared {
             Ok(prepared) => prepared,
             Err(message) => {
@@ -141,22 +193,29 @@ impl Runner for Program {
                 return Run { outcome, log: Vec::new() };
             }
         };
-        let mut store = Store::new(&self.engine, sandbox);
+        let mut store = self.store(sandbox, limits, false);
         let result = match loaded.pre.instantiate(&mut store) {
             Ok(instance) => instance.call_run(&mut store, function, input),
             Err(e) => Err(e),
         };
+        let written = store.data().output.contents().len();
+        let memory_wanted = store.data().memory.exceeded;
         let mut log = store.data_mut().take_log();
         let outcome = match result {
-            Ok(Ok(bytes)) => Ok(bytes),
+            Ok(Ok(bytes)) => limits.check_result(&bytes).map(|()| bytes),
             Ok(Err(message)) => Err(Failure { kind: FailureKind::GuestError, message }),
             Err(trap) => {
                 if let Some(backtrace) = trap.downcast_ref::<wasmtime::WasmBacktrace>() {
                     log.extend_from_slice(format!("{backtrace}\n").as_bytes());
                 }
-                Err(Failure { kind: FailureKind::Trap, message: describe_trap(&trap, &log) })
+                Err(limits.failure(&trap, memory_wanted).unwrap_or_else(|| Failure {
+                    kind: FailureKind::Trap,
+                    message: describe_trap(&trap, &log),
+                }))
             }
         };
+        // Output cut off at the limit makes the run untrustworthy, whatever it returned.
+        let outcome = limits.check_output(written).and(outcome);
         Run { outcome, log }
     }
 }

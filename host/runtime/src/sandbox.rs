@@ -9,7 +9,8 @@
 //!   ChaCha generator seeded with a digest of the task's key: the same task sees the same bytes
 //!   everywhere, different tasks see different bytes.
 //!
-//! stdout and stderr are captured into the task's log.
+//! stdout and stderr are captured into the task's log, up to `--max-log`; memory grows up to
+//! `--max-memory` (see `limits`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -22,9 +23,6 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::jug::task::{graph, log};
-
-/// How much a task may write to stdout and stderr together; more traps the task.
-pub const LOG_CAPACITY: usize = 16 << 20;
 
 /// Seconds since the Unix epoch on every task's wall clock.
 const FIXED_WALL_CLOCK_SECS: u64 = 1_700_000_000;
@@ -57,13 +55,18 @@ pub struct Sandbox {
     /// Lines written with the `log` import.
     pub log_lines: Vec<u8>,
     pub output: MemoryOutputPipe,
+    pub(crate) memory: crate::limits::MemoryLimiter,
 }
 
 impl Sandbox {
     /// A fresh sandbox whose randomness derives from `seed` (a task key, or the code
     /// identity while building).
-    pub fn new(seed: &Key, phase: Phase) -> Sandbox {
-        Sandbox::with_files(seed, phase, None).expect("a sandbox without files always builds")
+    /// The sandbox of a graph builder: task limits do not apply, except on its output.
+    pub fn new(seed: &Key, phase: Phase, limits: &crate::Limits) -> Sandbox {
+        let mut sandbox =
+            Sandbox::with_files(seed, phase, None, limits, &[]).expect("a sandbox without files always builds");
+        sandbox.memory.max = None;
+        sandbox
     }
 
     /// [`Sandbox::new`], with a task's input files mounted read-only (see `files`).
@@ -71,8 +74,12 @@ impl Sandbox {
         seed: &Key,
         phase: Phase,
         files: Option<&crate::files::Mounted>,
+        limits: &crate::Limits,
+        grants: &[crate::Grant],
     ) -> Result<Sandbox, String> {
-        let output = MemoryOutputPipe::new(LOG_CAPACITY);
+        // One byte over the limit: output of exactly `--max-log` bytes is kept, and a full pipe
+        // means the task wrote more.
+        let output = MemoryOutputPipe::new(usize::try_from(limits.max_log.saturating_add(1)).unwrap_or(usize::MAX));
         let seed = blake3::derive_key("jug-host 2026-11 task randomness", &seed.0);
         let insecure_seed = u128::from_le_bytes(seed[..16].try_into().expect("16 bytes"));
         let mut insecure = seed;
@@ -86,6 +93,12 @@ impl Sandbox {
                     .map_err(|e| format!("cannot mount input {}: {e}", file.path))?;
             }
         }
+        for grant in grants {
+            let perms =
+                if grant.writable { wasmtime_wasi::FsPerms::ReadWrite } else { wasmtime_wasi::FsPerms::ReadOnly };
+            wasi.preopened_dir(&grant.host, &grant.guest, perms)
+                .map_err(|e| format!("cannot mount {} at {}: {e}", grant.host.display(), grant.guest))?;
+        }
         let wasi = wasi
             .stdout(output.clone())
             .stderr(output.clone())
@@ -98,7 +111,8 @@ impl Sandbox {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        Ok(Sandbox { wasi, table: ResourceTable::new(), phase, log_lines: Vec::new(), output })
+        let memory = crate::limits::MemoryLimiter { max: limits.max_memory, exceeded: None };
+        Ok(Sandbox { wasi, table: ResourceTable::new(), phase, log_lines: Vec::new(), output, memory })
     }
 
     /// Captured stdout/stderr followed by `log` lines.
@@ -149,6 +163,19 @@ impl graph::Host for Sandbox {
                 Err(message)
             }
         }
+    }
+
+    fn set_limits(&mut self, key: Vec<u8>, limits: graph::TaskLimits) -> Result<(), String> {
+        let Phase::Build { builder, .. } = &mut self.phase else {
+            return Err(ONLY_WHILE_BUILDING.into());
+        };
+        let key = jug_core::Key(key.try_into().map_err(|_| "a key is 32 bytes".to_owned())?);
+        let limits = jug_core::graph::TaskLimits {
+            timeout_ms: limits.timeout_ms,
+            fuel: limits.fuel,
+            max_memory: limits.max_memory,
+        };
+        builder.set_limits(&key, limits).map_err(|e| e.to_string())
     }
 
     fn value(&mut self, key: Vec<u8>) -> Option<Vec<u8>> {

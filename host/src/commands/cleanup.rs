@@ -5,11 +5,18 @@
 //! *expired* leases are removed: a live one belongs to a worker that is running right now,
 //! and removing it would let a second worker start the same task. A store shared by several
 //! graphs loses the others' results to a default cleanup — as in Jug.
+//!
+//! Manifests (what went into earlier runs' keys, for `status --explain`) are pruned, not
+//! wiped: for a task name of the graph, cleanup keeps those that record a task of the graph
+//! (a result it keeps, or one invalidated since) and the newest (the last run, which tells
+//! what changed since), and removes the rest; those of names the graph no longer has go, unless
+//! the graph stopped at a barrier (the names past it are not declared yet).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use jug_core::Key;
+use jug_core::manifest::{Manifest, ManifestId};
 use jug_core::store::{Access, DEFAULT_LEASE, LockRecord, Store, new_owner_id};
+use jug_core::{Graph, Key};
 
 use crate::cli::CleanupArgs;
 use crate::exit_code;
@@ -39,6 +46,7 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<i32> {
         for key in unused(store.list_failures()?) {
             store.delete_failure(&key)?;
         }
+        prune_manifests(&store, &loaded.graph, &used)?;
         store.sync()?;
         super::print(&format!("Removed {} objects\n", results.len()))?;
     }
@@ -51,4 +59,29 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(exit_code::OK)
+}
+
+/// Removes the manifests no `status --explain` of this graph needs (see the module's docs).
+fn prune_manifests(store: &Store, graph: &Graph, used: &HashSet<Key>) -> anyhow::Result<()> {
+    let names: HashSet<&str> = graph.names().iter().map(String::as_str).collect();
+    let ids = store.list_manifests()?;
+    // Listed oldest first within a name: the last one of a name is its newest.
+    let newest: HashMap<&str, &ManifestId> = ids.iter().map(|id| (id.name.as_str(), id)).collect();
+    for id in &ids {
+        let keep = if !names.contains(id.name.as_str()) {
+            graph.at_barrier()
+        } else if newest.get(id.name.as_str()) == Some(&id) {
+            true
+        } else {
+            match store.get_manifest(id)? {
+                None => continue,
+                Some(bytes) => Manifest::from_json(&bytes)
+                    .is_ok_and(|manifest| manifest.tasks.iter().any(|task| used.contains(&task.key))),
+            }
+        };
+        if !keep {
+            store.delete_manifest(id)?;
+        }
+    }
+    Ok(())
 }

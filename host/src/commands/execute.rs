@@ -22,7 +22,7 @@ const STOP_FILE: &str = "__jug_please_stop_running.txt";
 pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
     let selector = super::selector(&args.selection)?;
     let early_exit = if args.no_check_environment { EarlyExit::default() } else { early_exit_from_env()? };
-    let loaded = super::load(&args.graph, &args.builder)?;
+    let loaded = super::load_with(&args.graph, &args.builder, args.limits.limits())?;
     if let Some(selector) = &selector {
         super::select(&loaded.graph, selector)?;
     }

@@ -7,8 +7,10 @@ mod count;
 mod diagram;
 mod execute;
 mod invalidate;
+mod log;
 mod status;
 mod value;
+mod verify;
 
 use std::io::Write as _;
 
@@ -28,12 +30,14 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Execute(args) => execute::run(args),
         Command::Status(args) => status::run(args),
         Command::Value(args) => value::run(args),
+        Command::Log(args) => log::run(args),
         Command::Invalidate(args) => invalidate::run(args),
         Command::Cleanup(args) => cleanup::run(args),
         Command::Check(args) => check::check(args),
         Command::SleepUntil(args) => check::sleep_until(args),
         Command::Count(args) => count::run(args),
         Command::Graph(args) => diagram::run(args),
+        Command::Verify(args) => verify::run(args),
     }
 }
 
@@ -49,12 +53,17 @@ pub struct Loaded {
 /// Everything before a subcommand's real work. The store is opened read-only, so nothing is
 /// created until the graph has been built and bad input leaves no trace.
 pub fn load(args: &GraphArgs, builder: &BuilderArgs) -> anyhow::Result<Loaded> {
+    load_with(args, builder, jug_runtime::Limits::default())
+}
+
+/// [`load`], for commands that run tasks: with the limits they run them under.
+pub fn load_with(args: &GraphArgs, builder: &BuilderArgs, limits: jug_runtime::Limits) -> anyhow::Result<Loaded> {
     let stem = args.graph.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let store = match &args.store {
         Some(url) => StoreLocation::parse(url)?,
         None => StoreLocation::default_for(&stem),
     };
-    let program = Program::load(&args.graph)?;
+    let program = Program::load_with(&args.graph, limits)?.with_grants(args.dirs.clone());
     let reader = Arc::new(LazyStore::read_only(store.clone()));
     let graph = program.build(&builder.words, Arc::new(StoreResults::new(reader.clone())))?;
     Ok(Loaded { program, graph, store, reader })

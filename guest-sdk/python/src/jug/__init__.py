@@ -22,8 +22,9 @@ guest-sdk/python/README.md.
 from . import log, mapreduce
 from ._component import component
 from ._errors import BarrierError, JugError
+from ._limits import limits
 from ._results import barrier, bvalue, value
-from ._wrappers import CustomHash, InputFile, NoHash, file
+from ._wrappers import CustomHash, Directory, InputFile, NoHash, directory, file
 from .task import Task, TaskGenerator, Tasklet, identity, iteratetask
 
 __version__ = "0.1.0"
@@ -31,6 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BarrierError",
     "CustomHash",
+    "Directory",
     "InputFile",
     "JugError",
     "NoHash",
@@ -40,9 +42,11 @@ __all__ = [
     "barrier",
     "bvalue",
     "component",
+    "directory",
     "file",
     "identity",
     "iteratetask",
+    "limits",
     "log",
     "mapreduce",
     "value",

@@ -12,6 +12,7 @@ TASK_REF_TAG = 27253
 KEY_EXEMPT_TAG = 27254
 CUSTOM_KEY_TAG = 27255
 FILE_INPUT_TAG = 27256
+DIR_GRANT_TAG = 27257
 
 SUPPORTED = "None, bool, int, float, str, bytes, list, tuple and dict with str keys"
 

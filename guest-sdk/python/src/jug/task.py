@@ -6,8 +6,8 @@ which every `Task` (or part of one) is a reference, tag 27253 around its key.
 
 A task, its parts and its generator refer to one another (and declaring a task encodes all
 three), so they live here together; the task functions they name are in `_functions`, the
-argument wrappers in `_wrappers`, and reading results (`value`, `bvalue`, `barrier`) in
-`_results`.
+argument wrappers in `_wrappers`, reading results (`value`, `bvalue`, `barrier`) in
+`_results`, and a task's own limits (`with_limits`) in `_limits`.
 """
 
 import functools
@@ -16,7 +16,7 @@ from . import _cbor, _state
 from ._errors import JugError
 from ._functions import register_function
 from ._host import Err, error_text, graph
-from ._wrappers import CustomHash, InputFile, NoHash
+from ._wrappers import CustomHash, Directory, InputFile, NoHash
 
 
 def register(f):
@@ -52,17 +52,34 @@ def _argument(what, value):
     if isinstance(value, (Task, Tasklet)):
         return value._reference()
     if isinstance(value, NoHash):
-        return _cbor.tag(_cbor.KEY_EXEMPT_TAG, _cbor.plain(value.value, f"{what} (inside NoHash)"))
+        inside = f"{what} (inside NoHash)"
+        return _cbor.tag(_cbor.KEY_EXEMPT_TAG, _cbor.plain(value.value, inside, _grant_refused(inside)))
     if isinstance(value, CustomHash):
-        inner = _cbor.plain(value.value, f"{what} (inside CustomHash)")
+        inside = f"{what} (inside CustomHash)"
+        inner = _cbor.plain(value.value, inside, _grant_refused(inside))
         return _cbor.tag(_cbor.CUSTOM_KEY_TAG, [value.hash_bytes(), inner])
     if isinstance(value, InputFile):
         if value.digest is None:
             raise JugError(f"{what}: jug.file({value.path!r}) was called before the graph was built")
         return _cbor.tag(_cbor.FILE_INPUT_TAG, [value.path, value.digest])
+    if isinstance(value, Directory):
+        # Deterministic: an array of exactly these three, in this order; all of it is keyed.
+        return _cbor.tag(_cbor.DIR_GRANT_TAG, [value.path, value.guest, value.writable])
     if isinstance(value, TaskGenerator):
         raise JugError(f"{what} contains the task generator {value.__name__} itself; call it to get a task")
     return NotImplemented
+
+
+def _grant_refused(what):
+    """Inside NoHash and CustomHash only plain values go: a directory grant there (which the
+    key would not see) is refused with a message that says so."""
+
+    def refuse(value):
+        if isinstance(value, Directory):
+            raise JugError(f"{what} contains {value!r}: a directory grant is only a plain task argument")
+        return NotImplemented
+
+    return refuse
 
 
 class Task:
@@ -101,6 +118,12 @@ class Task:
     def value(self):
         """The stored result (see `jug.value`)."""
         return _results.value(self)
+
+    def with_limits(self, *, timeout=None, fuel=None, max_memory=None):
+        """This task, with limits of its own in place of `jug-host execute`'s `--timeout`
+        (seconds: int, float or timedelta), `--fuel` (instructions) and `--max-memory`
+        (bytes); `None` keeps the command's. Not part of the key. See `jug.limits`."""
+        return _limits.limits(self, timeout=timeout, fuel=fuel, max_memory=max_memory)
 
     def __getitem__(self, step):
         return Tasklet(self, step)
@@ -192,6 +215,6 @@ def identity(x):
     return Task._declared(IDENTITY, _declare(IDENTITY, [x]))
 
 
-# Imported last: `_results` needs `Task` and `Tasklet` from this module, which `value()` above
-# needs back.
-from . import _results  # noqa: E402
+# Imported last: `_results` and `_limits` need `Task` and `Tasklet` from this module, which
+# `value()` and `with_limits()` above need back.
+from . import _limits, _results  # noqa: E402

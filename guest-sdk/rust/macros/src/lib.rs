@@ -72,6 +72,12 @@ fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     };
 
     let fallible = matches!(&sig.output, ReturnType::Type(_, ty) if ok_type_of_result(ty).is_some());
+    // serde reads `()` from CBOR null, never from the empty array that a task of no
+    // arguments is declared with; an empty Rust array reads from it.
+    let decode = match params.is_empty() {
+        true => quote!(let _: [(); 0] = ::jug::__private::decode_args(input, NAME)?;),
+        false => quote!(let (#(#params,)*): (#(#types,)*) = ::jug::__private::decode_args(input, NAME)?;),
+    };
     let batches = batch_variants(name, &params, &types, &task_type, fallible);
     let body_inputs = &sig.inputs;
     let body_output = &sig.output;
@@ -98,7 +104,7 @@ fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
 
             /// Runs the task on its CBOR argument tuple and returns its CBOR result.
             pub fn run(input: &[u8]) -> ::core::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
-                let (#(#params,)*): (#(#types,)*) = ::jug::__private::decode_args(input, NAME)?;
+                #decode
                 #encode
             }
 

@@ -13,35 +13,32 @@
 //! whose holder stopped renewing is taken over (see `store::lock`). Waiting for tasks held
 //! elsewhere polls with backoff, and wakes up when the first of their leases would expire.
 
+mod run;
 mod waiting;
+
+pub use run::run_task;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use crate::cbor::{self, References};
 use crate::early_exit::EarlyExit;
 use crate::failure::FailureRecord;
 pub use crate::failure::{Failure, FailureKind};
+use crate::manifest::Manifest;
 use crate::select::Selector;
 use crate::store::{LockRecord, Locking, Store, StoreError, Stored};
 use crate::table::Counts;
+use crate::task_log::TaskLog;
 use crate::{Graph, Key};
 
 /// Runs task functions. The runtime crate implements it with a fresh sandbox per call.
 pub trait Runner: Sync {
-    /// Runs `function` of `component` (the graph's own, or a library it declared tasks of) on
-    /// `input` (the spliced argument array). `files` are the working-directory files the task
-    /// reads, to mount read-only.
-    fn run(
-        &self,
-        component: &crate::graph::ComponentRef,
-        key: &Key,
-        function: &str,
-        input: &[u8],
-        files: &[crate::cbor::FileInput],
-    ) -> Run;
+    /// Runs `function` of `component` (the graph's own, or a library it declared tasks of) for
+    /// `task` on `input` (its spliced argument array), with the working-directory files it
+    /// reads mounted read-only and under its limits.
+    fn run(&self, component: &crate::graph::ComponentRef, task: &crate::TaskSpec, function: &str, input: &[u8]) -> Run;
 }
 
 /// What one run of a task produced.
@@ -547,42 +544,19 @@ impl Context<'_> {
                 None => return Ok(Outcome::InputUnusable(dep)),
             };
         }
-        // A part of a result that is not there (a tasklet) fails the task like any error.
-        let input = cbor::splice(&spec.template, &spec.references, |r| {
-            cbor::project(&inputs[&r.key], &r.path).map_err(|e| {
-                let source = self.graph.index_of(&r.key).map_or("a task", |i| self.graph.name(i));
-                format!("an argument taken from {source}: {e}")
-            })
-        });
-        let run = match (input, spec.compound) {
-            (Err(message), _) => {
-                Run { outcome: Err(Failure { kind: FailureKind::BadArgument, message }), log: Vec::new() }
-            }
-            (Ok(input), false) => {
-                let (component, function) = (self.graph.component(task as usize), self.graph.function(task as usize));
-                self.runner.run(component, &spec.key, function, &input, &spec.files)
-            }
-            (Ok(input), true) => compound_result(self.graph.name(task as usize), &input),
-        };
-        let outcome = run.outcome.and_then(|bytes| match cbor::validate(&bytes, References::Forbidden) {
-            Ok(_) => Ok(bytes),
-            Err(e) => Err(Failure {
-                kind: FailureKind::BadResult,
-                message: format!("returned a result that is not deterministic CBOR: {e}"),
-            }),
-        });
-        let mut log = run.log;
-        match outcome {
+        let run = run_task(self.graph, self.runner, task as usize, &inputs);
+        let (log, name) = (run.log, self.graph.name(task as usize));
+        let owner = &self.options.owner;
+        match run.outcome {
             Ok(result) => {
                 let duplicate = !self.store.put_result(&spec.key, &result)?;
                 if !log.is_empty() {
-                    self.store.put_log(&spec.key, &log)?;
+                    self.store.put_log(&spec.key, &TaskLog::encode(name, None, owner, &log))?;
                 }
                 Ok(Outcome::Stored { result: result.into(), duplicate })
             }
             Err(failure) => {
-                log.extend_from_slice(format!("jug-host: task failed: {}\n", failure.message).as_bytes());
-                self.store.put_log(&spec.key, &log)?;
+                self.store.put_log(&spec.key, &TaskLog::encode(name, Some(&failure), owner, &log))?;
                 if self.options.keep_failed {
                     let record = FailureRecord {
                         name: self.graph.name(task as usize).to_owned(),
@@ -624,11 +598,13 @@ impl Context<'_> {
         }
     }
 
-    /// Syncs what the workers stored, in batches, then releases those locks and counts them.
+    /// Syncs what the workers stored, in batches, then releases those locks, records the
+    /// batch's manifests (see `manifest`) and counts them.
     /// Syncs are at least [`COMMIT_INTERVAL`] apart while tasks keep finishing, so a batch
     /// holds everything stored in that time and costs one sync.
     fn committer(&self) -> Result<(), StoreError> {
         let mut next_sync = std::time::Instant::now();
+        let mut sequence = 0;
         loop {
             let batch = {
                 let mut state = self.shared.lock();
@@ -653,6 +629,14 @@ impl Context<'_> {
                 self.store.unlock(&self.graph.task(task as usize).key)?;
             }
             synced?;
+            // What went into these keys, for `status --explain`: one object per task name in
+            // the batch, never one per task. Advice only, so a failed write is no failure.
+            for manifest in Manifest::for_batch(self.graph, &batch, &self.options.owner, sequence) {
+                if let Err(e) = self.store.put_manifest(&manifest.id(), &manifest.to_json()) {
+                    tracing::warn!("cannot record the manifest of {}: {e}", manifest.id().name);
+                }
+            }
+            sequence += 1;
             let mut state = self.shared.lock();
             for &task in &batch {
                 *state.executed.entry(self.graph.name(task as usize).to_owned()).or_default() += 1;
@@ -661,20 +645,4 @@ impl Context<'_> {
             (self.on_event)(Event::Progress { done: state.committed, to_run: state.to_run });
         }
     }
-}
-
-/// A compound task's result: the result of its sub-graph's final task, its only argument.
-/// Without one, the builder found the result stored, and it has gone since: the sub-graph
-/// must be declared again, which the next build does.
-fn compound_result(name: &str, input: &[u8]) -> Run {
-    let outcome = match cbor::project(input, &[cbor::Step::Index(0)]) {
-        Ok(result) => Ok(result.to_vec()),
-        Err(_) => Err(Failure {
-            kind: FailureKind::BadArgument,
-            message: format!(
-                "the result of the compound task {name} is gone since the graph was built; run execute again to rebuild its sub-graph"
-            ),
-        }),
-    };
-    Run { outcome, log: Vec::new() }
 }

@@ -5,8 +5,11 @@
 //! ```text
 //! results/<first 2 hex of key>/<key hex>   sealed result (see `envelope`)
 //! locks/<key hex>                          JSON lock record of the worker running the task
-//! logs/<key hex>                           captured stdout/stderr of the task's last run
+//! logs/<key hex>                           the task's last run: its output, then a record of
+//!                                          how it ended (see `task_log`)
 //! failed/<key hex>                         failure record left by `execute --keep-failed`
+//! manifests/<task name>/<batch id>         what went into the keys of one commit batch's
+//!                                          results of that name (see `manifest`)
 //! ```
 //!
 //! ## Why it is safe to share
@@ -59,6 +62,7 @@ pub fn unix_ms_now() -> u64 {
 }
 
 use crate::Key;
+use crate::manifest::ManifestId;
 
 /// Store failures, with what was being done and where.
 #[derive(Debug, thiserror::Error)]
@@ -367,14 +371,53 @@ impl Store {
         }
     }
 
-    /// Stores a task's captured output.
+    /// Stores the log of a task's run (bytes from [`crate::task_log::TaskLog::encode`]);
+    /// replaces the log of an earlier run.
     pub fn put_log(&self, key: &Key, log: &[u8]) -> Result<(), StoreError> {
         self.put(&log_path(key), log.to_vec(), PutMode::Overwrite, "store the log").map(drop)
     }
 
-    /// Reads a task's captured output.
+    /// Reads the log of a task's last run, as stored.
     pub fn get_log(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
         self.get(&log_path(key))
+    }
+
+    /// Reads the log of a task's last run: its output and the record of how it ended.
+    pub fn get_task_log(&self, key: &Key) -> Result<Option<crate::task_log::TaskLog>, StoreError> {
+        Ok(self.get_log(key)?.map(|bytes| crate::task_log::TaskLog::from_bytes(&bytes)))
+    }
+
+    /// Stores a manifest (bytes from [`crate::manifest::Manifest::to_json`]) at its id.
+    pub fn put_manifest(&self, id: &ManifestId, manifest: &[u8]) -> Result<(), StoreError> {
+        self.put(&manifest_path(id), manifest.to_vec(), PutMode::Overwrite, "store the manifest").map(drop)
+    }
+
+    /// Every manifest in the store, oldest first within a name, from one listing.
+    pub fn list_manifests(&self) -> Result<Vec<ManifestId>, StoreError> {
+        let prefix = Path::from("manifests");
+        let listing = self
+            .call(|| self.objects.list(Some(&prefix)).try_collect::<Vec<_>>())
+            .map_err(|source| self.backend_error("list", "manifests", source))?;
+        let mut ids: Vec<ManifestId> = listing
+            .iter()
+            .filter_map(|meta| {
+                let mut parts = meta.location.parts();
+                let (_, name, batch) = (parts.next()?, parts.next()?, parts.next()?);
+                let name = crate::manifest::unescape_name(name.as_ref())?;
+                parts.next().is_none().then(|| ManifestId { name, batch: batch.as_ref().to_owned() })
+            })
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Reads a manifest, as stored.
+    pub fn get_manifest(&self, id: &ManifestId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(&manifest_path(id))
+    }
+
+    pub fn delete_manifest(&self, id: &ManifestId) -> Result<(), StoreError> {
+        self.delete(&manifest_path(id))
     }
 
     /// Takes a task's lease: if nobody holds it, or if its holder let it expire.
@@ -626,6 +669,10 @@ fn failure_path(key: &Key) -> Path {
 
 fn log_path(key: &Key) -> Path {
     Path::from(format!("logs/{}", key.to_hex()))
+}
+
+fn manifest_path(id: &ManifestId) -> Path {
+    Path::from(format!("manifests/{}/{}", crate::manifest::escape_name(&id.name), id.batch))
 }
 
 impl Store {
