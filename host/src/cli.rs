@@ -187,18 +187,36 @@ pub struct StatusArgs {
     pub builder: BuilderArgs,
 }
 
+/// The tasks a command shows: a name (with `--name` rules) or `--pattern`.
+#[derive(Debug, Args)]
+pub struct TaskNames {
+    /// Tasks to show, with `--name` rules (e.g. `write_output`, `primes.is_*`)
+    #[arg(value_name = "NAME", required_unless_present = "pattern", conflicts_with = "pattern")]
+    pub name: Option<String>,
+
+    /// Tasks to show, with `--pattern` rules (substring or /regex/)
+    #[arg(long, value_name = "PATTERN")]
+    pub pattern: Option<String>,
+}
+
+impl TaskNames {
+    pub fn selector(&self) -> anyhow::Result<jug_core::select::Selector> {
+        use jug_core::select::Selector;
+        Ok(match (&self.name, &self.pattern) {
+            (Some(name), _) => Selector::name(name)?,
+            (None, Some(pattern)) => Selector::pattern(pattern)?,
+            (None, None) => unreachable!("clap requires a name or a pattern"),
+        })
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ValueArgs {
     #[command(flatten)]
     pub graph: GraphArgs,
 
-    /// Tasks to print, with `--name` rules (e.g. `write_output`, `primes.is_*`)
-    #[arg(value_name = "NAME", required_unless_present = "pattern", conflicts_with = "pattern")]
-    pub name: Option<String>,
-
-    /// Tasks to print, with `--pattern` rules (substring or /regex/)
-    #[arg(long, value_name = "PATTERN")]
-    pub pattern: Option<String>,
+    #[command(flatten)]
+    pub tasks: TaskNames,
 
     /// One JSON array of {name, key, value} instead of one value per line
     #[arg(long)]
@@ -213,13 +231,8 @@ pub struct LogArgs {
     #[command(flatten)]
     pub graph: GraphArgs,
 
-    /// Tasks to show, with `--name` rules (e.g. `fail_on`, `primes.is_*`)
-    #[arg(value_name = "NAME", required_unless_present = "pattern", conflicts_with = "pattern")]
-    pub name: Option<String>,
-
-    /// Tasks to show, with `--pattern` rules (substring or /regex/)
-    #[arg(long, value_name = "PATTERN")]
-    pub pattern: Option<String>,
+    #[command(flatten)]
+    pub tasks: TaskNames,
 
     /// Show every matching task, also those without a log (of several, only the tasks with
     /// a log or a failure mark are shown)

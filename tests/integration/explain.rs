@@ -1,7 +1,7 @@
 //! `status --explain NAME`: why a task will run, from the manifests `execute` leaves per
 //! commit batch (what went into the keys it stored).
 
-use crate::util::TestDir;
+use crate::util::{TestDir, append_custom_section};
 
 /// `status --explain PATTERN` for `graph`: its lines, with the key (12 hex digits) taken out
 /// so the tests do not depend on key values: `tasks.add: an input changed: …`.
@@ -16,27 +16,6 @@ fn explain(dir: &TestDir, graph: &str, name: &str, words: &[&str], code: i32) ->
             format!("{name}: {why}")
         })
         .collect()
-}
-
-/// Appends a custom section to a component: `jug-code-digest` gives it a new code identity.
-fn append_custom_section(path: &std::path::Path, name: &str, payload: &[u8]) {
-    let mut content = vec![name.len() as u8];
-    content.extend_from_slice(name.as_bytes());
-    content.extend_from_slice(payload);
-    let mut section = vec![0u8];
-    let mut size = content.len();
-    loop {
-        let byte = (size & 0x7f) as u8;
-        size >>= 7;
-        section.push(if size == 0 { byte } else { byte | 0x80 });
-        if size == 0 {
-            break;
-        }
-    }
-    section.extend(content);
-    let mut bytes = std::fs::read(path).expect("read component");
-    bytes.extend(section);
-    std::fs::write(path, bytes).expect("write component");
 }
 
 #[test]

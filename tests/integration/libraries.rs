@@ -1,7 +1,7 @@
 //! Tasks of another component (`graph.declare-in`) and declared code identities: the
 //! mechanisms mixed-language graphs rest on, exercised with Rust components.
 
-use crate::util::TestDir;
+use crate::util::{TestDir, append_custom_section};
 
 const GRAPH: [&str; 3] = ["library", "primes.wasm", "20"];
 
@@ -9,27 +9,6 @@ fn library_dir(name: &str) -> TestDir {
     let dir = TestDir::with_guest(name, "tasks.wasm");
     dir.copy_guest("primes.wasm", "primes.wasm");
     dir
-}
-
-/// Appends a custom section, as the Python and JavaScript SDKs do with `jug-code-digest`.
-fn append_custom_section(path: &std::path::Path, name: &str, payload: &[u8]) {
-    let mut content = vec![name.len() as u8];
-    content.extend_from_slice(name.as_bytes());
-    content.extend_from_slice(payload);
-    let mut section = vec![0u8];
-    let mut size = content.len();
-    loop {
-        let byte = (size & 0x7f) as u8;
-        size >>= 7;
-        section.push(if size == 0 { byte } else { byte | 0x80 });
-        if size == 0 {
-            break;
-        }
-    }
-    section.extend(content);
-    let mut bytes = std::fs::read(path).expect("read component");
-    bytes.extend(section);
-    std::fs::write(path, bytes).expect("write component");
 }
 
 #[test]

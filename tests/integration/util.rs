@@ -95,6 +95,28 @@ pub fn sdk_guest(language: Language, source: &str) -> PathBuf {
     output
 }
 
+/// Appends a custom section to a component, as the Python and JavaScript SDKs do with
+/// `jug-code-digest` (which gives it a new code identity).
+pub fn append_custom_section(path: &std::path::Path, name: &str, payload: &[u8]) {
+    let mut content = vec![name.len() as u8];
+    content.extend_from_slice(name.as_bytes());
+    content.extend_from_slice(payload);
+    let mut section = vec![0u8];
+    let mut size = content.len();
+    loop {
+        let byte = (size & 0x7f) as u8;
+        size >>= 7;
+        section.push(if size == 0 { byte } else { byte | 0x80 });
+        if size == 0 {
+            break;
+        }
+    }
+    section.extend(content);
+    let mut bytes = std::fs::read(path).expect("read component");
+    bytes.extend(section);
+    std::fs::write(path, bytes).expect("write component");
+}
+
 /// The languages with an SDK besides Rust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {

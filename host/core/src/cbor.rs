@@ -578,6 +578,14 @@ fn text_item(text: &str) -> Vec<u8> {
     item
 }
 
+/// A task reference (tag 27253 around a key) as a builder writes it, for tests.
+#[cfg(test)]
+pub(crate) fn test_reference(key: &crate::Key) -> Vec<u8> {
+    let mut bytes = vec![0xd9, 0x6a, 0x75, 0x58, 0x20];
+    bytes.extend_from_slice(&key.0);
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

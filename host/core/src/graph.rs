@@ -358,12 +358,7 @@ impl GraphBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reference(key: &Key) -> Vec<u8> {
-        let mut bytes = vec![0xd9, 0x6a, 0x75, 0x58, 0x20];
-        bytes.extend_from_slice(&key.0);
-        bytes
-    }
+    use crate::cbor::test_reference as reference;
 
     #[test]
     fn keys_chain_through_references() {

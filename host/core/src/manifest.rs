@@ -279,13 +279,8 @@ mod hex_keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cbor::test_reference as reference;
     use crate::GraphBuilder;
-
-    fn reference(key: &Key) -> Vec<u8> {
-        let mut bytes = vec![0xd9, 0x6a, 0x75, 0x58, 0x20];
-        bytes.extend_from_slice(&key.0);
-        bytes
-    }
 
     /// a = leaf(x), b = leaf(y), sum(a, b) under code `code`: the sum's entry.
     fn sum_entry(code: u8, x: u8, y: u8, offset: u8) -> Entry {

@@ -9,7 +9,6 @@
 
 use jug_core::Key;
 use jug_core::failure::FailureRecord;
-use jug_core::select::Selector;
 use jug_core::status::{self, State};
 use jug_core::task_log::{LogOutcome, TaskLog, kind_name};
 
@@ -29,11 +28,7 @@ struct Entry {
 }
 
 pub fn run(args: LogArgs) -> anyhow::Result<i32> {
-    let selector = match (&args.name, &args.pattern) {
-        (Some(name), _) => Selector::name(name)?,
-        (None, Some(pattern)) => Selector::pattern(pattern)?,
-        (None, None) => unreachable!("clap requires a name or a pattern"),
-    };
+    let selector = args.tasks.selector()?;
     let loaded = super::load(&args.graph, &args.builder)?;
     let chosen = super::select(&loaded.graph, &selector)?;
     let observed = Observed::read(&loaded)?;

@@ -1,17 +1,12 @@
 //! `jug-host value`: print stored results as JSON (our counterpart of Jug's `shell` + `value`).
 
-use jug_core::select::Selector;
 use jug_core::store::{Access, Store, Stored};
 
 use crate::cli::ValueArgs;
 use crate::exit_code;
 
 pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
-    let selector = match (&args.name, &args.pattern) {
-        (Some(name), _) => Selector::name(name)?,
-        (None, Some(pattern)) => Selector::pattern(pattern)?,
-        (None, None) => unreachable!("clap requires a name or a pattern"),
-    };
+    let selector = args.tasks.selector()?;
     let loaded = super::load(&args.graph, &args.builder)?;
     let chosen = super::select(&loaded.graph, &selector)?;
     let store = loaded.reader.get()?;
