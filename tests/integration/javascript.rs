@@ -242,6 +242,30 @@ fn tasks_of_a_rust_component() {
 }
 
 #[test]
+fn directories_granted_to_one_task() {
+    let dir = crate::python::with_grantable_dirs(features_dir("js-directories"));
+    std::fs::copy(guest("tasks.wasm"), dir.join("tasks.wasm")).expect("copy tasks.wasm");
+    let words = ["directories"];
+    let run = dir.jug(&["execute", "features.wasm", "--short"]).arg_words(&words).run().expect_code(0);
+    assert_eq!(run.stdout, "Executed:  3 tasks\nLoaded:  0 tasks\n** Total: 3 tasks.\n", "{}", run.stderr);
+    // A JS task gets the guest path as a string; the Rust tasks read data/in.txt through it and
+    // wrote out/out.txt through the read-write grant, at /results.
+    assert_eq!(value(&dir, "features.wasm", "echo", &words), "\"/data\"\n");
+    assert_eq!(value(&dir, "features.wasm", "tasks.read_in", &words), "12\n");
+    assert_eq!(value(&dir, "features.wasm", "tasks.write_in", &words), "\"/results/out.txt\"\n");
+    let written = std::fs::read_to_string(dir.join("out/out.txt")).expect("out/out.txt on the host");
+    assert_eq!(written, "from a task");
+
+    // Neither writing through a read-only grant nor reading /data/../secret.txt works.
+    let words = ["directory-escape"];
+    let run = dir.jug(&["execute", "features.wasm", "--keep-going"]).arg_words(&words).run().expect_code(1);
+    let failed = |message: &str| run.stderr.lines().any(|l| l.contains(" failed: ") && l.contains(message));
+    assert!(failed("cannot write /data/new.txt"), "{}", run.stderr);
+    assert!(failed("cannot read /data/../secret.txt"), "{}", run.stderr);
+    assert!(!dir.join("data/new.txt").exists());
+}
+
+#[test]
 fn a_throwing_task_fails_with_its_message_and_logs_its_stack() {
     let dir = features_dir("js-fail");
     let run =

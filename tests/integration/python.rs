@@ -199,6 +199,42 @@ fn file_inputs_rerun_when_the_content_changes() {
     missing.expect_one_line_error(4, "data.txt");
 }
 
+/// A test directory for the directory grants: data/in.txt (12 bytes), an empty out/, and
+/// secret.txt next to data/.
+pub(crate) fn with_grantable_dirs(dir: TestDir) -> TestDir {
+    std::fs::create_dir_all(dir.join("data")).expect("mkdir data");
+    std::fs::create_dir_all(dir.join("out")).expect("mkdir out");
+    std::fs::write(dir.join("data/in.txt"), "twelve bytes").expect("write data/in.txt");
+    std::fs::write(dir.join("secret.txt"), "not for tasks").expect("write secret.txt");
+    dir
+}
+
+#[test]
+fn directories_granted_to_one_task() {
+    let dir = with_grantable_dirs(features_dir("python-directories"));
+    let run = execute(&dir, "directories").expect_code(0);
+    assert_eq!(run.stdout, "Executed:  2 tasks\nLoaded:  0 tasks\n** Total: 2 tasks.\n", "{}", run.stderr);
+    // The task got the guest path as a str, read data/in.txt through it, and wrote out/out.txt
+    // through the read-write grant, at /results.
+    assert_eq!(value(&dir, "read_in", "directories"), "12\n");
+    assert_eq!(value(&dir, "write_in", "directories"), "\"/results/out.txt\"\n");
+    let written = std::fs::read_to_string(dir.join("out/out.txt")).expect("out/out.txt on the host");
+    assert_eq!(written, "written by a task");
+    // A grant is in the key, its content is not: writing out/ changed nothing to do.
+    let status = dir.jug(&["status", "features.wasm", "--short"]).arg_words(&["directories"]).run();
+    assert_eq!(status.expect_code(0).stdout, "All tasks complete (2 tasks).\n");
+
+    // Neither writing through a read-only grant nor reading /data/../secret.txt works.
+    let run = dir.jug(&["execute", "features.wasm", "--keep-going"]).arg_words(&["directory-escape"]).run();
+    let run = run.expect_code(1);
+    assert!(run.stderr.contains("task features.write_in (key "), "{}", run.stderr);
+    assert!(run.stderr.contains("task features.read_in (key "), "{}", run.stderr);
+    let failed = |path: &str| run.stderr.lines().any(|l| l.contains(" failed: ") && l.contains(path));
+    assert!(failed("'/data/new.txt'"), "{}", run.stderr);
+    assert!(failed("'/data/../secret.txt'"), "{}", run.stderr);
+    assert!(!dir.join("data/new.txt").exists());
+}
+
 #[test]
 fn a_raising_task_fails_with_its_traceback_in_the_log() {
     let dir = features_dir("python-failing");

@@ -474,14 +474,10 @@ impl Validator<'_> {
             [0xf5] => true,
             _ => return Err(self.reader.error(shape)),
         };
-        let valid_guest = guest.starts_with('/')
-            && guest.len() > 1
-            && !guest.split('/').any(|c| c == "." || c == "..")
-            && guest != "/inputs"
-            && !guest.starts_with("/inputs/");
+        let valid_guest = guest_path_is_valid(&guest);
         if !valid_guest {
             return Err(self.reader.error(format!(
-                "a granted directory's guest path `{guest}` must be absolute, without `.` or `..`, and not under /inputs"
+                "a granted directory's guest path `{guest}` must be absolute, without empty, `.` or `..` parts, and not under /inputs"
             )));
         }
         let value = text_item(&guest);
@@ -557,6 +553,17 @@ impl Validator<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether a granted directory may appear at `guest`: an absolute path of plain parts
+/// (no empty, `.` or `..` one, so no two spellings of one place), not at or under `/inputs`,
+/// where file inputs are mounted.
+pub fn guest_path_is_valid(guest: &str) -> bool {
+    let mut parts = guest.split('/');
+    parts.next() == Some("")
+        && guest.len() > 1
+        && parts.clone().all(|part| !matches!(part, "" | "." | ".."))
+        && parts.next() != Some("inputs")
 }
 
 /// `text` as a CBOR text string item.

@@ -50,13 +50,9 @@ impl std::str::FromStr for Grant {
             Some(guest) => guest.to_owned(),
             None => format!("/{}", host.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
         };
-        let valid = guest.starts_with('/')
-            && guest.len() > 1
-            && !guest.split('/').any(|c| c == ".." || c == ".")
-            && !(guest == "/inputs" || guest.starts_with("/inputs/"));
-        if !valid {
+        if !jug_core::cbor::guest_path_is_valid(&guest) {
             return Err(format!(
-                "the guest path `{guest}` must be absolute, without `.` or `..`, and not under /inputs (in `--dir {text}`)"
+                "the guest path `{guest}` must be absolute, without empty, `.` or `..` parts, and not under /inputs (in `--dir {text}`)"
             ));
         }
         Ok(Grant { host, guest, writable })
@@ -92,7 +88,7 @@ mod tests {
         assert_eq!((rw.guest.as_str(), rw.writable), ("/scratch", true));
         let ro: Grant = format!("{}:/data:ro", dir.display()).parse().unwrap();
         assert!(!ro.writable);
-        for bad in ["/no/such/dir", "/tmp:relative", "/tmp:/a/../b", "/tmp:/inputs/x", "/tmp:/a:xx:rw"] {
+        for bad in ["/no/such/dir", "/tmp:relative", "/tmp:/a/../b", "/tmp:/inputs/x", "/tmp://inputs", "/tmp:/a:xx:rw"] {
             assert!(bad.parse::<Grant>().is_err(), "{bad}");
         }
     }
