@@ -90,6 +90,7 @@ conformance!(
     results_round_trip,
     a_damaged_result_is_never_returned,
     logs_round_trip,
+    manifests_are_listed_by_name,
     a_second_copy_of_a_result_is_reported,
     a_lock_is_exclusive_until_released,
     concurrent_lockers_have_one_winner,

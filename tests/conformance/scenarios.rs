@@ -4,6 +4,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};
 
 use jug_core::Key;
+use jug_core::manifest::ManifestId;
 use jug_core::store::{LockRecord, Locking, StoreLocation, Stored};
 
 use crate::Backend;
@@ -76,6 +77,25 @@ pub fn logs_round_trip(backend: &Backend) {
     store.put_log(&k, b"first run\n").unwrap();
     store.put_log(&k, b"second run\n").unwrap();
     assert_eq!(store.get_log(&k).unwrap().as_deref(), Some(&b"second run\n"[..]));
+}
+
+pub fn manifests_are_listed_by_name(backend: &Backend) {
+    let store = backend.open();
+    let id = |name: &str, batch: &str| ManifestId { name: name.into(), batch: batch.into() };
+    // Task names contain dots, and a name may need escaping in a path: both must list back.
+    let ids = [id("primes.is_prime", "0001-a"), id("primes.is_prime", "0002-b"), id("odd name/with:chars", "0001-c")];
+    for (n, manifest) in ids.iter().enumerate() {
+        store.put_manifest(manifest, format!("manifest {n}").as_bytes()).unwrap();
+    }
+    let mut listed = store.list_manifests().unwrap();
+    listed.sort();
+    let mut expected = ids.to_vec();
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert_eq!(store.get_manifest(&ids[1]).unwrap().as_deref(), Some(&b"manifest 1"[..]));
+    store.delete_manifest(&ids[0]).unwrap();
+    assert_eq!(store.get_manifest(&ids[0]).unwrap(), None);
+    assert_eq!(store.list_manifests().unwrap().len(), 2);
 }
 
 pub fn a_second_copy_of_a_result_is_reported(backend: &Backend) {
