@@ -83,7 +83,11 @@ pub fn manifests_are_listed_by_name(backend: &Backend) {
     let store = backend.open();
     let id = |name: &str, batch: &str| ManifestId { name: name.into(), batch: batch.into() };
     // Task names contain dots, and a name may need escaping in a path: both must list back.
-    let ids = [id("primes.is_prime", "0001-a"), id("primes.is_prime", "0002-b"), id("odd name/with:chars", "0001-c")];
+    let ids = [
+        id("primes.is_prime", "0001-a"),
+        id("primes.is_prime", "0002-b"),
+        id("odd name/with:chars", "0001-c"),
+    ];
     for (n, manifest) in ids.iter().enumerate() {
         store.put_manifest(manifest, format!("manifest {n}").as_bytes()).unwrap();
     }

@@ -44,7 +44,8 @@ fn a_task_sees_only_what_is_granted_and_cannot_leave_it() {
     assert_eq!(reads(&dir, &["--dir", "data"], &paths), [Some(12), None, None, None]);
     let log = dir.jug(&["log", "tasks.wasm", "read_anything"]).arg_words(&["read", "/data/link"]).run();
     assert!(log.stdout.contains("cannot read /data/link"), "{}", log.stdout);
-    let status = dir.jug(&["status", "tasks.wasm", "--dir", "data"]).arg_words(&["read", "/data/in.txt"]).run();
+    let status =
+        dir.jug(&["status", "tasks.wasm", "--dir", "data"]).arg_words(&["read", "/data/in.txt"]).run();
     assert!(!status.stdout.contains("may write"), "a read-only grant is not announced: {}", status.stdout);
 }
 
@@ -53,14 +54,20 @@ fn writing_needs_rw_which_changes_the_keys_and_shows_in_status() {
     let dir = grants_dir("grants-write");
     std::fs::create_dir_all(dir.join("out")).expect("mkdir");
     let words = ["write", "/out/result.txt", "written by a task"];
-    let read_only = dir.jug(&["execute", "tasks.wasm", "--dir", "out"]).arg_words(&words).run().expect_code(1);
+    let read_only =
+        dir.jug(&["execute", "tasks.wasm", "--dir", "out"]).arg_words(&words).run().expect_code(1);
     assert!(read_only.stderr.contains("cannot write /out/result.txt"), "{}", read_only.stderr);
     assert!(!dir.join("out/result.txt").exists());
 
     dir.jug(&["execute", "tasks.wasm", "--dir", "out:/out:rw"]).arg_words(&words).run().expect_code(0);
     assert_eq!(std::fs::read_to_string(dir.join("out/result.txt")).expect("written"), "written by a task");
-    let status = dir.jug(&["status", "tasks.wasm", "--dir", "out:/out:rw"]).arg_words(&words).run().expect_code(0);
-    assert!(status.stdout.contains("Tasks may write to ") && status.stdout.contains("(as /out)"), "{}", status.stdout);
+    let status =
+        dir.jug(&["status", "tasks.wasm", "--dir", "out:/out:rw"]).arg_words(&words).run().expect_code(0);
+    assert!(
+        status.stdout.contains("Tasks may write to ") && status.stdout.contains("(as /out)"),
+        "{}",
+        status.stdout
+    );
     // The same task without the read-write grant is another task: not complete.
     dir.jug(&["status", "tasks.wasm", "--dir", "out"]).arg_words(&words).run().expect_code(1);
     dir.jug(&["status", "tasks.wasm"]).arg_words(&words).run().expect_code(1);
@@ -93,5 +100,9 @@ fn a_task_can_be_granted_a_directory_of_its_own() {
     let escape = dir.jug(&["execute", "tasks.wasm", "--keep-going"]).arg_words(&["own-dirs", "data"]).run();
     assert!(escape.stderr.contains("cannot read /granted/../secret.txt"), "{}", escape.stderr);
     let outside = dir.jug(&["execute", "tasks.wasm", "--keep-going"]).arg_words(&["own-dirs", "../.."]).run();
-    assert!(outside.stderr.contains("granted directory `../..` is outside the working directory"), "{}", outside.stderr);
+    assert!(
+        outside.stderr.contains("granted directory `../..` is outside the working directory"),
+        "{}",
+        outside.stderr
+    );
 }

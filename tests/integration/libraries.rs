@@ -14,10 +14,19 @@ fn library_dir(name: &str) -> TestDir {
 #[test]
 fn a_graph_runs_tasks_of_another_component_under_its_names() {
     let dir = library_dir("library-run");
-    let status = dir.jug(&["status", "tasks.wasm"]).arg_words(&GRAPH).env("COLUMNS", "120").run().expect_code(1);
-    let rows: Vec<&str> = status.stdout.lines().filter(|l| l.contains("  primes.") || l.contains("  tasks.")).map(str::trim_end).collect();
+    let status =
+        dir.jug(&["status", "tasks.wasm"]).arg_words(&GRAPH).env("COLUMNS", "120").run().expect_code(1);
+    let rows: Vec<&str> = status
+        .stdout
+        .lines()
+        .filter(|l| l.contains("  primes.") || l.contains("  tasks."))
+        .map(str::trim_end)
+        .collect();
     assert_eq!(rows.len(), 4, "{}", status.stdout);
-    assert!(rows[0].ends_with("primes.count_primes") && rows[0].contains(" 1           0           0           0  "));
+    assert!(
+        rows[0].ends_with("primes.count_primes")
+            && rows[0].contains(" 1           0           0           0  ")
+    );
     assert!(rows[1].ends_with("primes.is_prime") && rows[1].contains(" 19 "), "{}", rows[1]);
     assert!(rows[2].ends_with("tasks.constant") && rows[3].ends_with("tasks.negate"), "{}", status.stdout);
 

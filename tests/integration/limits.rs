@@ -12,7 +12,8 @@ fn a_task_with_its_own_timeout_fails_alone_and_is_retried_once() {
     assert!(run.stdout.starts_with("Executed:  2 tasks\n"), "{}", run.stdout);
     let failures = dir.files_under("tasks.jugdata/failed");
     assert_eq!(failures.len(), 1, "{failures:?}");
-    let record = std::fs::read_to_string(dir.join("tasks.jugdata/failed").join(&failures[0])).expect("record");
+    let record =
+        std::fs::read_to_string(dir.join("tasks.jugdata/failed").join(&failures[0])).expect("record");
     let record: serde_json::Value = serde_json::from_str(&record).expect("json");
     assert_eq!(record["name"], "tasks.spin");
     assert_eq!(record["failure"]["kind"], "timeout");
@@ -34,21 +35,26 @@ fn a_task_with_its_own_timeout_fails_alone_and_is_retried_once() {
 fn fuel_is_deterministic_and_enough_fuel_changes_nothing() {
     let dir = TestDir::with_guest("limits-fuel", "tasks.wasm");
     // spin(seed, 1) runs a million iterations of a few instructions each.
-    let starved = dir.jug(&["execute", "tasks.wasm", "--short", "--fuel", "100000"]).arg_words(&["spin", "1", "1"]);
+    let starved =
+        dir.jug(&["execute", "tasks.wasm", "--short", "--fuel", "100000"]).arg_words(&["spin", "1", "1"]);
     let starved = starved.run().expect_code(1);
     assert!(starved.stderr.contains("used up its fuel (100000 instructions, --fuel); raise it with --fuel"));
-    let fed = dir.jug(&["execute", "tasks.wasm", "--short", "--fuel", "100000000"]).arg_words(&["spin", "1", "1"]);
+    let fed =
+        dir.jug(&["execute", "tasks.wasm", "--short", "--fuel", "100000000"]).arg_words(&["spin", "1", "1"]);
     fed.run().expect_code(0);
     let plain = TestDir::with_guest("limits-no-fuel", "tasks.wasm");
     plain.jug(&["execute", "tasks.wasm"]).arg_words(&["spin", "1", "1"]).run().expect_code(0);
-    let value = |dir: &TestDir| dir.jug(&["value", "tasks.wasm", "spin"]).arg_words(&["spin", "1", "1"]).run();
+    let value =
+        |dir: &TestDir| dir.jug(&["value", "tasks.wasm", "spin"]).arg_words(&["spin", "1", "1"]).run();
     assert_eq!(value(&dir).expect_code(0).stdout, value(&plain).expect_code(0).stdout);
 }
 
 #[test]
 fn bad_limit_values_are_usage_errors() {
     let dir = TestDir::with_guest("limits-bad", "tasks.wasm");
-    for (flag, value) in [("--max-memory", "12x"), ("--timeout", "soon"), ("--fuel", "lots"), ("--max-log", "0")] {
+    for (flag, value) in
+        [("--max-memory", "12x"), ("--timeout", "soon"), ("--fuel", "lots"), ("--max-log", "0")]
+    {
         let run = dir.jug(&["execute", "tasks.wasm", flag, value]).run();
         assert_eq!(run.code, 2, "{flag} {value}: {}", run.stderr);
         assert!(run.stderr.contains(flag), "{flag} {value}: {}", run.stderr);

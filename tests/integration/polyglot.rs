@@ -20,9 +20,11 @@ fn polyglot_dir(name: &str) -> TestDir {
 fn stored(dir: &TestDir, name: &str) -> Vec<Vec<u8>> {
     let run = dir.jug(&["value", "pipeline.wasm", name, "--json"]).run().expect_code(0);
     let values: serde_json::Value = serde_json::from_str(&run.stdout).expect("value --json");
-    let keys = values.as_array().expect("an array").iter().map(|v| v["key"].as_str().expect("a key").to_owned());
+    let keys =
+        values.as_array().expect("an array").iter().map(|v| v["key"].as_str().expect("a key").to_owned());
     keys.map(|key| {
-        let file = std::fs::read(dir.join(&format!("pipeline.jugdata/results/{}/{key}", &key[..2]))).expect("result file");
+        let file = std::fs::read(dir.join(&format!("pipeline.jugdata/results/{}/{key}", &key[..2])))
+            .expect("result file");
         file[48..].to_vec() // after the result header (store/envelope.rs)
     })
     .collect()
@@ -51,8 +53,14 @@ fn a_python_graph_runs_rust_and_javascript_tasks() {
     let status = dir.jug(&["status", "pipeline.wasm", "--json"]).run().expect_code(1);
     let json: serde_json::Value = serde_json::from_str(&status.stdout).expect("status --json");
     let names: Vec<&String> = json["tasks"].as_object().expect("tasks").keys().collect();
-    let expected =
-        ["pipeline.measure", "pipeline.probe", "report.echo", "report.format", "stats.describe", "stats.echo"];
+    let expected = [
+        "pipeline.measure",
+        "pipeline.probe",
+        "report.echo",
+        "report.format",
+        "stats.describe",
+        "stats.echo",
+    ];
     assert_eq!(names, expected, "{}", status.stdout);
     assert_eq!(json["tasks"]["pipeline.measure"]["ready"], 8);
 

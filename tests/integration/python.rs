@@ -88,7 +88,8 @@ fn tasklets_and_iteratetask_pass_parts_of_results() {
 #[test]
 fn barriers_and_bvalue_build_the_graph_in_rounds() {
     let dir = features_dir("python-barrier");
-    let status = dir.jug(&["status", "features.wasm", "--short"]).arg_words(&["barrier"]).run().expect_code(1);
+    let status =
+        dir.jug(&["status", "features.wasm", "--short"]).arg_words(&["barrier"]).run().expect_code(1);
     assert!(
         status.stdout.starts_with("5 tasks waiting to be run, 0 failed, 0 complete, (none active).\n")
             && status.stdout.contains("stopped at a barrier"),
@@ -112,7 +113,7 @@ fn mapreduce_declares_the_batches_of_the_rust_sdk() {
     let count = count.expect_code(0).stdout;
     for row in [
         "           4  features.square.map", // 10 inputs, 3 per task
-        "          10  features.add.reduce",  // 4 + 2 + 1 over the squares, 2 + 1 in mapreduce
+        "          10  features.add.reduce", // 4 + 2 + 1 over the squares, 2 + 1 in mapreduce
         "           2  features.power.map",
         "           1  features.power", // a map_step of 1: plain tasks
         "           2  features.scale.map",
@@ -126,7 +127,10 @@ fn mapreduce_declares_the_batches_of_the_rust_sdk() {
     assert_eq!(value(&dir, "square.map", "mapreduce"), "[0,1,4]\n[9,16,25]\n[36,49,64]\n[81]\n");
     assert_eq!(value(&dir, "power.map", "mapreduce"), "[8,9]\n[1]\n");
     // The reduce tree over the squares, then mapreduce(add, scale, [1, 2, 3], 2, 2).
-    assert_eq!(value(&dir, "add.reduce", "mapreduce"), format!("5\n50\n149\n81\n204\n81\n{squares}\n6\n6\n12\n"));
+    assert_eq!(
+        value(&dir, "add.reduce", "mapreduce"),
+        format!("5\n50\n149\n81\n204\n81\n{squares}\n6\n6\n12\n")
+    );
 }
 
 #[test]
@@ -177,9 +181,13 @@ fn tasks_of_another_component_are_declared_in_it() {
     std::fs::copy(guest("tasks.wasm"), dir.join("tasks.wasm")).expect("copy the Rust library");
     let count = dir.jug(&["count", "features.wasm"]).arg_words(&["library"]).env("COLUMNS", "60").run();
     let count = count.expect_code(0).stdout;
-    assert!(count.contains("           1  tasks.add") && count.contains("           1  features.square"), "{count}");
+    assert!(
+        count.contains("           1  tasks.add") && count.contains("           1  features.square"),
+        "{count}"
+    );
     execute(&dir, "library").expect_code(0);
-    let run = dir.jug(&["value", "features.wasm", "--pattern", "/negate|total/"]).arg_words(&["library"]).run();
+    let run =
+        dir.jug(&["value", "features.wasm", "--pattern", "/negate|total/"]).arg_words(&["library"]).run();
     assert_eq!(run.expect_code(0).stdout, "-25\n21\n"); // -(add(2, 3)²), add(2, 3) + square(4)
 }
 
@@ -316,7 +324,8 @@ fn graph_and_value_errors_are_one_line_messages() {
     let broken = dir.jug(&["status", "features.wasm"]).arg_words(&["broken"]).run();
     broken.expect_one_line_error(4, "ZeroDivisionError: division by zero (features.py, line ");
     let argument = dir.jug(&["status", "features.wasm"]).arg_words(&["bad-argument"]).run();
-    argument.expect_one_line_error(4, "an argument of task echo contains a set, which cannot cross to jug-host");
+    argument
+        .expect_one_line_error(4, "an argument of task echo contains a set, which cannot cross to jug-host");
     let result = dir.jug(&["execute", "features.wasm"]).arg_words(&["bad-result"]).run().expect_code(1);
     assert!(result.stderr.contains("the result of task make_set contains a set"), "{}", result.stderr);
 }
@@ -367,8 +376,14 @@ fn jug_py_reports_mistakes_in_one_line() {
     let duplicate = workspace().join("tests/fixtures/python/bad/duplicate.py");
     let run = jug_py(&dir, &["build", duplicate.to_str().unwrap(), "-o", "duplicate.wasm"]).expect_code(1);
     let last = run.stderr.lines().last().unwrap_or_default();
-    assert!(last.starts_with("jug-py: ") && last.contains("failed while the component was built"), "{}", run.stderr);
-    assert!(last.contains("two different task functions are named `work` (duplicate.py:6 and duplicate.py:11)"));
+    assert!(
+        last.starts_with("jug-py: ") && last.contains("failed while the component was built"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        last.contains("two different task functions are named `work` (duplicate.py:6 and duplicate.py:11)")
+    );
     assert!(run.stderr.contains("duplicate.py\", line 11, in <module>"), "{}", run.stderr);
     assert!(run.stderr.lines().count() < 12, "{}", run.stderr);
     assert!(!dir.join("duplicate.wasm").exists());
@@ -380,7 +395,8 @@ fn sdk_unit_tests_pass() {
     let tool = PathBuf::from(std::env::var_os("JUG_PY").expect("JUG_PY is set"));
     let python = tool.parent().expect("jug-py is in a venv's bin/").join("python");
     let sdk = workspace().join("guest-sdk/python");
-    let run = Command::new(python).current_dir(&sdk).args(["-m", "unittest", "discover", "-s", "tests"]).output();
+    let run =
+        Command::new(python).current_dir(&sdk).args(["-m", "unittest", "discover", "-s", "tests"]).output();
     let run = Run::from(run.expect("python runs")).expect_code(0);
     assert!(run.stderr.contains("\nOK"), "{}", run.stderr);
 }

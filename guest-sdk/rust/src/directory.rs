@@ -43,7 +43,8 @@ impl Directory {
 
 impl Arg<String> for Directory {
     fn to_template(&self) -> Value {
-        let grant = vec![Value::Text(self.path.clone()), Value::Text(self.guest.clone()), Value::Bool(self.writable)];
+        let grant =
+            vec![Value::Text(self.path.clone()), Value::Text(self.guest.clone()), Value::Bool(self.writable)];
         Value::Tag(crate::DIR_GRANT_TAG, Box::new(Value::Array(grant)))
     }
 }

@@ -47,7 +47,9 @@ impl Library {
             Err(e) => panic!("jug: cannot encode the arguments of `{function}`: {e}"),
         };
         match graph::declare_in(&self.path, function, &template) {
-            Ok(key) => Task::from_key(key).unwrap_or_else(|_| panic!("jug: the host returned a malformed key")),
+            Ok(key) => {
+                Task::from_key(key).unwrap_or_else(|_| panic!("jug: the host returned a malformed key"))
+            }
             Err(e) => panic!("jug: cannot declare task `{function}` of {}: {e}", self.path),
         }
     }

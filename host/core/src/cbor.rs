@@ -446,7 +446,14 @@ impl Validator<'_> {
         let file = FileInput { path, digest };
         let value = text_item(&file.guest_path());
         let key_form = self.reader.bytes[start..self.reader.pos].to_vec();
-        self.wrappers.push(Wrapper { start, end: self.reader.pos, value, key_form, file: Some(file), dir: None });
+        self.wrappers.push(Wrapper {
+            start,
+            end: self.reader.pos,
+            value,
+            key_form,
+            file: Some(file),
+            dir: None,
+        });
         Ok(())
     }
 
@@ -466,7 +473,9 @@ impl Validator<'_> {
                 return Err(self.reader.error(shape));
             }
             let bytes = self.reader.take(head.arg)?;
-            std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| self.reader.error("text string is not valid UTF-8"))
+            std::str::from_utf8(bytes)
+                .map(str::to_owned)
+                .map_err(|_| self.reader.error("text string is not valid UTF-8"))
         };
         let (path, guest) = (text()?, text()?);
         let writable = match self.reader.take(1)? {

@@ -214,7 +214,12 @@ impl GraphBuilder {
 
     /// [`GraphBuilder::declare`] for a function of the component with index `component`: the
     /// key derives from that component's code identity.
-    pub fn declare_in(&mut self, component: u32, function: &str, template: Vec<u8>) -> Result<Key, DeclareError> {
+    pub fn declare_in(
+        &mut self,
+        component: u32,
+        function: &str,
+        template: Vec<u8>,
+    ) -> Result<Key, DeclareError> {
         let code = self.keyed_code(self.graph.components[component as usize].code);
         let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
         if function.is_empty() || !function.chars().all(valid_char) {
@@ -256,7 +261,17 @@ impl GraphBuilder {
         }
         let function = self.function_id(component, function);
         let limits = TaskLimits::default();
-        Ok(self.push(TaskSpec { function, template, references, dependencies, key, files, dirs, compound: false, limits }))
+        Ok(self.push(TaskSpec {
+            function,
+            template,
+            references,
+            dependencies,
+            key,
+            files,
+            dirs,
+            compound: false,
+            limits,
+        }))
     }
 
     fn push(&mut self, task: TaskSpec) -> Key {
@@ -309,7 +324,17 @@ impl GraphBuilder {
         let files = Vec::new();
         let limits = TaskLimits::default();
         let dirs = Vec::new();
-        self.push(TaskSpec { function, template, references, dependencies, key, files, dirs, compound: true, limits });
+        self.push(TaskSpec {
+            function,
+            template,
+            references,
+            dependencies,
+            key,
+            files,
+            dirs,
+            compound: true,
+            limits,
+        });
         Ok(key)
     }
 

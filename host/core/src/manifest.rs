@@ -279,8 +279,8 @@ mod hex_keys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cbor::test_reference as reference;
     use crate::GraphBuilder;
+    use crate::cbor::test_reference as reference;
 
     /// a = leaf(x), b = leaf(y), sum(a, b) under code `code`: the sum's entry.
     fn sum_entry(code: u8, x: u8, y: u8, offset: u8) -> Entry {

@@ -88,7 +88,14 @@ mod tests {
         assert_eq!((rw.guest.as_str(), rw.writable), ("/scratch", true));
         let ro: Grant = format!("{}:/data:ro", dir.display()).parse().unwrap();
         assert!(!ro.writable);
-        for bad in ["/no/such/dir", "/tmp:relative", "/tmp:/a/../b", "/tmp:/inputs/x", "/tmp://inputs", "/tmp:/a:xx:rw"] {
+        for bad in [
+            "/no/such/dir",
+            "/tmp:relative",
+            "/tmp:/a/../b",
+            "/tmp:/inputs/x",
+            "/tmp://inputs",
+            "/tmp:/a:xx:rw",
+        ] {
             assert!(bad.parse::<Grant>().is_err(), "{bad}");
         }
     }

@@ -7,8 +7,8 @@ use jug_core::code::{self, WasmKind};
 use jug_core::execute::{Failure, FailureKind, Run, Runner};
 use std::sync::Arc;
 
-use jug_core::results::Results;
 use jug_core::graph::ComponentRef;
+use jug_core::results::Results;
 use jug_core::{Graph, GraphBuilder, Key, TaskSpec};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store};
@@ -96,7 +96,8 @@ impl Program {
         let code = self.code();
         let phase = Phase::Build {
             builder: Box::new(
-                GraphBuilder::new(self.stem(), code).with_environment(crate::grants::environment(&self.grants)),
+                GraphBuilder::new(self.stem(), code)
+                    .with_environment(crate::grants::environment(&self.grants)),
             ),
             first_error: None,
             results,
@@ -150,7 +151,10 @@ impl Runner for Program {
         let Some(loaded) = loaded else {
             // Libraries are loaded while building, which always precedes running.
             let message = format!("the component {} was not loaded by the graph builder", component.stem);
-            return Run { outcome: Err(Failure { kind: FailureKind::BadArgument, message }), log: Vec::new() };
+            return Run {
+                outcome: Err(Failure { kind: FailureKind::BadArgument, message }),
+                log: Vec::new(),
+            };
         };
         // A timeout may be the machine's fault rather than the task's: one more try. Every
         // other failure is deterministic, and trying again would only fail again.
@@ -177,7 +181,14 @@ impl Program {
         store
     }
 
-    fn run_once(&self, loaded: &Loaded, limits: &Limits, task: &TaskSpec, function: &str, input: &[u8]) -> Run {
+    fn run_once(
+        &self,
+        loaded: &Loaded,
+        limits: &Limits,
+        task: &TaskSpec,
+        function: &str,
+        input: &[u8],
+    ) -> Run {
         // The files a task reads are copied, checked against the digests in its key, into a
         // private directory mounted read-only: the task sees exactly them.
         // `_mounted` holds the private directory until the task is done.

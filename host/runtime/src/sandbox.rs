@@ -63,8 +63,8 @@ impl Sandbox {
     /// identity while building).
     /// The sandbox of a graph builder: task limits do not apply, except on its output.
     pub fn new(seed: &Key, phase: Phase, limits: &crate::Limits) -> Sandbox {
-        let mut sandbox =
-            Sandbox::with_files(seed, phase, None, limits, &[]).expect("a sandbox without files always builds");
+        let mut sandbox = Sandbox::with_files(seed, phase, None, limits, &[])
+            .expect("a sandbox without files always builds");
         sandbox.memory.max = None;
         sandbox
     }
@@ -79,7 +79,8 @@ impl Sandbox {
     ) -> Result<Sandbox, String> {
         // One byte over the limit: output of exactly `--max-log` bytes is kept, and a full pipe
         // means the task wrote more.
-        let output = MemoryOutputPipe::new(usize::try_from(limits.max_log.saturating_add(1)).unwrap_or(usize::MAX));
+        let output =
+            MemoryOutputPipe::new(usize::try_from(limits.max_log.saturating_add(1)).unwrap_or(usize::MAX));
         let seed = blake3::derive_key("jug-host 2026-11 task randomness", &seed.0);
         let insecure_seed = u128::from_le_bytes(seed[..16].try_into().expect("16 bytes"));
         let mut insecure = seed;
@@ -94,8 +95,11 @@ impl Sandbox {
             }
         }
         for grant in grants {
-            let perms =
-                if grant.writable { wasmtime_wasi::FsPerms::ReadWrite } else { wasmtime_wasi::FsPerms::ReadOnly };
+            let perms = if grant.writable {
+                wasmtime_wasi::FsPerms::ReadWrite
+            } else {
+                wasmtime_wasi::FsPerms::ReadOnly
+            };
             wasi.preopened_dir(&grant.host, &grant.guest, perms)
                 .map_err(|e| format!("cannot mount {} at {}: {e}", grant.host.display(), grant.guest))?;
         }

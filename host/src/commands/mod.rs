@@ -57,7 +57,11 @@ pub fn load(args: &GraphArgs, builder: &BuilderArgs) -> anyhow::Result<Loaded> {
 }
 
 /// [`load`], for commands that run tasks: with the limits they run them under.
-pub fn load_with(args: &GraphArgs, builder: &BuilderArgs, limits: jug_runtime::Limits) -> anyhow::Result<Loaded> {
+pub fn load_with(
+    args: &GraphArgs,
+    builder: &BuilderArgs,
+    limits: jug_runtime::Limits,
+) -> anyhow::Result<Loaded> {
     let stem = args.graph.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let store = match &args.store {
         Some(url) => StoreLocation::parse(url)?,

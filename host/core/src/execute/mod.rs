@@ -38,7 +38,13 @@ pub trait Runner: Sync {
     /// Runs `function` of `component` (the graph's own, or a library it declared tasks of) for
     /// `task` on `input` (its spliced argument array), with the working-directory files it
     /// reads mounted read-only and under its limits.
-    fn run(&self, component: &crate::graph::ComponentRef, task: &crate::TaskSpec, function: &str, input: &[u8]) -> Run;
+    fn run(
+        &self,
+        component: &crate::graph::ComponentRef,
+        task: &crate::TaskSpec,
+        function: &str,
+        input: &[u8],
+    ) -> Run;
 }
 
 /// What one run of a task produced.

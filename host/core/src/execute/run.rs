@@ -21,7 +21,9 @@ pub fn run_task(graph: &Graph, runner: &dyn Runner, task: usize, inputs: &HashMa
         })
     });
     let run = match (input, spec.compound) {
-        (Err(message), _) => Run { outcome: Err(Failure { kind: FailureKind::BadArgument, message }), log: Vec::new() },
+        (Err(message), _) => {
+            Run { outcome: Err(Failure { kind: FailureKind::BadArgument, message }), log: Vec::new() }
+        }
         (Ok(input), false) => runner.run(graph.component(task), spec, graph.function(task), &input),
         (Ok(input), true) => compound_result(graph.name(task), &input),
     };
