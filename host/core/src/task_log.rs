@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
 
 /// What starts the record's line.
 const MARKER: &[u8] = b"jug-host log: ";
@@ -120,17 +120,10 @@ fn split_record(bytes: &[u8]) -> Option<(LogRecord, &[u8])> {
     Some((record, &bytes[..end]))
 }
 
-/// A failure kind's name as the JSON spells it (`guest-error`, `trap`…).
-pub fn kind_name(kind: FailureKind) -> String {
-    match serde_json::to_value(kind) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => format!("{kind:?}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failure::FailureKind;
 
     fn failure() -> Failure {
         Failure { kind: FailureKind::Trap, message: "panicked at src/lib.rs:3:5: boom\nsecond line".into() }
@@ -186,7 +179,7 @@ mod tests {
 
     #[test]
     fn kinds_display_as_in_json() {
-        assert_eq!(kind_name(FailureKind::GuestError), "guest-error");
-        assert_eq!(kind_name(FailureKind::OutputTooLarge), "output-too-large");
+        assert_eq!(FailureKind::GuestError.to_string(), "guest-error");
+        assert_eq!(FailureKind::OutputTooLarge.to_string(), "output-too-large");
     }
 }

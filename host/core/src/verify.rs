@@ -84,9 +84,9 @@ pub fn plan(graph: &Graph, results: &HashSet<Key>, sample: Option<(usize, u64)>)
         && n < candidates.len()
     {
         // A partial Fisher–Yates shuffle: the first n places get a uniform random sample.
-        let mut random = SplitMix64(s);
+        let mut random = fastrand::Rng::with_seed(s);
         for place in 0..n {
-            let pick = place + (random.next() % (candidates.len() - place) as u64) as usize;
+            let pick = random.usize(place..candidates.len());
             candidates.swap(place, pick);
         }
         candidates.truncate(n);
@@ -183,19 +183,6 @@ pub fn verify_task(
         Ok(now) => Verdict::Differ { stored: Digest::of(&stored), now: Digest::of(&now) },
         Err(failure) => Verdict::Failed(failure.message),
     })
-}
-
-/// A small, good-enough generator for picking a sample (Steele, Lea and Flood's SplitMix64).
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// What one guest-to-host call may copy beyond `--max-result`: the function name and such.
 const HOSTCALL_SLACK: u64 = 1 << 20;
 
-/// Limits for every task of a run (and, where they make sense, for building the graph).
+/// Limits for every task of a run (a graph builder runs without them: see `apply`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Wall time per task (`--timeout`); none by default, like Jug.

@@ -193,8 +193,14 @@ impl Program {
         // private directory mounted read-only: the task sees exactly them.
         // `_mounted` holds the private directory until the task is done.
         let prepared = files::mount(&task.files).and_then(|mounted| {
-            let own: Vec<Grant> = task.dirs.iter().map(files::grant).collect::<Result<_, _>>()?;
-            let grants: Vec<Grant> = self.grants.iter().cloned().chain(own).collect();
+            // Most tasks have no directory of their own: no copy of `--dir`'s grants for them.
+            let grants: std::borrow::Cow<[Grant]> = match task.dirs.is_empty() {
+                true => (&self.grants[..]).into(),
+                false => {
+                    let own = task.dirs.iter().map(files::grant).collect::<Result<Vec<_>, _>>()?;
+                    self.grants.iter().cloned().chain(own).collect::<Vec<_>>().into()
+                }
+            };
             Ok((Sandbox::with_files(&task.key, Phase::Run, mounted.as_ref(), limits, &grants)?, mounted))
         });
         let (sandbox, _mounted) = match prepared {

@@ -10,7 +10,7 @@
 use jug_core::Key;
 use jug_core::failure::FailureRecord;
 use jug_core::status::{self, State};
-use jug_core::task_log::{LogOutcome, TaskLog, kind_name};
+use jug_core::task_log::{LogOutcome, TaskLog};
 
 use crate::cli::LogArgs;
 use crate::exit_code;
@@ -114,7 +114,7 @@ fn header(entry: &Entry) -> String {
 /// `failed (trap): panicked at …`, lines after the first indented under it.
 fn failed(failure: &jug_core::failure::Failure) -> String {
     let message = failure.message.trim_end().replace('\n', "\n   ");
-    format!("failed ({}): {message}", kind_name(failure.kind))
+    format!("failed ({}): {message}", failure.kind)
 }
 
 /// `== 97 more tasks without a log: 95 complete, no output; 2 not run yet (--all shows them)`

@@ -6,6 +6,7 @@ mod cleanup;
 mod count;
 mod diagram;
 mod execute;
+mod explain;
 mod invalidate;
 mod log;
 mod status;

@@ -4,20 +4,11 @@
 //! expired lease (its worker died or hung) is shown as Ready — the next `execute` takes it
 //! over — and a line under the table counts such tasks and names the silent workers, which
 //! is what someone looking at a stuck cluster needs to know. `--json` gives the same for
-//! scripts.
-//!
-//! `--explain NAME` says, per task, why it has no result: it compares the task as declared now
-//! with the manifests of earlier runs of its name (see `jug_core::manifest`), and reads its
-//! failure mark or log. One listing of the manifests, then only those of the names asked about.
+//! scripts. `--explain NAME` is in `explain.rs`.
 
-use std::collections::{HashMap, HashSet};
-
-use jug_core::failure::{Failure, FailureRecord};
-use jug_core::manifest::{self, Change, Entry, Manifest};
 use jug_core::select::Selector;
 use jug_core::status::{self, State};
 use jug_core::table;
-use jug_core::{Graph, Key};
 
 use crate::cli::StatusArgs;
 use crate::exit_code;
@@ -27,7 +18,7 @@ use super::Observed;
 pub fn run(args: StatusArgs) -> anyhow::Result<i32> {
     let loaded = super::load(&args.graph, &args.builder)?;
     if let Some(name) = &args.explain {
-        return explain(&loaded, &Selector::name(name)?);
+        return super::explain::explain(&loaded, &Selector::name(name)?);
     }
     let observed = Observed::read(&loaded)?;
     let states = status::states(&loaded.graph, &observed.snapshot);
@@ -93,133 +84,4 @@ fn columns_by_name(columns: &[(&'static str, table::Counts); 5]) -> serde_json::
         }
     }
     by_name.into()
-}
-
-/// `status --explain NAME`: one line per selected task, `<name> <key>: <why>`; exit 0 iff
-/// every one of them is complete.
-fn explain(loaded: &super::Loaded, selector: &Selector) -> anyhow::Result<i32> {
-    let graph = &loaded.graph;
-    let chosen = super::select(graph, selector)?;
-    let store = loaded.reader.get()?;
-    let results = store.list_results()?;
-    let missing: Vec<usize> =
-        chosen.iter().copied().filter(|&i| !results.contains(&graph.task(i).key)).collect();
-
-    // Earlier runs of the names asked about, oldest first, with when they were stored.
-    let mut earlier: HashMap<String, Vec<(u64, Entry)>> = HashMap::new();
-    let (mut failed, mut logs) = (HashSet::new(), HashSet::new());
-    if !missing.is_empty() {
-        let names: HashSet<&str> = missing.iter().map(|&i| graph.name(i)).collect();
-        for id in store.list_manifests()?.into_iter().filter(|id| names.contains(id.name.as_str())) {
-            let Some(bytes) = store.get_manifest(&id)? else { continue };
-            match Manifest::from_json(&bytes) {
-                Ok(manifest) => {
-                    let runs = earlier.entry(id.name.clone()).or_default();
-                    runs.extend(manifest.tasks.into_iter().map(|entry| (manifest.stored_unix_ms, entry)));
-                }
-                Err(e) => tracing::warn!("skipping the unreadable manifest {}/{}: {e}", id.name, id.batch),
-            }
-        }
-        failed = store.list_failures()?;
-        logs = store.list_logs()?;
-    }
-
-    let mut out = String::new();
-    for &i in &chosen {
-        let key = graph.task(i).key;
-        let why = if results.contains(&key) {
-            "complete".to_owned()
-        } else {
-            let runs = earlier.get(graph.name(i)).map(Vec::as_slice).unwrap_or_default();
-            let ran_last = runs.iter().filter(|(_, e)| e.key == key).map(|(ms, _)| *ms).max();
-            match last_failure(store, &key, failed.contains(&key), logs.contains(&key))? {
-                Some((failure, _, true)) => format!(
-                    "failed in the last run: {} (marked failed: execute skips it until `cleanup --failed-only`)",
-                    failure_line(&failure)
-                ),
-                Some((failure, at, false)) if ran_last.is_none_or(|ran| at >= ran) => {
-                    format!("failed in the last run: {}", failure_line(&failure))
-                }
-                _ => {
-                    let runs: Vec<&Entry> = runs.iter().map(|(_, e)| e).collect();
-                    describe(graph, i, manifest::compare(&Entry::of(graph, i), &runs))
-                }
-            }
-        };
-        out.push_str(&format!("{} {}: {why}\n", graph.name(i), key.short()));
-    }
-    super::print(&out)?;
-    Ok(if missing.is_empty() { exit_code::OK } else { exit_code::NOT_DONE })
-}
-
-/// How a task's last run failed, if it did: from its failure mark (`true`) or its log, with
-/// when.
-fn last_failure(
-    store: &jug_core::store::Store,
-    key: &Key,
-    marked: bool,
-    logged: bool,
-) -> anyhow::Result<Option<(Failure, u64, bool)>> {
-    if marked
-        && let Some(bytes) = store.get_failure(key)?
-        && let Ok(record) = serde_json::from_slice::<FailureRecord>(&bytes)
-    {
-        return Ok(Some((record.failure, record.failed_unix_ms, true)));
-    }
-    if logged
-        && let Some(log) = store.get_task_log(key)?
-        && let Some(record) = log.record
-        && let Some(failure) = record.failure
-    {
-        return Ok(Some((failure, record.ran_unix_ms, false)));
-    }
-    Ok(None)
-}
-
-/// `trap: boom at 1`: the first line of the message.
-fn failure_line(failure: &Failure) -> String {
-    let message = failure.message.lines().next().unwrap_or("");
-    format!("{}: {message}", jug_core::task_log::kind_name(failure.kind))
-}
-
-/// The sentence for what [`manifest::compare`] found about task `i`.
-fn describe(graph: &Graph, i: usize, change: Option<Change>) -> String {
-    let name = graph.name(i);
-    match change {
-        None => format!("never run: no result and no earlier run of {name} on record"),
-        Some(Change::SameTask) => "its result was removed (invalidated or cleaned up)".to_owned(),
-        Some(Change::Code { was }) => format!(
-            "the code of {} changed: stored results of {name} were computed by code {}, now {}",
-            graph.component(i).stem,
-            was.short(),
-            graph.component(i).code.short()
-        ),
-        Some(Change::Arguments) => "its arguments changed".to_owned(),
-        Some(Change::Inputs(positions)) => {
-            let spec = graph.task(i);
-            let input = |j: usize| {
-                let dep = spec.dependencies[j] as usize;
-                let dep_key = graph.task(dep).key;
-                let argument = spec
-                    .references
-                    .iter()
-                    .find(|r| r.key == dep_key)
-                    .and_then(|r| manifest::argument_at(&spec.template, r.start));
-                match argument {
-                    Some(n) => format!("{} (argument {})", graph.name(dep), n + 1),
-                    None => graph.name(dep).to_owned(),
-                }
-            };
-            let more = match positions.len() {
-                0 | 1 => String::new(),
-                2 => ", and 1 more input".to_owned(),
-                n => format!(", and {} more inputs", n - 1),
-            };
-            let first = positions.first().map(|&j| input(j)).unwrap_or_default();
-            format!("an input changed: {first} has a new key{more}")
-        }
-        Some(Change::Environment) => "its environment changed: same code, function, arguments and inputs, \
-                                      but another key (read-write directory grants or the jug-host version)"
-            .to_owned(),
-    }
 }

@@ -220,8 +220,8 @@ struct State {
     committed: usize,
     /// When the first lease of a task held elsewhere expires, as far as we saw.
     next_expiry: Option<SystemTime>,
-    /// xorshift state, seeded from the owner id, for collision jumps.
-    random: u64,
+    /// Seeded from the owner id, for collision jumps.
+    random: fastrand::Rng,
     stopping: bool,
     finished: bool,
     progress: u64,
@@ -229,13 +229,6 @@ struct State {
 }
 
 impl State {
-    fn next_random(&mut self) -> u64 {
-        self.random ^= self.random << 13;
-        self.random ^= self.random >> 7;
-        self.random ^= self.random << 17;
-        self.random
-    }
-
     fn unfinished(&self, graph: &Graph) -> usize {
         (0..graph.len()).filter(|&i| !matches!(self.phase[i], Phase::Done | Phase::Excluded)).count()
     }
@@ -323,9 +316,9 @@ impl Shared {
                 to_run,
                 committed: 0,
                 next_expiry: None,
-                random: u64::from_le_bytes(
+                random: fastrand::Rng::with_seed(u64::from_le_bytes(
                     blake3::hash(options.owner.as_bytes()).as_bytes()[..8].try_into().unwrap(),
-                ) | 1,
+                )),
                 stopping: false,
                 finished: false,
                 progress: 0,
@@ -492,7 +485,7 @@ impl Context<'_> {
                 // Workers started together walk the tasks in the same order and would keep
                 // colliding; after a collision, jump to a random place in the queue.
                 if state.ready.len() > 1 {
-                    let jump = (state.next_random() % state.ready.len() as u64) as usize;
+                    let jump = state.random.usize(..state.ready.len());
                     state.ready.rotate_left(jump);
                 }
                 if let Some(expires) = expires {
