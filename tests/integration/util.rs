@@ -27,6 +27,7 @@ const GUESTS: &[&str] = &[
     "fixture-raw",
     "fixture-hello",
     "fixture-hostile",
+    "fixture-hostile-graph",
     "fixture-foreign",
 ];
 
@@ -213,6 +214,37 @@ impl TestDir {
             })
             .collect()
     }
+}
+
+/// Everything under a directory, as it is now: each entry's path relative to it, with its
+/// kind and content (a file's blake3, a symbolic link's target). Equal snapshots before and
+/// after a command mean the command changed nothing there, to the byte; unlike
+/// modification times, this also sees new directories, links and permission-preserving
+/// rewrites.
+pub fn tree_snapshot(root: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut found = std::collections::BTreeMap::new();
+    let mut pending = vec![root.to_owned()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let relative = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let kind = entry.file_type().expect("file type");
+            let content = if kind.is_symlink() {
+                format!("link -> {}", std::fs::read_link(&path).expect("read link").display())
+            } else if kind.is_dir() {
+                pending.push(path);
+                "dir".to_owned()
+            } else {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                format!("file {}", blake3::hash(&bytes).to_hex())
+            };
+            found.insert(relative, content);
+        }
+    }
+    found
 }
 
 pub struct JugCommand {
