@@ -55,6 +55,12 @@ pub struct GraphArgs {
     /// key); repeatable. E.g. --dir data, --dir ./data:/input, --dir out:/out:rw
     #[arg(long = "dir", value_name = "HOST[:GUEST][:ro|rw]")]
     pub dirs: Vec<jug_runtime::Grant>,
+
+    /// Let the graph grant its tasks write access (jug::directory(…).writable()) inside DIR,
+    /// a directory below the working directory; repeatable. Mounts nothing by itself and
+    /// changes no key
+    #[arg(long = "allow-write", value_name = "DIR")]
+    pub allow_write: Vec<PathBuf>,
 }
 
 /// Arguments for the graph builder (after `--`); they change the graph, so every subcommand

@@ -87,22 +87,33 @@ fn bad_grants_are_usage_errors() {
 fn a_task_can_be_granted_a_directory_of_its_own() {
     let dir = grants_dir("grants-own");
     std::fs::create_dir_all(dir.join("out")).expect("mkdir");
-    let run = dir.jug(&["execute", "tasks.wasm", "--keep-going", "--short"]).arg_words(&["own-dirs"]).run();
+    // The graph asks for write access to `out`: only the user's `--allow-write` grants it.
+    dir.jug(&["execute", "tasks.wasm"])
+        .arg_words(&["own-dirs"])
+        .run()
+        .expect_one_line_error(4, "writable grant of `out` is not inside a directory you allowed tasks to write; allow it with `--allow-write out`");
+    assert!(!dir.join("out/result.txt").exists());
+    let run = dir
+        .jug(&["execute", "tasks.wasm", "--keep-going", "--short", "--allow-write", "out"])
+        .arg_words(&["own-dirs"])
+        .run();
     let run = run.expect_code(1);
     // in.txt is read and out/result.txt written; writing through the read-only grant fails.
     assert!(run.stdout.starts_with("Executed:  2 tasks\n"), "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("cannot write /data/new.txt"), "{}", run.stderr);
     assert_eq!(std::fs::read_to_string(dir.join("out/result.txt")).expect("written"), "from a task");
-    let read = dir.jug(&["value", "tasks.wasm", "read_in"]).arg_words(&["own-dirs"]).run().expect_code(0);
+    // Every command builds the graph, so every command needs the flag.
+    let value = ["value", "tasks.wasm", "read_in", "--allow-write", "out"];
+    let read = dir.jug(&value).arg_words(&["own-dirs"]).run().expect_code(0);
     assert_eq!(read.stdout, "12\n");
 
-    // Leaving a grant fails, and so does a grant outside the working directory.
-    let escape = dir.jug(&["execute", "tasks.wasm", "--keep-going"]).arg_words(&["own-dirs", "data"]).run();
+    // Leaving a grant fails, and a grant outside the working directory is refused while the
+    // graph is built, before anything runs.
+    let allow = ["execute", "tasks.wasm", "--keep-going", "--allow-write", "out"];
+    let escape = dir.jug(&allow).arg_words(&["own-dirs", "data"]).run();
     assert!(escape.stderr.contains("cannot read /granted/../secret.txt"), "{}", escape.stderr);
-    let outside = dir.jug(&["execute", "tasks.wasm", "--keep-going"]).arg_words(&["own-dirs", "../.."]).run();
-    assert!(
-        outside.stderr.contains("granted directory `../..` is outside the working directory"),
-        "{}",
-        outside.stderr
-    );
+    dir.jug(&allow)
+        .arg_words(&["own-dirs", "../.."])
+        .run()
+        .expect_one_line_error(4, "read-only grant of `../..` is outside the working directory");
 }

@@ -246,13 +246,20 @@ fn directories_granted_to_one_task() {
     let dir = crate::python::with_grantable_dirs(features_dir("js-directories"));
     std::fs::copy(guest("tasks.wasm"), dir.join("tasks.wasm")).expect("copy tasks.wasm");
     let words = ["directories"];
-    let run = dir.jug(&["execute", "features.wasm", "--short"]).arg_words(&words).run().expect_code(0);
+    // The writable grant of `out` needs the user's `--allow-write out`, on every command.
+    let run =
+        dir.jug(&["execute", "features.wasm", "--short", "--allow-write", "out"]).arg_words(&words).run();
+    let run = run.expect_code(0);
     assert_eq!(run.stdout, "Executed:  3 tasks\nLoaded:  0 tasks\n** Total: 3 tasks.\n", "{}", run.stderr);
     // A JS task gets the guest path as a string; the Rust tasks read data/in.txt through it and
     // wrote out/out.txt through the read-write grant, at /results.
-    assert_eq!(value(&dir, "features.wasm", "echo", &words), "\"/data\"\n");
-    assert_eq!(value(&dir, "features.wasm", "tasks.read_in", &words), "12\n");
-    assert_eq!(value(&dir, "features.wasm", "tasks.write_in", &words), "\"/results/out.txt\"\n");
+    let value = |name: &str| {
+        let command = ["value", "features.wasm", name, "--allow-write", "out"];
+        dir.jug(&command).arg_words(&words).run().expect_code(0).stdout
+    };
+    assert_eq!(value("echo"), "\"/data\"\n");
+    assert_eq!(value("tasks.read_in"), "12\n");
+    assert_eq!(value("tasks.write_in"), "\"/results/out.txt\"\n");
     let written = std::fs::read_to_string(dir.join("out/out.txt")).expect("out/out.txt on the host");
     assert_eq!(written, "from a task");
 

@@ -76,7 +76,10 @@ fn a_missing_or_foreign_library_is_a_one_line_build_error() {
     dir.jug(&["status", "tasks.wasm"])
         .arg_words(&["library", "stats.wasm", "5"])
         .run()
-        .expect_one_line_error(4, "cannot use the task component stats.wasm: stats.wasm: no such file");
+        .expect_one_line_error(
+            4,
+            "cannot use the task component stats.wasm: library `stats.wasm` does not exist",
+        );
     std::fs::write(dir.join("notes.wasm"), "not wasm").expect("write");
     dir.jug(&["execute", "tasks.wasm"])
         .arg_words(&["library", "notes.wasm", "5"])

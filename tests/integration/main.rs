@@ -11,6 +11,7 @@ mod failures;
 mod grants;
 mod hashing;
 mod hostile;
+mod hostile_graph;
 mod inputs;
 mod javascript;
 mod keys;

@@ -220,16 +220,25 @@ pub(crate) fn with_grantable_dirs(dir: TestDir) -> TestDir {
 #[test]
 fn directories_granted_to_one_task() {
     let dir = with_grantable_dirs(features_dir("python-directories"));
-    let run = execute(&dir, "directories").expect_code(0);
+    // The writable grant of `out` needs the user's `--allow-write out`, on every command.
+    let flags = ["execute", "features.wasm", "--short", "--allow-write", "out"];
+    let run = dir.jug(&flags).arg_words(&["directories"]).run().expect_code(0);
     assert_eq!(run.stdout, "Executed:  2 tasks\nLoaded:  0 tasks\n** Total: 2 tasks.\n", "{}", run.stderr);
     // The task got the guest path as a str, read data/in.txt through it, and wrote out/out.txt
     // through the read-write grant, at /results.
-    assert_eq!(value(&dir, "read_in", "directories"), "12\n");
-    assert_eq!(value(&dir, "write_in", "directories"), "\"/results/out.txt\"\n");
+    let value = |name: &str| {
+        let words = ["value", "features.wasm", name, "--allow-write", "out"];
+        dir.jug(&words).arg_words(&["directories"]).run().expect_code(0).stdout
+    };
+    assert_eq!(value("read_in"), "12\n");
+    assert_eq!(value("write_in"), "\"/results/out.txt\"\n");
     let written = std::fs::read_to_string(dir.join("out/out.txt")).expect("out/out.txt on the host");
     assert_eq!(written, "written by a task");
     // A grant is in the key, its content is not: writing out/ changed nothing to do.
-    let status = dir.jug(&["status", "features.wasm", "--short"]).arg_words(&["directories"]).run();
+    let status = dir
+        .jug(&["status", "features.wasm", "--short", "--allow-write", "out"])
+        .arg_words(&["directories"])
+        .run();
     assert_eq!(status.expect_code(0).stdout, "All tasks complete (2 tasks).\n");
 
     // Neither writing through a read-only grant nor reading /data/../secret.txt works.

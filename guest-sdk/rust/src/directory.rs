@@ -5,8 +5,18 @@
 //! the path at which it sees the directory (`/data`), read-only. `.writable()` lets it write
 //! there, and `.at("/input")` chooses where it appears. Which directory, where and whether it is
 //! writable are part of the task's key; what it contains is not (name files with [`crate::file`]
-//! when their content should be). Only directories below the working directory can be
-//! granted: `jug-host` refuses absolute paths, `..` and symbolic links that lead out.
+//! when their content should be).
+//!
+//! A graph may be code its user did not write, so `jug-host` grants only what the user
+//! allowed on the command line, and fails the build otherwise (one line naming the path and
+//! the flag that would allow it):
+//! - only directories below the working directory, reached without symbolic links;
+//! - `.writable()` only inside a directory the user named with `--allow-write DIR` (or a
+//!   `--dir …:rw`);
+//! - no path with a hidden component (`.git`, `.ssh`…) and none that contains the store, the
+//!   compiled-component cache or a `.git` directory, unless it lies inside a `--dir`;
+//! - no read-only grant inside a directory tasks may write (`--allow-write`, `--dir …:rw`, or
+//!   a writable grant of the same graph).
 
 use ciborium::Value;
 

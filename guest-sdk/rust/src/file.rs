@@ -2,9 +2,11 @@
 //!
 //! `jug::file("data/train.csv")?` is an argument for a task that takes a `String`: the task
 //! gets a path it can open, read-only, inside its sandbox. The file's content digest is part
-//! of the task's key, so editing the file re-runs exactly the tasks that read it. Only files
-//! below the working directory can be named: `jug-host` refuses absolute paths, `..` and
-//! symbolic links that lead out, since a graph is code you may not have written.
+//! of the task's key, so editing the file re-runs exactly the tasks that read it. Only regular
+//! files below the working directory can be named, since a graph is code you may not have
+//! written: `jug-host` refuses absolute paths, `..`, symbolic links, hidden components
+//! (`.ssh/id`) unless the user granted them with `--dir`, and files inside a directory tasks
+//! may write (`--allow-write`, `--dir …:rw`); a refusal fails the build.
 
 use ciborium::Value;
 

@@ -15,6 +15,10 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{} is not a regular file", path.display())]
+    NotAFile { path: PathBuf },
+    #[error("{} is larger than {} MiB, the most a component may be", path.display(), crate::program::MAX_COMPONENT_BYTES >> 20)]
+    TooLarge { path: PathBuf },
     #[error("{} is not a WebAssembly file; build your graph with `cargo build --release --target wasm32-wasip2`", path.display())]
     NotWasm { path: PathBuf },
     #[error("{} is a core WebAssembly module, not a component; build it for the wasm32-wasip2 target (or wrap it with `wasm-tools component new`)", path.display())]
@@ -37,6 +41,13 @@ pub enum BuildError {
         file: String,
         #[source]
         source: DeclareError,
+    },
+    /// A grant or file input the user did not allow on the command line (see `policy`).
+    #[error("the graph builder of {file} was refused: {source}")]
+    Refused {
+        file: String,
+        #[source]
+        source: crate::policy::Refused,
     },
     #[error("the graph builder of {file} crashed: {message}")]
     Trapped { file: String, message: String },

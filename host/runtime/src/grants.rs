@@ -6,19 +6,87 @@
 //! lead out of it fail. A read-write grant lets tasks have effects their keys do not capture,
 //! so it goes into every key (as its guest path: the same on every machine), and `status`
 //! says it is there.
+//!
+//! Each grant is opened **once**, as a directory handle, when it is parsed (`--dir`) or when
+//! its task starts (a graph's `jug::directory`, see `files::grant`), and sandboxes are given
+//! that handle, never the path again: a task that replaces a granted directory with a
+//! symbolic link cannot redirect the tasks that start after it. wasmtime-wasi's preopens take
+//! a path, so on Linux the sandbox opens `/proc/self/fd/N` of the held handle, which is the
+//! same directory whatever happened to its name since. On other Unix systems the sandbox
+//! opens the grant's path after the host has checked that it still leads to the held handle
+//! (device and inode): that narrows a swap to the instant between the check and the open,
+//! but does not close it. (Other systems get the path alone.)
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
 
 use jug_core::Key;
 
 /// One directory a task may see.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Grant {
-    /// The host directory, absolute and with symbolic links resolved.
+    /// The host directory, absolute and with symbolic links resolved (for messages and
+    /// policy; the sandbox uses `dir`).
     pub host: PathBuf,
     /// Where the task sees it.
     pub guest: String,
     pub writable: bool,
+    /// The host directory as named, made absolute without resolving links or `..`: a grant
+    /// whose name leads through a directory tasks may write is refused (see `policy`).
+    pub(crate) named: PathBuf,
+    /// The directory, opened once.
+    dir: Arc<Dir>,
+}
+
+/// Grants are the same when they say the same thing (the handle is how, not what).
+impl PartialEq for Grant {
+    fn eq(&self, other: &Grant) -> bool {
+        (&self.host, &self.guest, self.writable) == (&other.host, &other.guest, other.writable)
+    }
+}
+
+impl Eq for Grant {}
+
+impl Grant {
+    /// A grant of a directory already opened.
+    pub(crate) fn opened(host: PathBuf, guest: String, writable: bool, dir: Dir) -> Grant {
+        Grant { named: host.clone(), host, guest, writable, dir: Arc::new(dir) }
+    }
+
+    /// The path the sandbox's preopen opens: one that leads to the held handle.
+    pub(crate) fn preopen_path(&self) -> Result<PathBuf, String> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            Ok(PathBuf::from(format!("/proc/self/fd/{}", self.dir.as_raw_fd())))
+        }
+        #[cfg(all(unix, not(target_os = "linux")))]
+        {
+            self.check_unchanged()?;
+            Ok(self.host.clone())
+        }
+        #[cfg(not(unix))]
+        Ok(self.host.clone())
+    }
+
+    /// Whether the grant's path still leads to the held directory (device and inode).
+    #[cfg(all(unix, not(target_os = "linux")))]
+    fn check_unchanged(&self) -> Result<(), String> {
+        use cap_std::fs::MetadataExt;
+        use std::os::unix::fs::MetadataExt as _;
+        let held = self.dir.dir_metadata().map_err(|e| e.to_string())?;
+        let now = std::fs::metadata(&self.host).map_err(|e| format!("{}: {e}", self.host.display()))?;
+        if (held.dev(), held.ino()) != (now.dev(), now.ino()) {
+            return Err(format!(
+                "{} was replaced since it was granted; refusing to mount it",
+                self.host.display()
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl std::str::FromStr for Grant {
@@ -55,7 +123,10 @@ impl std::str::FromStr for Grant {
                 "the guest path `{guest}` must be absolute, without empty, `.` or `..` parts, and not under /inputs (in `--dir {text}`)"
             ));
         }
-        Ok(Grant { host, guest, writable })
+        let dir = Dir::open_ambient_dir(&host, ambient_authority())
+            .map_err(|e| format!("cannot open `{}` (in `--dir {text}`): {e}", host.display()))?;
+        let named = std::path::absolute(parts[0]).map_err(|e| format!("`{text}`: {e}"))?;
+        Ok(Grant { named, ..Grant::opened(host, guest, writable, dir) })
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`cache`]: compiled components kept on local disk, so a program compiles once;
 //! - [`sandbox`]: what a task instance can see (nothing, plus a fixed clock and key-seeded
 //!   randomness) and the host side of the `jug:task` imports;
+//! - [`policy`]: what a graph may grant its tasks, given what the user allowed;
 //! - [`program`]: loading, building and running.
 
 pub mod cache;
@@ -16,6 +17,7 @@ mod error;
 mod files;
 pub mod grants;
 pub mod limits;
+pub mod policy;
 pub mod program;
 pub mod sandbox;
 

@@ -14,8 +14,13 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store};
 
 use crate::bindings::{Task, TaskPre};
+use crate::policy::{Checker, Policy};
 use crate::sandbox::{Phase, Sandbox};
 use crate::{BuildError, Grant, Limits, LoadError, cache, engine, files};
+
+/// The largest component (graph or library) that is read and compiled: far above any real
+/// one, and low enough that a hostile graph naming a huge file cannot exhaust host memory.
+pub const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 
 /// A component ready to instantiate, any number of times, from any thread.
 pub struct Program {
@@ -25,6 +30,9 @@ pub struct Program {
     limits: Limits,
     /// Host directories every task sees (`--dir`).
     grants: Vec<Grant>,
+    /// What the graph may grant its tasks on its own, and the working directory they are
+    /// opened from.
+    policy: Arc<Policy>,
     /// Keeps the timeout clock running while the program lives.
     _ticker: crate::limits::Ticker,
 }
@@ -41,8 +49,8 @@ pub(crate) struct Loaded {
 pub struct Components {
     engine: Engine,
     linker: Linker<Sandbox>,
-    /// Library paths are relative to the directory of the graph's own component.
-    base: PathBuf,
+    /// The directory of the graph's own component, held open: library paths are below it.
+    base: cap_std::fs::Dir,
     libraries: Mutex<Vec<(String, Arc<Loaded>)>>,
 }
 
@@ -60,12 +68,31 @@ impl Program {
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         Task::add_to_linker::<_, HasSelf<_>>(&mut linker, |sandbox| sandbox)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
-        let base = path.parent().map(Path::to_owned).unwrap_or_default();
+        let bytes = read_component(path)?;
+        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let base = cap_std::fs::Dir::open_ambient_dir(base, cap_std::ambient_authority())
+            .map_err(|source| LoadError::Unreadable { path: base.to_owned(), source })?;
         let components =
             Components { engine: engine.clone(), linker, base, libraries: Mutex::new(Vec::new()) };
-        let main = Arc::new(components.load(path)?);
+        let main = Arc::new(components.load(path, &bytes)?);
         let _ticker = crate::limits::Ticker::start(&engine);
-        Ok(Program { engine, main, components: Arc::new(components), limits, grants: Vec::new(), _ticker })
+        let policy =
+            Policy::strict().map_err(|source| LoadError::Unreadable { path: PathBuf::from("."), source })?;
+        Ok(Program {
+            engine,
+            main,
+            components: Arc::new(components),
+            limits,
+            grants: Vec::new(),
+            policy: Arc::new(policy),
+            _ticker,
+        })
+    }
+
+    /// What the graph may grant its tasks (the default: nothing writable, see `policy`).
+    pub fn with_policy(mut self, policy: Policy) -> Program {
+        self.policy = Arc::new(policy);
+        self
     }
 
     /// Lets every task see these host directories (`--dir`); read-write ones change every key.
@@ -103,6 +130,7 @@ impl Program {
             results,
             store_error: None,
             components: self.components.clone(),
+            grants: Checker::new(self.policy.clone()),
         };
         let mut store = self.store(Sandbox::new(&code, phase, &self.limits), &self.limits, true);
         let result = match self.main.pre.instantiate(&mut store) {
@@ -110,10 +138,13 @@ impl Program {
             Err(e) => Err(e),
         };
         let output = store.data_mut().take_log();
-        let Phase::Build { builder, first_error, store_error, .. } = store.into_data().phase else {
+        let Phase::Build { builder, first_error, store_error, grants, .. } = store.into_data().phase else {
             unreachable!("the build sandbox stays in the build phase")
         };
         let file = self.main.file.clone();
+        if let Some(source) = grants.refused {
+            return Err(BuildError::Refused { file, source });
+        }
         if let (Err(_) | Ok(Err(_)), Some(source)) = (&result, first_error) {
             return Err(BuildError::Declare { file, source });
         }
@@ -192,12 +223,16 @@ impl Program {
         // The files a task reads are copied, checked against the digests in its key, into a
         // private directory mounted read-only: the task sees exactly them.
         // `_mounted` holds the private directory until the task is done.
-        let prepared = files::mount(&task.files).and_then(|mounted| {
+        let prepared = files::mount(&self.policy.cwd, &task.files).and_then(|mounted| {
             // Most tasks have no directory of their own: no copy of `--dir`'s grants for them.
             let grants: std::borrow::Cow<[Grant]> = match task.dirs.is_empty() {
                 true => (&self.grants[..]).into(),
                 false => {
-                    let own = task.dirs.iter().map(files::grant).collect::<Result<Vec<_>, _>>()?;
+                    let own = task
+                        .dirs
+                        .iter()
+                        .map(|dir| files::grant(&self.policy, dir))
+                        .collect::<Result<Vec<_>, _>>()?;
                     self.grants.iter().cloned().chain(own).collect::<Vec<_>>().into()
                 }
             };
@@ -238,20 +273,16 @@ impl Program {
 }
 
 impl Components {
-    /// Loads the component at `path` and checks that it is a task component.
-    fn load(&self, path: &Path) -> Result<Loaded, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => LoadError::NotFound { path: path.to_owned() },
-            _ => LoadError::Unreadable { path: path.to_owned(), source },
-        })?;
-        match code::kind(&bytes) {
+    /// Compiles `bytes` (read from `path`) and checks that it is a task component.
+    fn load(&self, path: &Path, bytes: &[u8]) -> Result<Loaded, LoadError> {
+        match code::kind(bytes) {
             WasmKind::Component => {}
             WasmKind::CoreModule => return Err(LoadError::CoreModule { path: path.to_owned() }),
             WasmKind::NotWasm => return Err(LoadError::NotWasm { path: path.to_owned() }),
         }
         let invalid = |reason: String| LoadError::Invalid { path: path.to_owned(), reason };
-        let code = code::identity(&bytes).map_err(|e| invalid(e.to_string()))?;
-        let component = cache::load(&self.engine, &bytes).map_err(|e| invalid(format!("{e:#}")))?;
+        let code = code::identity(bytes).map_err(|e| invalid(e.to_string()))?;
+        let component = cache::load(&self.engine, bytes).map_err(|e| invalid(format!("{e:#}")))?;
         let wrong_world =
             |e: wasmtime::Error| LoadError::WrongWorld { path: path.to_owned(), reason: format!("{e:#}") };
         let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
@@ -263,12 +294,26 @@ impl Components {
 
     /// The library a builder names (`graph.declare-in`), loaded on first use. Its path is
     /// relative to the graph's own component, so a graph and its libraries move together.
+    ///
+    /// The name comes from a possibly hostile graph, and what is said back to it can end up
+    /// in a result: so a path that is absolute or has `..` is refused before anything is
+    /// touched (a graph cannot tell `/etc/passwd` from `/etc/nonexistent`), and the rest is
+    /// opened below the graph's directory without following symbolic links, as a regular
+    /// file (a FIFO cannot hang the build, `/dev/zero` cannot fill memory) of at most
+    /// [`MAX_COMPONENT_BYTES`].
     pub(crate) fn library(&self, name: &str) -> Result<Arc<Loaded>, String> {
         let mut libraries = self.libraries.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, loaded)) = libraries.iter().find(|(n, _)| n == name) {
             return Ok(loaded.clone());
         }
-        let loaded = Arc::new(self.load(&self.base.join(name)).map_err(|e| e.to_string())?);
+        if name.starts_with('/') || name.split('/').any(|part| part == "..") {
+            return Err(format!(
+                "library `{name}` is not below the graph's directory; name it by a relative path without `..`"
+            ));
+        }
+        let bytes = files::read_below(&self.base, name, MAX_COMPONENT_BYTES)
+            .map_err(|problem| problem.describe("library", name))?;
+        let loaded = Arc::new(self.load(Path::new(name), &bytes).map_err(|e| e.to_string())?);
         libraries.push((name.to_owned(), loaded.clone()));
         Ok(loaded)
     }
@@ -297,4 +342,28 @@ fn describe_trap(error: &wasmtime::Error, output: &[u8]) -> String {
         Some(trap) => format!("trapped: {trap}"),
         None => format!("{error:#}").lines().next().unwrap_or("trapped").to_owned(),
     }
+}
+
+/// Reads the graph's own component, which the user named: a regular file of at most
+/// [`MAX_COMPONENT_BYTES`] (a FIFO or device named by mistake fails at once).
+fn read_component(path: &Path) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read;
+    let unreadable = |source: std::io::Error| match source.kind() {
+        std::io::ErrorKind::NotFound => LoadError::NotFound { path: path.to_owned() },
+        _ => LoadError::Unreadable { path: path.to_owned(), source },
+    };
+    let metadata = std::fs::metadata(path).map_err(unreadable)?;
+    if !metadata.is_file() {
+        return Err(LoadError::NotAFile { path: path.to_owned() });
+    }
+    if metadata.len() > MAX_COMPONENT_BYTES {
+        return Err(LoadError::TooLarge { path: path.to_owned() });
+    }
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    file.take(MAX_COMPONENT_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_COMPONENT_BYTES {
+        return Err(LoadError::TooLarge { path: path.to_owned() });
+    }
+    Ok(bytes)
 }

@@ -43,6 +43,8 @@ pub enum Phase {
         store_error: Option<String>,
         /// Where `declare-in` finds the libraries it names.
         components: std::sync::Arc<crate::program::Components>,
+        /// What the graph may grant its tasks (see `policy`); a refusal ends the build.
+        grants: crate::policy::Checker,
     },
     Run,
 }
@@ -100,7 +102,8 @@ impl Sandbox {
             } else {
                 wasmtime_wasi::FsPerms::ReadOnly
             };
-            wasi.preopened_dir(&grant.host, &grant.guest, perms)
+            // The handle opened once, not the path again (see `grants`).
+            wasi.preopened_dir(grant.preopen_path()?, &grant.guest, perms)
                 .map_err(|e| format!("cannot mount {} at {}: {e}", grant.host.display(), grant.guest))?;
         }
         let wasi = wasi
@@ -135,23 +138,26 @@ impl WasiView for Sandbox {
 
 impl graph::Host for Sandbox {
     fn declare(&mut self, function: String, args: Vec<u8>) -> Result<Vec<u8>, String> {
-        match &mut self.phase {
-            Phase::Run => Err(ONLY_WHILE_BUILDING.into()),
-            Phase::Build { builder, first_error, .. } => match builder.declare(&function, args) {
-                Ok(key) => Ok(key.0.to_vec()),
-                Err(e) => {
-                    let message = e.to_string();
-                    first_error.get_or_insert(e);
-                    Err(message)
-                }
-            },
+        let Phase::Build { builder, first_error, grants, .. } = &mut self.phase else {
+            return Err(ONLY_WHILE_BUILDING.into());
+        };
+        // A grant the user did not allow ends the build on its own (see `policy`).
+        grants.check_template(&args)?;
+        match builder.declare(&function, args) {
+            Ok(key) => Ok(key.0.to_vec()),
+            Err(e) => {
+                let message = e.to_string();
+                first_error.get_or_insert(e);
+                Err(message)
+            }
         }
     }
 
     fn declare_in(&mut self, component: String, function: String, args: Vec<u8>) -> Result<Vec<u8>, String> {
-        let Phase::Build { builder, first_error, components, .. } = &mut self.phase else {
+        let Phase::Build { builder, first_error, components, grants, .. } = &mut self.phase else {
             return Err(ONLY_WHILE_BUILDING.into());
         };
+        grants.check_template(&args)?;
         let declared = components
             .library(&component)
             .map_err(|problem| jug_core::graph::DeclareError::BadComponent { component, problem })
@@ -247,9 +253,12 @@ impl graph::Host for Sandbox {
     }
 
     fn input_file(&mut self, path: String) -> Result<Vec<u8>, String> {
-        match &self.phase {
+        match &mut self.phase {
             Phase::Run => Err(ONLY_WHILE_BUILDING.into()),
-            Phase::Build { .. } => crate::files::digest(&path).map(|d| d.to_vec()),
+            Phase::Build { grants, .. } => {
+                grants.check(&path, crate::policy::Access::File)?;
+                crate::files::digest(grants.working_directory(), &path).map(|d| d.to_vec())
+            }
         }
     }
 

@@ -69,9 +69,22 @@ pub fn load_with(
         None => StoreLocation::default_for(&stem),
     };
     let program = Program::load_with(&args.graph, limits)?.with_grants(args.dirs.clone());
+    let program = program.with_policy(policy(args, &store)?);
     let reader = Arc::new(LazyStore::read_only(store.clone()));
     let graph = program.build(&builder.words, Arc::new(StoreResults::new(reader.clone())))?;
     Ok(Loaded { program, graph, store, reader })
+}
+
+/// What the graph may grant its tasks: the user's `--dir` and `--allow-write`, and what it may
+/// never reach on its own (the local store, the compiled-component cache).
+fn policy(args: &GraphArgs, store: &StoreLocation) -> anyhow::Result<jug_runtime::policy::Policy> {
+    let store = match store {
+        StoreLocation::Local(path) => Some(path.as_path()),
+        _ => None,
+    };
+    let cache = jug_runtime::cache::directory();
+    jug_runtime::policy::Policy::new(&args.dirs, &args.allow_write, store, cache.as_deref())
+        .map_err(|e| UsageError(e.to_string()).into())
 }
 
 /// A `--name`/`--pattern` pair as a selector (clap lets at most one through).
