@@ -80,6 +80,35 @@ pub struct DirInput {
     /// Where the task sees it: absolute, without `.` or `..`, not under `/inputs`.
     pub guest: String,
     pub writable: bool,
+    /// For a read-only grant, the digest of its content once the host has taken it (see
+    /// [`crate::GraphBuilder::with_grant_contents`]).
+    pub content: Option<Key>,
+}
+
+impl DirInput {
+    /// How the grant counts in its task's key. A read-only grant is an input: what the task
+    /// sees, `tag 27257 [guest path, content digest]`, and not where it lives on this machine.
+    /// A writable one (or one whose content was not taken) is as the builder wrote it,
+    /// `tag 27257 [path, guest path, writable]`: what it holds is the task's effect, not its
+    /// input, and where that effect lands is part of the task.
+    pub fn key_form(&self) -> Vec<u8> {
+        let mut form = vec![0xd9, 0x6a, 0x79];
+        match (self.writable, &self.content) {
+            (false, Some(content)) => {
+                form.push(0x82);
+                form.extend_from_slice(&text_item(&self.guest));
+                form.extend_from_slice(&[0x58, 0x20]);
+                form.extend_from_slice(&content.0);
+            }
+            _ => {
+                form.push(0x83);
+                form.extend_from_slice(&text_item(&self.path));
+                form.extend_from_slice(&text_item(&self.guest));
+                form.push(if self.writable { 0xf5 } else { 0xf4 });
+            }
+        }
+        form
+    }
 }
 
 /// A file of the working directory that a task reads, by its content's digest.
@@ -491,7 +520,7 @@ impl Validator<'_> {
         }
         let value = text_item(&guest);
         let key_form = self.reader.bytes[start..self.reader.pos].to_vec();
-        let dir = Some(DirInput { path, guest, writable });
+        let dir = Some(DirInput { path, guest, writable, content: None });
         self.wrappers.push(Wrapper { start, end: self.reader.pos, value, key_form, file: None, dir });
         Ok(())
     }
@@ -741,6 +770,26 @@ mod tests {
         let at = bytes.len() - 3;
         bytes[at] = 0xf5; // `true` is not a step
         assert!(problem(&bytes).contains("index or a field name"));
+    }
+
+    #[test]
+    fn a_read_only_grant_is_keyed_by_its_content_and_a_writable_one_by_its_place() {
+        // [tag 27257 ["data", "/d", false]]
+        let template = [&[0x81, 0xd9, 0x6a, 0x79, 0x83, 0x64][..], b"data", &[0x62], b"/d", &[0xf4]].concat();
+        let (_, wrappers) = validate_template(&template, References::Allowed).unwrap();
+        let mut dir = wrappers[0].dir.clone().unwrap();
+        // Untouched, the key form is what the builder wrote.
+        assert_eq!(dir.key_form(), wrappers[0].key_form);
+        dir.content = Some(Key([7; 32]));
+        let read_only = dir.key_form();
+        assert_eq!(read_only[..8], [0xd9, 0x6a, 0x79, 0x82, 0x62, b'/', b'd', 0x58]);
+        // Another place with the same content: the same key form; other content: another.
+        assert_eq!(DirInput { path: "elsewhere".into(), ..dir.clone() }.key_form(), read_only);
+        assert_ne!(DirInput { content: Some(Key([8; 32])), ..dir.clone() }.key_form(), read_only);
+        // Writable: by place, whatever the content.
+        let writable = DirInput { writable: true, ..dir.clone() };
+        assert_ne!(writable.key_form(), DirInput { path: "other".into(), ..writable.clone() }.key_form());
+        assert_eq!(writable.key_form(), DirInput { content: None, ..writable.clone() }.key_form());
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub struct Graph {
     /// The builder stopped at a barrier (`barrier()`/`bvalue()` found a result missing): more
     /// tasks follow once these are done.
     at_barrier: bool,
+    /// The directories every task sees (`--dir`), by guest path, as they went into the keys.
+    grants: std::collections::BTreeMap<String, crate::manifest::Granted>,
 }
 
 impl Graph {
@@ -115,6 +117,11 @@ impl Graph {
         self.index.get(key).map(|&i| i as usize)
     }
 
+    /// The directories every task sees (`--dir`), by guest path.
+    pub fn grants(&self) -> &std::collections::BTreeMap<String, crate::manifest::Granted> {
+        &self.grants
+    }
+
     /// For each task, the tasks that depend on it directly.
     pub fn dependents(&self) -> Vec<Vec<u32>> {
         let mut dependents = vec![Vec::new(); self.tasks.len()];
@@ -140,7 +147,13 @@ pub enum DeclareError {
     UnknownReference { function: String, key: String },
     #[error("cannot use the task component {component}: {problem}")]
     BadComponent { component: String, problem: String },
+    #[error("cannot take the content of the directory `{path}` granted to `{function}`: {problem}")]
+    GrantContent { function: String, path: String, problem: String },
 }
+
+/// Takes the content digest of a read-only directory granted to one task (see
+/// [`GraphBuilder::with_grant_contents`]).
+pub type GrantContents = Box<dyn FnMut(&cbor::DirInput) -> Result<Key, String> + Send>;
 
 /// Collects declarations into a [`Graph`], computing each task's key.
 pub struct GraphBuilder {
@@ -151,6 +164,8 @@ pub struct GraphBuilder {
     /// What the run's environment adds to every key (read-write directory grants), if
     /// anything.
     environment: Option<Key>,
+    /// Digests the content of read-only per-task grants; without it they count by path.
+    grant_contents: Option<GrantContents>,
 }
 
 impl GraphBuilder {
@@ -167,11 +182,50 @@ impl GraphBuilder {
                 tasks: Vec::new(),
                 index: HashMap::new(),
                 at_barrier: false,
+                grants: Default::default(),
             },
             function_ids: HashMap::new(),
             compounds: HashMap::new(),
             environment: None,
+            grant_contents: None,
         }
+    }
+
+    /// Records the directories every task sees (their part of the keys is the environment's),
+    /// for `status --explain`.
+    pub fn with_grants(
+        mut self,
+        grants: std::collections::BTreeMap<String, crate::manifest::Granted>,
+    ) -> Self {
+        self.graph.grants = grants;
+        self
+    }
+
+    /// Makes the content of each read-only directory granted to a task part of its key:
+    /// `contents` digests it (on the host, which can read the directory).
+    pub fn with_grant_contents(mut self, contents: GrantContents) -> Self {
+        self.grant_contents = Some(contents);
+        self
+    }
+
+    /// Puts the content digest of each read-only grant among `wrappers` into its key form.
+    fn take_grant_contents(
+        &mut self,
+        function: &str,
+        wrappers: &mut [cbor::Wrapper],
+    ) -> Result<(), DeclareError> {
+        let Some(contents) = self.grant_contents.as_mut() else { return Ok(()) };
+        for wrapper in wrappers {
+            let Some(dir) = wrapper.dir.as_mut().filter(|d| !d.writable) else { continue };
+            let content = contents(&*dir).map_err(|problem| DeclareError::GrantContent {
+                function: function.to_owned(),
+                path: dir.path.clone(),
+                problem,
+            })?;
+            dir.content = Some(content);
+            wrapper.key_form = dir.key_form();
+        }
+        Ok(())
     }
 
     /// Mixes `environment` into every key this builder derives: tasks that run with, say, a
@@ -229,8 +283,9 @@ impl GraphBuilder {
             return Err(DeclareError::NotAnArray { function: function.to_owned() });
         }
         let bad = |problem| DeclareError::BadArguments { function: function.to_owned(), problem };
-        let (mut references, wrappers) =
+        let (mut references, mut wrappers) =
             cbor::validate_template(&template, References::Allowed).map_err(bad)?;
+        self.take_grant_contents(function, &mut wrappers)?;
         // NoHash/CustomHash: the key hashes their key forms, the task gets their values.
         let files: Vec<_> = wrappers.iter().filter_map(|w| w.file.clone()).collect();
         let dirs: Vec<_> = wrappers.iter().filter_map(|w| w.dir.clone()).collect();
@@ -427,6 +482,40 @@ mod tests {
         assert_eq!(graph.component(2).code, Key([1; 32]));
         assert_eq!(graph.task(2).key, uses);
         assert_eq!(graph.task(2).dependencies, vec![1]);
+    }
+
+    /// `[tag 27257 [path, "/d", writable]]`
+    fn granting(path: &str, writable: bool) -> Vec<u8> {
+        let mut template = vec![0x81, 0xd9, 0x6a, 0x79, 0x83, 0x60 | path.len() as u8];
+        template.extend_from_slice(path.as_bytes());
+        template.extend_from_slice(&[0x62, b'/', b'd', if writable { 0xf5 } else { 0xf4 }]);
+        template
+    }
+
+    #[test]
+    fn a_read_only_grant_counts_in_its_task_key_by_content() {
+        let keys = |content: u8| {
+            let mut builder = GraphBuilder::new("g", Key([1; 32])).with_grant_contents(Box::new(
+                move |dir: &cbor::DirInput| match dir.path.as_str() {
+                    "data" => Ok(Key([content; 32])),
+                    other => Err(format!("no {other}")),
+                },
+            ));
+            let read = builder.declare("read", granting("data", false)).unwrap();
+            let write = builder.declare("write", granting("out", true)).unwrap();
+            let plain = builder.declare("plain", vec![0x81, 0x01]).unwrap();
+            let missing = builder.declare("read", granting("gone", false)).unwrap_err();
+            assert!(matches!(missing, DeclareError::GrantContent { .. }), "{missing}");
+            let graph = builder.finish();
+            assert_eq!(graph.task(0).dirs[0].content, Some(Key([content; 32])));
+            // The task gets the guest path, whatever the content.
+            assert_eq!(graph.task(0).template, [0x81, 0x62, b'/', b'd']);
+            (read, write, plain)
+        };
+        let (read, write, plain) = keys(1);
+        let (read2, write2, plain2) = keys(2);
+        assert_ne!(read, read2);
+        assert_eq!((write, plain), (write2, plain2));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! and for that the store keeps, per stored result, the ingredients of its key: the code
 //! identity of its component, its function, the keys of the tasks it depends on (in order) and
 //! a digest of its plain arguments (the argument template with the references taken out, so
-//! that a new input and a new argument are told apart).
+//! that a new input and a new argument are told apart), and the directories it was granted
+//! (with the content digest of each read-only one).
 //!
 //! ```text
 //! manifests/<task name, escaped>/<batch id>    JSON: every task of that name in one batch
@@ -20,6 +21,8 @@
 //!
 //! They are advice, not records anything depends on: a manifest lost to a crash or a store
 //! error only makes an explanation vaguer ("never run"), so writing one never fails a run.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +58,20 @@ pub struct Entry {
     /// [`arguments_digest`] of its template.
     #[serde(with = "hex_key")]
     pub arguments: Key,
+    /// The directories it saw (`--dir` and its own), by guest path. Absent in manifests of
+    /// versions that did not record them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grants: BTreeMap<String, Granted>,
+}
+
+/// How a task saw a granted directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Granted {
+    /// Read-only, with this content digest: an input, in the key.
+    Content(#[serde(with = "hex_key")] Key),
+    /// Read-write: in the key by where it is, not by what it holds (the task's effect).
+    Writable,
 }
 
 /// Where a manifest lives: `manifests/<escaped name>/<batch>`.
@@ -75,6 +92,7 @@ impl Entry {
             function: graph.function(index).to_owned(),
             dependencies: spec.dependencies.iter().map(|&d| graph.task(d as usize).key).collect(),
             arguments: arguments_digest(&spec.template, &spec.references),
+            grants: grants_of(graph, index),
         }
     }
 }
@@ -114,6 +132,20 @@ impl Manifest {
     pub fn from_json(bytes: &[u8]) -> Result<Manifest, serde_json::Error> {
         serde_json::from_slice(bytes)
     }
+}
+
+/// The directories task `index` sees: every task's, then its own.
+fn grants_of(graph: &Graph, index: usize) -> BTreeMap<String, Granted> {
+    let mut grants = graph.grants().clone();
+    for dir in &graph.task(index).dirs {
+        let granted = match (dir.writable, dir.content) {
+            (true, _) => Granted::Writable,
+            (false, Some(content)) => Granted::Content(content),
+            (false, None) => continue,
+        };
+        grants.insert(dir.guest.clone(), granted);
+    }
+    grants
 }
 
 /// `<unix ms, 13 digits>-<owner>-<sequence>`, with only characters safe in every store path.
@@ -173,6 +205,10 @@ pub enum Change {
     Inputs(Vec<usize>),
     /// Same code and function; no earlier run had these plain arguments.
     Arguments,
+    /// Same code, function and plain arguments, but the directory granted at `guest` is
+    /// another (`was` and `now` are how it was granted, `None`: not at all). It is named
+    /// before changed inputs: a changed `--dir` changes every key, and this is the cause.
+    Grant { guest: String, was: Option<Granted>, now: Option<Granted> },
     /// Same code, function, arguments and inputs, yet another key: the host's semantics or
     /// the run's read-write directory grants (both part of every key) changed.
     Environment,
@@ -193,18 +229,29 @@ pub fn compare(now: &Entry, earlier: &[&Entry]) -> Option<Change> {
     let differing = |e: &Entry| -> Vec<usize> {
         (0..now.dependencies.len()).filter(|&j| e.dependencies[j] != now.dependencies[j]).collect()
     };
-    // The closest earlier run with the same plain arguments: the fewest inputs changed, the
-    // most recent of equals.
+    // The closest earlier run with the same plain arguments: the fewest inputs changed, then
+    // the same grants, the most recent of equals.
     let closest = same_code
         .iter()
         .rev()
         .filter(|e| e.arguments == now.arguments && e.dependencies.len() == now.dependencies.len())
-        .map(|e| differing(e))
-        .min_by_key(Vec::len);
+        .map(|e| (differing(e), grant_change(&e.grants, &now.grants)))
+        .min_by_key(|(inputs, grant)| (inputs.len(), grant.is_some()));
     Some(match closest {
-        Some(changed) if changed.is_empty() => Change::Environment,
-        Some(changed) => Change::Inputs(changed),
+        Some((_, Some(grant))) => grant,
+        Some((changed, None)) if changed.is_empty() => Change::Environment,
+        Some((changed, None)) => Change::Inputs(changed),
         None => Change::Arguments,
+    })
+}
+
+/// The first guest path (in order) granted differently in `was` and `now`.
+fn grant_change(was: &BTreeMap<String, Granted>, now: &BTreeMap<String, Granted>) -> Option<Change> {
+    let guests: std::collections::BTreeSet<&String> = was.keys().chain(now.keys()).collect();
+    guests.into_iter().find(|g| was.get(*g) != now.get(*g)).map(|guest| Change::Grant {
+        guest: guest.clone(),
+        was: was.get(guest).copied(),
+        now: now.get(guest).copied(),
     })
 }
 
@@ -307,6 +354,42 @@ mod tests {
         let mut moved = before.clone();
         moved.key = Key([0; 32]);
         assert_eq!(compare(&moved, &[&before]), Some(Change::Environment));
+    }
+
+    #[test]
+    fn a_changed_grant_is_named_before_changed_inputs() {
+        let with = |content: Option<Granted>, x: u8| {
+            let mut entry = sum_entry(1, x, 2, 0);
+            entry.grants = content.map(|c| [("/data".to_owned(), c)].into()).unwrap_or_default();
+            // The grant is in the key.
+            entry.key.0[31] = match content {
+                None => 0,
+                Some(Granted::Writable) => 1,
+                Some(Granted::Content(key)) => 2 + key.0[0],
+            };
+            entry
+        };
+        let (a, b) = (Granted::Content(Key([1; 32])), Granted::Content(Key([2; 32])));
+        let grant = |was, now| Some(Change::Grant { guest: "/data".into(), was, now });
+        assert_eq!(compare(&with(Some(b), 1), &[&with(Some(a), 1)]), grant(Some(a), Some(b)));
+        // A new `--dir` changed every key upstream too: the grant is the cause.
+        assert_eq!(compare(&with(Some(b), 3), &[&with(Some(a), 1)]), grant(Some(a), Some(b)));
+        assert_eq!(compare(&with(None, 1), &[&with(Some(a), 1)]), grant(Some(a), None));
+        assert_eq!(
+            compare(&with(Some(Granted::Writable), 1), &[&with(None, 1)]),
+            grant(None, Some(Granted::Writable))
+        );
+        // Of runs with as many inputs changed, one with the same grants is closer.
+        let earlier = [with(Some(b), 3), with(Some(a), 3)];
+        assert_eq!(compare(&with(Some(b), 1), &[&earlier[0], &earlier[1]]), Some(Change::Inputs(vec![0])));
+        // Grants round-trip through JSON, and manifests without them still read.
+        let entry = with(Some(a), 1);
+        let json = serde_json::to_string(&entry).unwrap();
+        assert!(json.contains(r#""grants":{"/data":{"content":"0101"#), "{json}");
+        assert_eq!(serde_json::from_str::<Entry>(&json).unwrap(), entry);
+        let old = serde_json::to_string(&with(None, 1)).unwrap();
+        assert!(!old.contains("grants"), "{old}");
+        assert_eq!(serde_json::from_str::<Entry>(&old).unwrap(), with(None, 1));
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub enum BuildError {
     },
     #[error("the graph builder of {file} crashed: {message}")]
     Trapped { file: String, message: String },
+    /// A `--dir` grant's content could not be taken for the keys.
+    #[error(transparent)]
+    Grant(crate::grants::ContentError),
     /// The store could not answer the builder's `bvalue`/`barrier`.
     #[error("the graph builder of {file} needs stored results, but the store failed: {message}")]
     Store { file: String, message: String },

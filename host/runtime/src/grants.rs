@@ -3,9 +3,7 @@
 //! By default a task sees no file at all (its `jug.file` inputs aside). A grant mounts one
 //! host directory at a path of the guest's, read-only unless `rw` is asked for, through a
 //! WASI preopen: paths are resolved with cap-std inside it, so `..` and symbolic links that
-//! lead out of it fail. A read-write grant lets tasks have effects their keys do not capture,
-//! so it goes into every key (as its guest path: the same on every machine), and `status`
-//! says it is there.
+//! lead out of it fail.
 //!
 //! Each grant is opened **once**, as a directory handle, when it is parsed (`--dir`) or when
 //! its task starts (a graph's `jug::directory`, see `files::grant`), and sandboxes are given
@@ -16,14 +14,26 @@
 //! opens the grant's path after the host has checked that it still leads to the held handle
 //! (device and inode): that narrows a swap to the instant between the check and the open,
 //! but does not close it. (Other systems get the path alone.)
+//!
+//! What a grant puts in every key ([`environment`]):
+//! - a read-only grant, its guest path and the digest of its content (see `tree`): what the
+//!   tasks read there is their input, so another data set under the same path is another
+//!   task, and editing a file re-runs every task that sees it;
+//! - a read-write grant, its guest path only (the same on every machine). What it holds is
+//!   the tasks' effect, not their input: hashing it would change the keys by the tasks' own
+//!   writes, so no result would ever be found again. `status` says such a grant is there.
+//!
+//! A directory granted to one task (`jug::directory`) counts the same way, in that task's key
+//! only (see [`Contents`]).
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-
 use jug_core::Key;
+use jug_core::manifest::Granted;
 
 /// One directory a task may see.
 #[derive(Debug, Clone)]
@@ -130,19 +140,83 @@ impl std::str::FromStr for Grant {
     }
 }
 
-/// What the grants add to every key: the read-write ones, by guest path. `None` without any.
-pub fn environment(grants: &[Grant]) -> Option<Key> {
-    let mut writable: Vec<&str> = grants.iter().filter(|g| g.writable).map(|g| g.guest.as_str()).collect();
-    if writable.is_empty() {
-        return None;
+/// What `--dir` grants make of every task: [`Environment::key`] goes into every key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    /// `None` without any grant, so that keys without grants do not change.
+    pub key: Option<Key>,
+    /// Each grant by guest path: how it went into the key (for `status --explain`).
+    pub grants: BTreeMap<String, Granted>,
+}
+
+/// A grant whose content could not be taken.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot take the content of `--dir {host}` (seen at {guest}): {source}")]
+pub struct ContentError {
+    pub host: String,
+    pub guest: String,
+    #[source]
+    pub source: crate::tree::TreeError,
+}
+
+/// What the grants add to every key: the read-only ones by guest path and content digest,
+/// the read-write ones by guest path. Walks every read-only grant (see `tree`: with the
+/// cache, an unchanged tree is only stat'ed).
+pub fn environment(grants: &[Grant]) -> Result<Environment, ContentError> {
+    let mut granted = BTreeMap::new();
+    for grant in grants {
+        let how = match grant.writable {
+            true => Granted::Writable,
+            false => Granted::Content(content(grant).map_err(|source| ContentError {
+                host: grant.host.display().to_string(),
+                guest: grant.guest.clone(),
+                source,
+            })?),
+        };
+        granted.insert(grant.guest.clone(), how);
     }
-    writable.sort_unstable();
-    let mut hasher = blake3::Hasher::new_derive_key("jug-host 2026-11 read-write grants");
-    for guest in writable {
+    if granted.is_empty() {
+        return Ok(Environment { key: None, grants: granted });
+    }
+    let mut hasher = blake3::Hasher::new_derive_key("jug-host 2026-11 directory grants");
+    for (guest, how) in &granted {
         hasher.update(&(guest.len() as u64).to_le_bytes());
         hasher.update(guest.as_bytes());
+        match how {
+            Granted::Writable => hasher.update(&[0]),
+            Granted::Content(digest) => hasher.update(&[1]).update(&digest.0),
+        };
     }
-    Some(Key(*hasher.finalize().as_bytes()))
+    Ok(Environment { key: Some(Key(*hasher.finalize().as_bytes())), grants: granted })
+}
+
+/// The content digest of a read-only grant's directory.
+fn content(grant: &Grant) -> Result<Key, crate::tree::TreeError> {
+    let dir = Dir::open_ambient_dir(&grant.host, ambient_authority())
+        .map_err(|error| crate::tree::TreeError::Io { path: ".".into(), error })?;
+    crate::tree::digest(&dir)
+}
+
+/// The content digests of directories granted to single tasks, each taken once per build
+/// however many tasks are granted it.
+#[derive(Default)]
+pub struct Contents {
+    taken: HashMap<(String, String), Key>,
+}
+
+impl Contents {
+    /// The digest of the directory `dir` names, checked like the grant it is (see
+    /// `files::grant`).
+    pub fn of(&mut self, dir: &jug_core::cbor::DirInput) -> Result<Key, String> {
+        let id = (dir.path.clone(), dir.guest.clone());
+        if let Some(&key) = self.taken.get(&id) {
+            return Ok(key);
+        }
+        let grant = crate::files::grant(dir)?;
+        let key = content(&grant).map_err(|e| e.to_string())?;
+        self.taken.insert(id, key);
+        Ok(key)
+    }
 }
 
 #[cfg(test)]
@@ -172,12 +246,27 @@ mod tests {
     }
 
     #[test]
-    fn only_read_write_grants_change_keys() {
-        let dir = std::env::temp_dir();
-        let ro: Grant = format!("{}:/data", dir.display()).parse().unwrap();
-        let rw: Grant = format!("{}:/out:rw", dir.display()).parse().unwrap();
-        assert_eq!(environment(std::slice::from_ref(&ro)), None);
-        assert!(environment(&[ro.clone(), rw.clone()]).is_some());
-        assert_eq!(environment(&[ro, rw.clone()]), environment(&[rw]));
+    fn read_only_grants_count_by_content_and_read_write_ones_by_place() {
+        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        std::fs::write(one.path().join("x"), "1").unwrap();
+        std::fs::write(two.path().join("x"), "2").unwrap();
+        let grant = |dir: &tempfile::TempDir, rest: &str| -> Grant {
+            format!("{}:{rest}", dir.path().display()).parse().unwrap()
+        };
+        let key = |grants: &[Grant]| environment(grants).unwrap().key;
+        assert_eq!(key(&[]), None);
+        let data = key(&[grant(&one, "/data")]);
+        assert!(data.is_some());
+        assert_ne!(data, key(&[grant(&two, "/data")]), "another data set");
+        assert_ne!(data, key(&[grant(&one, "/elsewhere")]), "another place");
+        std::fs::write(two.path().join("x"), "1").unwrap();
+        assert_eq!(data, key(&[grant(&two, "/data")]), "the same content elsewhere on the host");
+        // Read-write: by place only, whatever it holds.
+        let out = key(&[grant(&one, "/out:rw")]);
+        assert_eq!(out, key(&[grant(&two, "/out:rw")]));
+        assert_ne!(out, key(&[grant(&one, "/out")]));
+        let both = environment(&[grant(&one, "/data"), grant(&two, "/out:rw")]).unwrap();
+        assert_eq!(both.grants["/out"], Granted::Writable);
+        assert!(matches!(both.grants["/data"], Granted::Content(_)));
     }
 }

@@ -9,7 +9,8 @@
 //! - [`sandbox`]: what a task instance can see (nothing, plus a fixed clock and key-seeded
 //!   randomness) and the host side of the `jug:task` imports;
 //! - [`policy`]: what a graph may grant its tasks, given what the user allowed;
-//! - [`program`]: loading, building and running.
+//! - [`program`]: loading, building and running;
+//! - [`tree`]: the content digest of a granted directory, which goes into keys.
 
 pub mod cache;
 pub mod engine;
@@ -20,6 +21,7 @@ pub mod limits;
 pub mod policy;
 pub mod program;
 pub mod sandbox;
+pub mod tree;
 
 pub use error::{BuildError, LoadError};
 pub use grants::Grant;

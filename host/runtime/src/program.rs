@@ -121,10 +121,14 @@ impl Program {
     /// declared so far, marked [`Graph::at_barrier`].
     pub fn build(&self, args: &[String], results: Arc<dyn Results>) -> Result<Graph, BuildError> {
         let code = self.code();
+        let environment = crate::grants::environment(&self.grants).map_err(BuildError::Grant)?;
+        let mut contents = crate::grants::Contents::default();
         let phase = Phase::Build {
             builder: Box::new(
                 GraphBuilder::new(self.stem(), code)
-                    .with_environment(crate::grants::environment(&self.grants)),
+                    .with_environment(environment.key)
+                    .with_grants(environment.grants)
+                    .with_grant_contents(Box::new(move |dir: &jug_core::cbor::DirInput| contents.of(dir))),
             ),
             first_error: None,
             results,

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use jug_core::failure::{Failure, FailureRecord};
-use jug_core::manifest::{self, Change, Entry, Manifest};
+use jug_core::manifest::{self, Change, Entry, Granted, Manifest};
 use jug_core::select::Selector;
 use jug_core::{Graph, Key};
 
@@ -135,6 +135,21 @@ fn describe(graph: &Graph, i: usize, change: Option<Change>) -> String {
             let first = positions.first().map(|&j| input(j)).unwrap_or_default();
             format!("an input changed: {first} has a new key{more}")
         }
+        Some(Change::Grant { guest, was, now }) => match (was, now) {
+            (Some(Granted::Content(_)), Some(Granted::Content(_))) => {
+                format!("the content of the granted directory {guest} changed")
+            }
+            (None, Some(_)) => {
+                format!("the directory {guest} is granted now, and was not in earlier runs of {name}")
+            }
+            (Some(_), None) => {
+                format!("the directory {guest} was granted in earlier runs of {name}, and is not now")
+            }
+            (Some(Granted::Writable), _) => {
+                format!("the directory {guest} is granted read-only now, read-write before")
+            }
+            _ => format!("the directory {guest} is granted read-write now, read-only before"),
+        },
         Some(Change::Environment) => "its environment changed: same code, function, arguments and inputs, \
                                       but another key (read-write directory grants or the jug-host version)"
             .to_owned(),
