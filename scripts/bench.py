@@ -13,6 +13,12 @@ Sections (each prints a Markdown table):
 - sdks: the Python and JavaScript guests: loading a component with an empty compiled-code
   cache vs a warm one, per-task cost of SDK_N trivial tasks in Rust, Python and JavaScript
   components vs Jug running the same jugfile natively, and Jug's primes example in each.
+- grants: `status` of a one-task graph with a read-only `--dir` of GRANT_FILES small files,
+  whose content digest goes into every key: with no tree cache (every file hashed), with the
+  cache (one walk that only stats), and after touching every file (change times moved, so
+  every file is read again); and without the grant, for the cost of everything else. Needs
+  only --jug-host and --component: `scripts/bench.py --sections grants --jug-host … --component
+  … --jug none`.
 
 Both tools store results durably on the same disk: Jug fsyncs every result, jug-host syncs
 results in batches. Stores go in fresh directories, deleted only at the end: on this
@@ -37,6 +43,8 @@ JUGFILE = os.path.join(ROOT, 'examples', 'bench', 'bench.py')
 PRIMES = os.path.join(ROOT, 'examples', 'primes', 'primes.py')
 
 SDK_N = 2000
+
+GRANT_FILES = 100_000
 
 
 def run(command, cwd, env=None, ok=(0,)):
@@ -149,6 +157,40 @@ class Bench:
         self.record('primes (101 tasks), -j1', 'Jug 2.7.0', run(
             self.jug('execute', '--will-cite', '--jugdir', f'jug-primes-{rep}.jugdata', 'primes.py'), self.work)[0])
 
+    def grants(self, rep):
+        tree = os.path.join(self.work, 'grant-tree')
+        if not os.path.isdir(tree):
+            make_tree(tree, GRANT_FILES)
+            # Older than the tree cache's racy window, so that the first walk may cache them.
+            time.sleep(3.5)
+        cache = os.path.join(self.work, 'grant-cache')
+        env = dict(os.environ, JUG_CACHE_DIR=cache)
+
+        def status(*grant):
+            # exits 1: the task is never run
+            return run(self.jh('status', 'bench.wasm', '--store', 'grant-store', *grant, '--', '1'), self.work, env,
+                       ok=(1,))[0]
+        status()  # the compiled component cached first: every row loads it alike
+        self.record('no grant', 'seconds', status())
+        shutil.rmtree(os.path.join(cache, 'trees'), ignore_errors=True)
+        granted = ('--dir', 'grant-tree:/data')
+        self.record('read-only grant, no tree cache', 'seconds', status(*granted))
+        self.record('read-only grant, cached', 'seconds', status(*granted))
+        for directory, _, files in os.walk(tree):
+            for name in files:
+                os.utime(os.path.join(directory, name))
+        self.record('read-only grant, every file touched', 'seconds', status(*granted))
+
+
+def make_tree(root, files, per_directory=100):
+    """`files` files of about 100 bytes, `per_directory` to a directory."""
+    for i in range(files):
+        directory = os.path.join(root, f'd{i // per_directory:05}')
+        if i % per_directory == 0:
+            os.makedirs(directory)
+        with open(os.path.join(directory, f'f{i:06}.txt'), 'w') as f:
+            f.write(f'{i}\n' * 16)
+
 
 def table(bench, title, rows, columns, ratio=None):
     print(f'\n{title}\n')
@@ -169,7 +211,7 @@ def main():
     parser.add_argument('--jug-host', required=True)
     parser.add_argument('--component', required=True)
     parser.add_argument('--jug', required=True)
-    parser.add_argument('--sections', default='trivial,two-processes,cpu,s3,sdks')
+    parser.add_argument('--sections', default='trivial,two-processes,cpu,s3,sdks,grants')
     parser.add_argument('--sdk-components', nargs=4, metavar=('BENCH_PY', 'BENCH_JS', 'PRIMES_PY', 'PRIMES_JS'),
                         help='the Python and JavaScript builds of examples/bench and examples/primes')
     parser.add_argument('--primes-rust', help='the Rust build of examples/primes')
@@ -222,6 +264,10 @@ def main():
               languages[1:])
         print(f'\nper task, {SDK_N} trivial tasks (ms): ' + ', '.join(
             f'{lang} {1000 * m(rows[0], lang) / SDK_N:.3f}' for lang in languages))
+    if 'grants' in sections:
+        table(bench, f'status of one task with a read-only --dir of {GRANT_FILES:,} files', [
+            'no grant', 'read-only grant, no tree cache', 'read-only grant, cached',
+            'read-only grant, every file touched'], ['seconds'])
     load = os.getloadavg()
     print(f'\nload average after the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; '
           f'machine: {os.cpu_count()} cores')

@@ -165,3 +165,40 @@ fn explain_is_not_combined_with_other_formats() {
         .run()
         .expect_one_line_error(6, "no task matches --name 'nothing_like_it'");
 }
+
+#[test]
+fn a_changed_grant_is_named() {
+    let dir = TestDir::with_guest("explain-grant", "tasks.wasm");
+    for (path, text) in [("data/in.txt", "twelve bytes"), ("other/x.txt", "x")] {
+        std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+        std::fs::write(dir.join(path), text).unwrap();
+    }
+    // read_in(data), read_in(other), constant(1): a directory of each reader's own.
+    let words = ["grant-readers"];
+    dir.jug(&["execute", "tasks.wasm"]).arg_words(&words).run().expect_code(0);
+    std::fs::write(dir.join("data/in.txt"), "other bytes").unwrap();
+    assert_eq!(
+        explain(&dir, "tasks.wasm", "*", &words, 1),
+        [
+            "tasks.read_in: the content of the granted directory /data changed",
+            "tasks.read_in: complete",
+            "tasks.constant: complete",
+        ]
+    );
+
+    // A `--dir` grant: every task sees it, so every task names it.
+    let lines = |grant: &str, code: i32| {
+        let run =
+            dir.jug(&["status", "tasks.wasm", "--explain", "*", "--dir", grant]).arg_words(&words).run();
+        let stdout = run.expect_code(code).stdout;
+        stdout.lines().map(|l| l.split_once(": ").unwrap().1.to_owned()).collect::<Vec<_>>()
+    };
+    dir.jug(&["execute", "tasks.wasm", "--dir", "other:/o"]).arg_words(&words).run().expect_code(0);
+    std::fs::write(dir.join("other/x.txt"), "y").unwrap();
+    assert_eq!(lines("other:/o", 1), ["the content of the granted directory /o changed"; 3]);
+    assert_eq!(lines("other:/o:rw", 1)[2], "the directory /o is granted read-write now, read-only before",);
+    assert_eq!(
+        lines("data:/elsewhere", 1)[2],
+        "the directory /elsewhere is granted now, and was not in earlier runs of tasks.constant"
+    );
+}

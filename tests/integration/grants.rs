@@ -42,7 +42,11 @@ fn a_task_sees_only_what_is_granted_and_cannot_leave_it() {
     // With one, only the granted file: `..`, the symlink out and /etc/passwd all fail.
     let dir = grants_dir("grants-read-granted");
     assert_eq!(reads(&dir, &["--dir", "data"], &paths), [Some(12), None, None, None]);
-    let log = dir.jug(&["log", "tasks.wasm", "read_anything"]).arg_words(&["read", "/data/link"]).run();
+    // The grant is in the key: the log is that of the task that ran with it.
+    let log = dir
+        .jug(&["log", "tasks.wasm", "read_anything", "--dir", "data"])
+        .arg_words(&["read", "/data/link"])
+        .run();
     assert!(log.stdout.contains("cannot read /data/link"), "{}", log.stdout);
     let status =
         dir.jug(&["status", "tasks.wasm", "--dir", "data"]).arg_words(&["read", "/data/in.txt"]).run();
@@ -116,4 +120,135 @@ fn a_task_can_be_granted_a_directory_of_its_own() {
         .arg_words(&["own-dirs", "../.."])
         .run()
         .expect_one_line_error(4, "read-only grant of `../..` is outside the working directory");
+}
+
+/// How many tasks an `execute --short` ran.
+fn executed(run: &crate::util::Run) -> usize {
+    let count = run.stdout.strip_prefix("Executed:").and_then(|rest| rest.split_whitespace().next());
+    count
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no task count in: {}{}", run.stdout, run.stderr))
+}
+
+/// Writes `text` to `path` under `dir`, creating its directory.
+fn write(dir: &TestDir, path: &str, text: &str) {
+    let path = dir.join(path);
+    std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+#[test]
+fn another_data_set_under_the_same_path_is_another_task() {
+    let dir = grants_dir("grants-content");
+    write(&dir, "d1/in.txt", "first data set");
+    write(&dir, "d2/in.txt", "other data set");
+    write(&dir, "d3/in.txt", "first data set");
+    let words = ["read", "/data/in.txt"];
+    let status =
+        |grant: &str| dir.jug(&["status", "tasks.wasm", "--dir", grant]).arg_words(&words).run().code;
+    dir.jug(&["execute", "tasks.wasm", "--dir", "d1:/data"]).arg_words(&words).run().expect_code(0);
+    assert_eq!(status("d1:/data"), 0);
+    assert_eq!(status("d2:/data"), 1, "another data set under the same guest path");
+    assert_eq!(status("d3:/data"), 0, "the same content elsewhere on the host is the same input");
+    let value =
+        dir.jug(&["value", "tasks.wasm", "read_anything", "--dir", "d3:/data"]).arg_words(&words).run();
+    assert_eq!(value.expect_code(0).stdout, "14\n");
+}
+
+#[test]
+fn editing_a_file_reruns_exactly_the_tasks_that_see_it() {
+    let dir = grants_dir("grants-edit");
+    write(&dir, "other/x.txt", "x");
+    // read_in(data), read_in(other), constant(1): each reader sees its own directory.
+    let execute = |grant: &[&str]| {
+        let run =
+            dir.jug(&[&["execute", "tasks.wasm", "--short"], grant].concat()).arg_words(&["grant-readers"]);
+        executed(&run.run().expect_code(0))
+    };
+    assert_eq!(execute(&[]), 3);
+    assert_eq!(execute(&[]), 0);
+    write(&dir, "data/in.txt", "twelve BYTES");
+    assert_eq!(execute(&[]), 1, "only the task granted data");
+    write(&dir, "other/x.txt", "y");
+    assert_eq!(execute(&[]), 1, "only the task granted other");
+    // A file no task reads, in a directory one task sees: that task may read it.
+    write(&dir, "data/unread.txt", "new");
+    assert_eq!(execute(&[]), 1);
+    // Back to the content of an earlier run: its result is found again.
+    std::fs::remove_file(dir.join("data/unread.txt")).expect("rm");
+    assert_eq!(execute(&[]), 0);
+    let read = dir.jug(&["value", "tasks.wasm", "read_in"]).arg_words(&["grant-readers"]).run();
+    assert_eq!(read.expect_code(0).stdout, "12\n1\n");
+
+    // A `--dir` grant is seen by every task: in every key.
+    assert_eq!(execute(&["--dir", "other:/o"]), 3);
+    write(&dir, "other/x.txt", "z");
+    assert_eq!(execute(&["--dir", "other:/o"]), 3);
+    assert_eq!(execute(&["--dir", "other:/o"]), 0);
+}
+
+#[test]
+fn touching_files_reruns_nothing() {
+    let dir = grants_dir("grants-touch");
+    write(&dir, "other/x.txt", "x");
+    let execute = || {
+        let run =
+            dir.jug(&["execute", "tasks.wasm", "--short", "--dir", "other:/o"]).arg_words(&["grant-readers"]);
+        executed(&run.run().expect_code(0))
+    };
+    assert_eq!(execute(), 3);
+    let touched = std::process::Command::new("touch")
+        .current_dir(&dir.path)
+        .args(["data", "data/in.txt", "other", "other/x.txt"])
+        .status()
+        .expect("touch");
+    assert!(touched.success());
+    // Written again with the same bytes: the same content.
+    write(&dir, "other/x.txt", "x");
+    assert_eq!(execute(), 0);
+}
+
+/// Overwrites `path` with `text` of the same length and puts its modification time back: all
+/// a stat shows unchanged but the change time.
+fn edit_in_place(dir: &TestDir, path: &str, text: &str) {
+    let path = dir.join(path);
+    let before = std::fs::metadata(&path).expect("stat");
+    assert_eq!(before.len(), text.len() as u64);
+    std::fs::write(&path, text).expect("write");
+    let file = std::fs::File::options().write(true).open(&path).expect("open");
+    file.set_modified(before.modified().expect("mtime")).expect("set mtime");
+}
+
+#[test]
+fn an_edit_right_after_a_run_is_seen() {
+    let dir = grants_dir("grants-racy");
+    let words = ["read", "/data/in.txt"];
+    let grant = ["--dir", "data:/data"];
+    let run = |verb: &str| dir.jug(&[&[verb, "tasks.wasm"], &grant[..]].concat()).arg_words(&words).run();
+    // Written just before the run, edited just after: within one timestamp tick on a coarse
+    // file system, and never trusted from the cache.
+    write(&dir, "data/in.txt", "aaaa aaaa aa");
+    run("execute").expect_code(0);
+    edit_in_place(&dir, "data/in.txt", "bbbb bbbb bb");
+    run("status").expect_code(1);
+    // Old enough to be cached when hashed: the edit changes the change time, so it is seen.
+    std::thread::sleep(std::time::Duration::from_millis(3_300));
+    run("execute").expect_code(0);
+    run("status").expect_code(0);
+    edit_in_place(&dir, "data/in.txt", "cccc cccc cc");
+    run("status").expect_code(1);
+}
+
+#[test]
+fn a_special_file_in_a_read_only_grant_is_refused_in_one_line() {
+    let dir = grants_dir("grants-fifo");
+    let made = std::process::Command::new("mkfifo").arg(dir.join("data/pipe")).status().expect("mkfifo");
+    assert!(made.success());
+    let run =
+        dir.jug(&["status", "tasks.wasm", "--dir", "data:/data"]).arg_words(&["read", "/data/in.txt"]).run();
+    run.expect_one_line_error(4, "`pipe` is a FIFO, whose content cannot enter a key");
+    // Read-write, its content is not an input: allowed.
+    let rw =
+        dir.jug(&["status", "tasks.wasm", "--dir", "data:/data:rw"]).arg_words(&["read", "/data/in.txt"]);
+    rw.run().expect_code(1);
 }
