@@ -277,6 +277,15 @@ pub struct CleanupArgs {
     #[command(flatten)]
     pub mode: CleanupMode,
 
+    /// List what would be removed, and remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also remove unused results that no record ties to this graph: other graphs' in a
+    /// shared store, and unrecorded ones (Jug's cleanup)
+    #[arg(long)]
+    pub all_graphs: bool,
+
     #[command(flatten)]
     pub builder: BuilderArgs,
 }

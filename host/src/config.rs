@@ -29,6 +29,24 @@
 //! later works with no change here. The price: a configured value does not count as given
 //! for clap's `required` checks, so a file cannot supply a required option (none is today).
 //!
+//! ## What a repository's files may not do
+//!
+//! A repository's files (every file but the global one) come with the graph, and a graph may
+//! be hostile (a cloned repository, a fork's CI job), so they are trusted no more than it:
+//! - they cannot grant anything: `dir` (and `allow-write`, any option in [`GRANTS`]) in them
+//!   is a one-line error, exit 2, wherever it is and whatever the command line says;
+//! - the store they name is used only if it is inside the working directory (a path that
+//!   stays there once `..` and symbolic links are followed, or `memory://`). Any other store
+//!   (`s3://team/…`, `redis://elsewhere/`, `../x`) would send the results — and whatever a
+//!   graph puts in them — out of the working directory, or read results someone else
+//!   planted, so the user confirms it first: `JUG_TRUST_STORE=URL` in the environment
+//!   (several separated by spaces), or `store = URL` under `[trust]` in the global file. A
+//!   confirmed URL also covers the stores below it (`s3://team` covers `s3://team/exp1`).
+//!   Without it, the command stops with a one-line error naming the file, the key, and both
+//!   ways to confirm. `--store`/`JUG_STORE` need no confirmation: the user typed them.
+//!
+//! The global file is the user's own, so it may do all of that.
+//!
 //! The INI reader is ours (fifty lines): Python's `configparser` dialect as Jug uses it
 //! (`RawConfigParser`: no interpolation, no inline comments, lower-cased keys), minus
 //! multi-line values, which no option needs and which are reported rather than misread. A
@@ -46,6 +64,14 @@ use crate::cli::Cli;
 
 /// Set (to `1`) to read no configuration file.
 pub const DISABLE_VAR: &str = "JUG_NO_CONFIG";
+
+/// Stores a repository's configuration may name although they are outside the working
+/// directory: URLs (or paths) separated by white space.
+pub const TRUST_STORE_VAR: &str = "JUG_TRUST_STORE";
+
+/// Options that widen what tasks may touch: only the user grants them, so a repository's
+/// file may not set them (see the module docs).
+const GRANTS: &[&str] = &["dir", "allow-write"];
 
 /// Why the command line could not be turned into a [`Cli`].
 #[derive(Debug)]
@@ -74,7 +100,11 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, Error> {
     if disabled() {
         return finish(&mut command, &mut matches);
     }
-    let files = discover().iter().map(|path| read(path)).collect::<Result<Vec<_>, _>>()?;
+    let (global, local) = discover();
+    let mut files: Vec<File> = global.iter().map(|path| read(path, true)).collect::<Result<_, _>>()?;
+    for path in &local {
+        files.push(read(path, false)?);
+    }
     let settings = resolve(&command, running, given, &files)?;
     if settings.is_empty() {
         return finish(&mut command, &mut matches);
@@ -113,9 +143,10 @@ fn boolean(value: &str) -> Option<bool> {
     }
 }
 
-/// The configuration files that exist, in rising precedence.
-fn discover() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = global_file().into_iter().collect();
+/// The configuration files that exist, in rising precedence: the global file, then the
+/// repository's files.
+fn discover() -> (Option<PathBuf>, Vec<PathBuf>) {
+    let mut files: Vec<PathBuf> = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
         let dirs: Vec<&Path> = match cwd.ancestors().position(|dir| dir.join(".git").exists()) {
             Some(root) => cwd.ancestors().take(root + 1).collect(),
@@ -125,7 +156,7 @@ fn discover() -> Vec<PathBuf> {
             files.extend(["jugrc", ".jugrc"].map(|name| dir.join(name)).into_iter().filter(|f| f.is_file()));
         }
     }
-    files
+    (global_file(), files)
 }
 
 fn global_file() -> Option<PathBuf> {
@@ -155,13 +186,15 @@ struct Entry {
 struct File {
     path: PathBuf,
     entries: Vec<Entry>,
+    /// The user's global file, rather than one of the repository's.
+    trusted: bool,
 }
 
-fn read(path: &Path) -> Result<File, Error> {
+fn read(path: &Path, trusted: bool) -> Result<File, Error> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| Error::Config(format!("{shown}: {e}")))?;
     let entries = parse_ini(&text).map_err(|(line, why)| Error::Config(format!("{shown}:{line}: {why}")))?;
-    Ok(File { path: path.to_owned(), entries })
+    Ok(File { path: path.to_owned(), entries, trusted })
 }
 
 /// Sections, `key = value` or `key: value` lines, `#` and `;` comment lines, blank lines. An
@@ -225,6 +258,10 @@ fn resolve(root: &Command, running: &str, given: &ArgMatches, files: &[File]) ->
     for (rank, file) in files.iter().enumerate() {
         for entry in &file.entries {
             let specific = entry.section == running;
+            let ours = entry.section == "main" || root.find_subcommand(&entry.section).is_some();
+            if ours && !file.trusted {
+                refuse_grant(root, file, entry)?;
+            }
             if entry.section != "main" {
                 // Other programs' sections (Jug's `[shell]`) are none of our business.
                 let Some(section) = root.find_subcommand(&entry.section) else { continue };
@@ -262,6 +299,9 @@ fn resolve(root: &Command, running: &str, given: &ArgMatches, files: &[File]) ->
         let origin = format!("{}: [{}] {}", file.path.display(), entry.section, entry.key);
         let value = substitute(&entry.value, stem.as_deref())
             .map_err(|why| Error::Config(format!("{origin}: {why}")))?;
+        if id == STORE_ID && !file.trusted {
+            confirm_store(&value, &origin, files, stem.as_deref())?;
+        }
         let (value, present) = match (arg.get_action(), boolean(&value)) {
             (ArgAction::SetTrue, Some(on)) => (on.to_string(), on),
             (ArgAction::SetFalse, Some(on)) => ((!on).to_string(), on),
@@ -277,6 +317,93 @@ fn resolve(root: &Command, running: &str, given: &ArgMatches, files: &[File]) ->
         settings.push(Setting { id: id.to_owned(), value, present, origin });
     }
     Ok(settings)
+}
+
+/// The id of `--store` (Jug's `jugdir`) in every subcommand.
+const STORE_ID: &str = "store";
+
+/// Refuses an entry of a repository's file that sets an option of [`GRANTS`], by its name or
+/// an alias of it, in `[main]` or a subcommand's section.
+fn refuse_grant(root: &Command, file: &File, entry: &Entry) -> Result<(), Error> {
+    let long = entry.key.replace('_', "-");
+    let names_grant = |arg: &Arg| arg.get_long().is_some_and(|long| GRANTS.contains(&long));
+    let grants = GRANTS.contains(&long.as_str())
+        || root.get_subcommands().any(|sub| option(sub, &entry.key).is_some_and(names_grant));
+    if !grants {
+        return Ok(());
+    }
+    let (path, section, key) = (file.path.display(), &entry.section, &entry.key);
+    Err(Error::Config(format!(
+        "{path}: [{section}] {key}: a repository's configuration cannot grant tasks access to the host; give \
+         --{long} on the command line (or set it in your own {})",
+        global_file_shown()
+    )))
+}
+
+/// Lets a store that a repository's file names through if it is inside the working
+/// directory or the user confirmed it (see the module docs); `origin` names the file and key.
+fn confirm_store(value: &str, origin: &str, files: &[File], stem: Option<&str>) -> Result<(), Error> {
+    if inside_working_directory(value) {
+        return Ok(());
+    }
+    let from_env = std::env::var(TRUST_STORE_VAR).unwrap_or_default();
+    let mut trusted: Vec<String> = from_env.split_whitespace().map(str::to_owned).collect();
+    for file in files.iter().filter(|file| file.trusted) {
+        for entry in file.entries.iter().filter(|e| e.section == "trust" && e.key == "store") {
+            // A bad placeholder in the user's own [trust] line trusts nothing.
+            trusted.extend(substitute(&entry.value, stem).ok());
+        }
+    }
+    if trusted.iter().any(|trusted| covers(trusted, value)) {
+        return Ok(());
+    }
+    let shown = jug_core::store::mask_credentials(value);
+    Err(Error::Config(format!(
+        "{origin}: this repository's configuration sends results to {shown}, outside the working directory; \
+         if you trust it, confirm it with {TRUST_STORE_VAR}={shown} or a line `store = {shown}` under [trust] \
+         in {}, or give --store",
+        global_file_shown()
+    )))
+}
+
+/// Whether a trusted URL or path confirms `store`: the same, or a store below it.
+fn covers(trusted: &str, store: &str) -> bool {
+    let base = trusted.trim_end_matches('/');
+    !base.is_empty()
+        && (store == trusted || store.trim_end_matches('/') == base || {
+            store.strip_prefix(base).is_some_and(|rest| rest.starts_with(['/', '?']))
+        })
+}
+
+/// Whether a store location stays in the working directory: `memory://`, or a path (or
+/// `file://` URL) that is still below the working directory once symbolic links and `..`
+/// are followed. Anything else, and anything that cannot be told, is outside.
+fn inside_working_directory(value: &str) -> bool {
+    let path = match value.split_once("://") {
+        None => Path::new(value),
+        Some(("memory", "")) => return true,
+        Some(("file", path)) => Path::new(path),
+        Some(_) => return false,
+    };
+    let Ok(cwd) = std::env::current_dir().and_then(std::fs::canonicalize) else { return false };
+    let full = cwd.join(path);
+    // Resolve the part that exists (links included); what does not exist yet cannot be a
+    // link, but may not climb out with `..` either.
+    let mut existing = full.as_path();
+    let mut rest = Vec::new();
+    while std::fs::symlink_metadata(existing).is_err() {
+        let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else { return false };
+        rest.push(name);
+        existing = parent;
+    }
+    let Ok(resolved) = std::fs::canonicalize(existing) else { return false };
+    let climbs = rest.iter().any(|part| *part == "..");
+    !climbs && resolved.starts_with(&cwd)
+}
+
+/// The global file as messages name it: where it is, or where it would be.
+fn global_file_shown() -> String {
+    global_file().map_or_else(|| "~/.config/jug/jugrc".to_owned(), |path| path.display().to_string())
 }
 
 /// The entry that sets an argument so far, and its precedence: file, then section (over
@@ -439,6 +566,17 @@ mod tests {
         assert_eq!(substitute("%(date)s", None).unwrap().len(), 10);
         assert!(substitute("%(user)s", None).unwrap_err().contains("%(user)s"));
         assert!(substitute("%(jugfile)s", None).is_err());
+    }
+
+    #[test]
+    fn a_trusted_store_covers_the_stores_below_it() {
+        assert!(covers("s3://team", "s3://team"));
+        assert!(covers("s3://team/", "s3://team/exp1/run2"));
+        assert!(covers("redis://h:1", "redis://h:1/2?prefix=p"));
+        assert!(covers("redis://h:1/", "redis://h:1"));
+        assert!(!covers("s3://team", "s3://teammate/x"));
+        assert!(!covers("redis://h:1", "redis://h:10/"));
+        assert!(!covers("", "anything"));
     }
 
     #[test]

@@ -33,7 +33,7 @@ fn main() {
             std::process::exit(code);
         }
         Err(config::Error::Config(line)) => {
-            eprintln!("jug-host: {line}");
+            eprintln!("jug-host: {}", jug_core::store::mask_credentials_in(&line));
             std::process::exit(exit_code::USAGE);
         }
     };
@@ -51,7 +51,8 @@ fn main() {
 
 /// The error and its causes on a single line: `what failed: why`. Causes whose text an
 /// outer message already quotes (object_store and reqwest errors quote their sources) are
-/// left out rather than repeated.
+/// left out rather than repeated. A library's message may quote a URL it was given, so
+/// passwords in URLs are masked here, whatever the error came from.
 fn one_line(error: &anyhow::Error) -> String {
     let mut line = error.to_string();
     for cause in error.chain().skip(1) {
@@ -61,7 +62,7 @@ fn one_line(error: &anyhow::Error) -> String {
             line.push_str(&text);
         }
     }
-    line.replace('\n', " ")
+    jug_core::store::mask_credentials_in(&line.replace('\n', " "))
 }
 
 /// `jug-host status … | head` must not complain when `head` exits.

@@ -35,6 +35,18 @@ impl Backend {
         }
     }
 
+    /// Opens the store again, as a new process would, format check included.
+    pub fn reopen(&self, access: Access) -> Result<Store, jug_core::store::StoreError> {
+        match &self.shared {
+            Some(store) => {
+                let store = store.new_worker();
+                store.check_format(access)?;
+                Ok(store)
+            }
+            None => Store::open(&self.location, access),
+        }
+    }
+
     fn local() -> Backend {
         let dir = tempfile::tempdir().unwrap();
         let location = StoreLocation::Local(dir.path().join("store"));
@@ -97,4 +109,6 @@ conformance!(
     a_renewed_lease_is_never_taken,
     an_expired_lease_is_taken_over_by_exactly_one_contender,
     leases_are_listed_with_their_holder,
+    a_result_of_another_format_version_is_not_damaged,
+    a_store_of_a_newer_format_is_refused,
 );

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use jug_core::Key;
 use jug_core::manifest::ManifestId;
-use jug_core::store::{LockRecord, Locking, StoreLocation, Stored};
+use jug_core::store::{Access, LockRecord, Locking, StoreError, StoreLocation, Stored};
 
 use crate::Backend;
 
@@ -64,7 +64,9 @@ pub fn a_damaged_result_is_never_returned(backend: &Backend) {
     let store = backend.open();
     let k = key("damaged");
     assert!(store.put_result(&k, b"\x01\x02\x03").unwrap());
-    store.overwrite_result_bytes(&k, b"JUGR but not what was sealed").unwrap();
+    // A format-1 header over the wrong bytes (another version byte would be another
+    // jug-host's result, which is not damage: see the scenario after the next).
+    store.overwrite_result_bytes(&k, b"JUGR\x01 but not what was sealed").unwrap();
     assert!(matches!(store.get_result(&k).unwrap(), Stored::Damaged(d) if d.key == k));
     store.delete_result(&k).unwrap();
     assert_eq!(store.get_result(&k).unwrap(), Stored::Missing);
@@ -191,4 +193,40 @@ pub fn leases_are_listed_with_their_holder(backend: &Backend) {
     assert!(lease.is_expired(SystemTime::now() + backend.lease + Duration::from_secs(2)));
     store.unlock(&k).unwrap();
     assert!(backend.open().leases().unwrap().is_empty());
+}
+
+pub fn a_result_of_another_format_version_is_not_damaged(backend: &Backend) {
+    let store = backend.open();
+    let k = key("newer result");
+    assert!(store.put_result(&k, b"\x01").unwrap());
+    // Our magic, format version 2: what a newer jug-host sharing the store would write.
+    let mut newer = b"JUGR\x02\x00\x00\x00".to_vec();
+    newer.extend_from_slice(&[0xee; 60]);
+    store.overwrite_result_bytes(&k, &newer).unwrap();
+    let error = store.get_result(&k).unwrap_err();
+    assert!(
+        matches!(error, StoreError::OtherResultFormat { found: 2, known: 1, .. }),
+        "{error}: another version's result is not damaged"
+    );
+    assert!(error.to_string().contains("result format 2; this one reads format 1"), "{error}");
+    assert!(store.has_result(&k).unwrap(), "it is left where it is");
+}
+
+pub fn a_store_of_a_newer_format_is_refused(backend: &Backend) {
+    let store = backend.open();
+    assert!(store.put_result(&key("marked"), b"\x01").unwrap());
+    backend.reopen(Access::ReadOnly).expect("today's format opens");
+    store.overwrite_format_marker(br#"{"jug-host store format": 3}"#).unwrap();
+    for access in [Access::ReadOnly, Access::ReadWrite] {
+        let error = backend.reopen(access).err().expect("a newer store is refused");
+        assert!(matches!(error, StoreError::NewerFormat { found: 3, known: 1, .. }), "{error}");
+        assert!(error.to_string().contains("has format 3, newer than the format 1"), "{error}");
+    }
+    // Not a marker at all: refused too, rather than written over.
+    store.overwrite_format_marker(b"something else").unwrap();
+    let error = backend.reopen(Access::ReadWrite).err().expect("an unreadable marker is refused");
+    assert!(matches!(error, StoreError::BadFormatMarker { .. }), "{error}");
+    // Our own format (or an older one) opens.
+    store.overwrite_format_marker(br#"{"jug-host store format": 1}"#).unwrap();
+    backend.reopen(Access::ReadWrite).expect("format 1 opens");
 }

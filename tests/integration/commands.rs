@@ -162,3 +162,40 @@ fn execute_shows_progress_on_a_terminal_only() {
         dir.jug(&["execute", "tasks.wasm", "-j", "1"]).arg_words(&["spin", "12", "61"]).run().expect_code(0);
     assert!(!piped.stderr.contains("tasks") && !piped.stdout.contains("/12"), "{piped:?}");
 }
+
+#[test]
+fn store_passwords_are_masked_in_every_message() {
+    let dir = TestDir::with_guest("masked-password", "primes.wasm");
+    let secret = "sekrit-pw";
+    let real = std::env::var("JUG_TEST_REDIS")
+        .expect("JUG_TEST_REDIS is not set: run the tests with scripts/test, which starts Redis");
+    // An unreachable server, a malformed URL, and the real server refusing the password.
+    let stores = [
+        ("redis://u:sekrit-pw@127.0.0.1:1/".to_owned(), "redis://u:***@127.0.0.1:1/"),
+        ("redis://:sekrit-pw@127.0.0.1:1/3?prefix=p".to_owned(), "redis://:***@127.0.0.1:1/3?prefix=p"),
+        ("redis://u:sekrit-pw@127.0.0.1:1/results".to_owned(), "redis://u:***@127.0.0.1:1/results"),
+        (real.replacen("redis://", "redis://u:sekrit-pw@", 1), "redis://u:***@"),
+    ];
+    let commands: [&[&str]; 5] = [
+        &["status"],
+        &["status", "--json"],
+        &["execute"],
+        &["value", "--json", "write_output"],
+        &["cleanup", "--dry-run"],
+    ];
+    for (store, masked) in &stores {
+        for command in commands {
+            let mut args = vec![command[0], "primes.wasm", "--store", store];
+            args.extend_from_slice(&command[1..]);
+            let run = dir.jug(&args).env("JUG_STORE_RETRY_SECS", "0").run();
+            assert_eq!(run.code, 5, "{args:?}: {}", run.stderr);
+            assert!(!format!("{}{}", run.stdout, run.stderr).contains(secret), "{args:?}: {}", run.stderr);
+            assert!(run.stderr.contains(masked), "{args:?}: {}", run.stderr);
+        }
+    }
+    // The same store named by JUG_STORE.
+    let run =
+        dir.jug(&["status", "primes.wasm"]).env("JUG_STORE", &stores[0].0).env("JUG_STORE_RETRY_SECS", "0");
+    let run = run.run().expect_one_line_error(5, "redis://u:***@127.0.0.1:1/");
+    assert!(!run.stderr.contains(secret));
+}

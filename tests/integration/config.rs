@@ -197,3 +197,98 @@ fn jug_no_config_turns_the_files_off() {
         .run()
         .expect_one_line_error(2, "jugrc:2: expected `key = value`, got `broken line`");
 }
+
+#[test]
+fn a_repository_file_cannot_grant_directories() {
+    let dir = config_dir("config-grants");
+    let home = dir.join("home");
+    std::fs::create_dir(dir.join("data")).unwrap();
+    let hostile = [
+        ("[main]\ndir = ..:/up:rw\n", ".jugrc: [main] dir: a repository's configuration cannot grant"),
+        ("[execute]\ndir = data\n", ".jugrc: [execute] dir: a repository's configuration cannot grant"),
+        (
+            "[status]\nallow_write = data\n",
+            ".jugrc: [status] allow_write: a repository's configuration cannot",
+        ),
+        ("[main]\nallow-write = .\n", "give --allow-write on the command line"),
+    ];
+    for (text, needle) in hostile {
+        write(&dir.join(".jugrc"), text);
+        for command in ["execute", "status"] {
+            jug(&dir.path, &home, &[command, "primes.wasm"]).run().expect_one_line_error(2, needle);
+        }
+        // Whatever the command line says.
+        jug(&dir.path, &home, &["status", "primes.wasm", "--dir", "data"])
+            .run()
+            .expect_one_line_error(2, needle);
+    }
+    assert!(!dir.join("primes.jugdata").exists());
+
+    // The user's own file may grant, and execute says what tasks may use before it runs them.
+    std::fs::remove_file(dir.join(".jugrc")).unwrap();
+    write(&home.join(".config/jug/jugrc"), "[main]\ndir = data\n");
+    let run = jug(&dir.path, &home, &["execute", "primes.wasm", "--short"]).run().expect_code(0);
+    let data = std::fs::canonicalize(dir.join("data")).unwrap();
+    assert_eq!(
+        run.stderr,
+        format!(
+            "jug-host: tasks may use {} as /data (read-only); results go to primes.jugdata\n",
+            data.display()
+        )
+    );
+    // No grant, no notice.
+    std::fs::remove_file(home.join(".config/jug/jugrc")).unwrap();
+    let run = jug(&dir.path, &home, &["execute", "primes.wasm", "--short"]).run().expect_code(0);
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn a_repository_file_names_a_store_elsewhere_only_once_the_user_confirms_it() {
+    let dir = config_dir("config-store-elsewhere");
+    let home = dir.join("home");
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::os::unix::fs::symlink("..", repo.join("up")).unwrap();
+    let graph = dir.join("primes.wasm");
+    let graph = graph.to_str().unwrap();
+    let elsewhere = [
+        ("redis://u:sekrit@127.0.0.1:1/", "sends results to redis://u:***@127.0.0.1:1/, outside the working"),
+        ("s3://team/experiments", "JUG_TRUST_STORE=s3://team/experiments"),
+        ("../outside", "a line `store = ../outside` under [trust] in"),
+        ("up/outside", "sends results to up/outside"),
+        ("file:///tmp/jug-outside", "sends results to file:///tmp/jug-outside"),
+    ];
+    for (store, needle) in elsewhere {
+        write(&repo.join(".jugrc"), &format!("[main]\njugdir = {store}\n"));
+        for command in ["execute", "status", "cleanup"] {
+            let run = jug(&repo, &home, &[command, graph]).run();
+            let run = run.expect_one_line_error(2, ".jugrc: [main] jugdir: this repository's configuration");
+            assert!(run.stderr.contains(needle) && !run.stderr.contains("sekrit"), "{}", run.stderr);
+        }
+    }
+    assert!(!dir.join("outside").exists());
+
+    // Inside the working directory: used as it is.
+    write(&repo.join(".jugrc"), "[main]\njugdir = stores/./mine\n");
+    jug(&repo, &home, &["execute", graph, "--short"]).run().expect_code(0);
+    assert_eq!(dir.files_under("repo/stores/mine/results").len(), 101);
+
+    // Confirmed by the environment, or by the user's own file (which covers what is below).
+    write(&repo.join(".jugrc"), "[main]\njugdir = ../outside\n");
+    let confirmed =
+        jug(&repo, &home, &["execute", graph, "--short"]).env("JUG_TRUST_STORE", "memory:// ../outside");
+    confirmed.run().expect_code(0);
+    assert_eq!(dir.files_under("outside/results").len(), 101);
+    write(&repo.join(".jugrc"), "[main]\njugdir = redis://u:sekrit@127.0.0.1:1/2?prefix=p\n");
+    write(&home.join(".config/jug/jugrc"), "[trust]\nstore = redis://u:sekrit@127.0.0.1:1\n");
+    // Confirmed, it is used: the unreachable server is now the error (exit 5, not 2).
+    let run = jug(&repo, &home, &["status", graph]).env("JUG_STORE_RETRY_SECS", "0").run().expect_code(5);
+    assert!(
+        !run.stderr.contains("sekrit") && run.stderr.contains("redis://u:***@127.0.0.1:1/2"),
+        "{}",
+        run.stderr
+    );
+    // The command line needs no confirmation.
+    let mine = repo.join("stores/mine");
+    jug(&repo, &home, &["status", graph, "--short", "--store", mine.to_str().unwrap()]).run().expect_code(0);
+}

@@ -169,3 +169,100 @@ fn a_task_of_no_arguments_runs() {
     let value = dir.jug(&["value", "tasks.wasm", "negate"]).arg_words(&["answer"]).run().expect_code(0);
     assert_eq!(value.stdout, "-42\n");
 }
+
+/// `payload` sealed as a result (see `jug_core::store::envelope`), in format `version`.
+fn sealed(version: u8, payload: &[u8]) -> Vec<u8> {
+    let mut bytes = b"JUGR".to_vec();
+    bytes.extend_from_slice(&[version, 0, 0, 0]);
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(blake3::hash(payload).as_bytes());
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// The key of the one task `name` of `graph` (run with `words`), from `value --json`.
+fn key_of(dir: &TestDir, graph: &str, name: &str, words: &[&str]) -> String {
+    let value = dir.jug(&["value", graph, name, "--json"]).arg_words(words).run().expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&value.stdout).unwrap();
+    json[0]["key"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_result_of_another_format_version_is_reported_and_left_alone() {
+    let dir = TestDir::with_guest("other-version", "primes.wasm");
+    dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
+    // count_primes, as a newer jug-host would have sealed it: our magic, format 2.
+    let key = key_of(&dir, "primes.wasm", "count_primes", &[]);
+    let file = dir.join("primes.jugdata/results").join(&key[..2]).join(&key);
+    std::fs::write(&file, sealed(2, b"\x18\x19")).unwrap();
+    dir.jug(&["invalidate", "primes.wasm", "--name", "write_output"]).run().expect_code(0);
+    let store = crate::util::tree_snapshot(&dir.join("primes.jugdata"));
+
+    let needle = "was written by another version of jug-host (result format 2; this one reads format 1)";
+    dir.jug(&["value", "primes.wasm", "count_primes"]).run().expect_one_line_error(5, needle);
+    // write_output needs it as an input: execute stops rather than recompute over it.
+    dir.jug(&["execute", "primes.wasm"]).run().expect_one_line_error(5, needle);
+    let verify = dir.jug(&["verify", "primes.wasm", "--all"]).run();
+    assert!(verify.stderr.contains(needle), "{}", verify.stderr);
+    assert_ne!(verify.code, 0);
+    dir.jug(&["cleanup", "primes.wasm"]).run().expect_code(0);
+    // Nothing removed it, nor anything else; only a cleanup's sync could have touched the store.
+    assert_eq!(crate::util::tree_snapshot(&dir.join("primes.jugdata")), store);
+}
+
+#[test]
+fn a_store_of_a_newer_format_is_refused_and_an_unmarked_one_is_marked() {
+    let dir = TestDir::with_guest("store-format", "primes.wasm");
+    dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
+    let marker = dir.join("primes.jugdata/format");
+    let text = std::fs::read_to_string(&marker).expect("execute marks the store it writes");
+    assert!(text.contains(r#""jug-host store format":1"#), "{text}");
+
+    // Made before markers existed: today's layout. A query leaves it as it is; a write marks it.
+    std::fs::remove_file(&marker).unwrap();
+    let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(0);
+    assert_eq!(status.stdout, "All tasks complete (101 tasks).\n");
+    assert!(!marker.exists());
+    dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), text);
+
+    std::fs::write(&marker, r#"{"jug-host store format": 2, "written by": "jug-host 9.0.0"}"#).unwrap();
+    let store = crate::util::tree_snapshot(&dir.join("primes.jugdata"));
+    let needle = "store primes.jugdata has format 2, newer than the format 1 this jug-host reads and writes";
+    for command in ["status", "execute", "cleanup", "verify"] {
+        dir.jug(&[command, "primes.wasm"]).run().expect_one_line_error(5, needle);
+    }
+    dir.jug(&["invalidate", "primes.wasm", "--name", "is_prime"]).run().expect_one_line_error(5, needle);
+    dir.jug(&["value", "primes.wasm", "write_output"]).run().expect_one_line_error(5, needle);
+    assert_eq!(crate::util::tree_snapshot(&dir.join("primes.jugdata")), store);
+}
+
+#[test]
+fn a_planted_result_nested_too_deeply_is_an_error_not_a_crash() {
+    let dir = TestDir::with_guest("deep-result", "tasks.wasm");
+    let graph = ["tasklets"];
+    dir.jug(&["execute", "tasks.wasm"]).arg_words(&graph).run().expect_code(0);
+    // even_odd's result becomes [[[[…0…]]]], 100,000 arrays deep, in a valid envelope: what
+    // anyone who can write a shared store could plant. Its tasks then need it again.
+    let key = key_of(&dir, "tasks.wasm", "even_odd", &graph);
+    let mut deep = vec![0x81; 100_000];
+    deep.push(0x00);
+    std::fs::write(dir.join("tasks.jugdata/results").join(&key[..2]).join(&key), sealed(1, &deep)).unwrap();
+    dir.jug(&["invalidate", "tasks.wasm", "--name", "sum"]).arg_words(&graph).run().expect_code(0);
+    dir.jug(&["invalidate", "tasks.wasm", "--name", "negate"]).arg_words(&graph).run().expect_code(0);
+
+    let value = dir.jug(&["value", "tasks.wasm", "even_odd"]).arg_words(&graph).run();
+    value.expect_one_line_error(
+        1,
+        "the result of tasks.even_odd is not valid CBOR: value nested more than 256",
+    );
+    // The tasks that take parts of it (a tasklet projection) fail, and the host stays up.
+    let run = dir.jug(&["execute", "tasks.wasm", "--keep-going", "--short"]).arg_words(&graph).run();
+    let run = run.expect_code(1);
+    assert!(
+        run.stderr.contains("an argument taken from tasks.even_odd: value nested more than 256 levels deep"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "Executed:  0 tasks\nLoaded:  1 tasks\n** Total: 1 tasks.\n");
+}

@@ -37,7 +37,9 @@ pub const FILE_INPUT_TAG: u64 = 27256;
 pub const DIR_GRANT_TAG: u64 = 27257;
 
 /// Nesting deeper than this is refused, so a hostile value cannot exhaust the host's stack.
-const MAX_DEPTH: usize = 256;
+/// Every reader that recurses into stored CBOR ([`project`], `json`) stops here too: a result
+/// is validated when a task returns it, but one planted in a shared store never was.
+pub const MAX_DEPTH: usize = 256;
 
 /// Why bytes are not deterministic CBOR (or not allowed where they appear).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -227,6 +229,9 @@ pub fn project<'v>(value: &'v [u8], path: &[Step]) -> Result<&'v [u8], String> {
     if path.is_empty() {
         return Ok(value); // a plain reference: no need to walk the value
     }
+    if path.len() > MAX_DEPTH {
+        return Err(format!("a path into a result has at most {MAX_DEPTH} steps, not {}", path.len()));
+    }
     let mut reader = Reader::new(value);
     for (depth, step) in path.iter().enumerate() {
         let at = || path[..depth].iter().map(Step::to_string).collect::<String>();
@@ -234,7 +239,7 @@ pub fn project<'v>(value: &'v [u8], path: &[Step]) -> Result<&'v [u8], String> {
         match (step, head.major) {
             (Step::Index(i), 4) if *i < head.arg => {
                 for _ in 0..*i {
-                    skip(&mut reader)?;
+                    skip(&mut reader, depth + 1)?;
                 }
             }
             (Step::Index(i), 4) => {
@@ -249,7 +254,7 @@ pub fn project<'v>(value: &'v [u8], path: &[Step]) -> Result<&'v [u8], String> {
                         found = true;
                         break;
                     }
-                    skip(&mut reader)?;
+                    skip(&mut reader, depth + 1)?;
                 }
                 if !found {
                     return Err(format!("the result{} has no field `{name}`", at()));
@@ -262,12 +267,16 @@ pub fn project<'v>(value: &'v [u8], path: &[Step]) -> Result<&'v [u8], String> {
         }
     }
     let start = reader.pos;
-    skip(&mut reader)?;
+    skip(&mut reader, path.len())?;
     Ok(&value[start..reader.pos])
 }
 
-/// Moves past one item of an already validated value.
-fn skip(reader: &mut Reader<'_>) -> Result<(), String> {
+/// Moves past one item, found `depth` levels into the value. Stored values are read, not
+/// trusted: one nested deeper than [`MAX_DEPTH`] is an error, not a stack overflow.
+fn skip(reader: &mut Reader<'_>, depth: usize) -> Result<(), String> {
+    if depth > MAX_DEPTH {
+        return Err(reader.error(format!("value nested more than {MAX_DEPTH} levels deep")).to_string());
+    }
     let head = reader.head().map_err(|e| e.to_string())?;
     let nested = match head.major {
         2 | 3 => {
@@ -279,7 +288,7 @@ fn skip(reader: &mut Reader<'_>) -> Result<(), String> {
         6 => 1,
         _ => 0,
     };
-    (0..nested).try_for_each(|_| skip(reader))
+    (0..nested).try_for_each(|_| skip(reader, depth + 1))
 }
 
 /// The initial byte and argument of one CBOR data item.
@@ -756,6 +765,27 @@ mod tests {
             project(&value, &[Step::Index(0)]),
             Err("the result is not an array, so there is no [0]".to_owned())
         );
+    }
+
+    #[test]
+    fn projecting_a_deeply_nested_value_is_an_error_not_a_crash() {
+        // [[[[…]]]] 100,000 deep, as a stored result nobody validated could be.
+        let mut value = vec![0x81; 100_000];
+        value.push(0x00);
+        for path in [vec![Step::Index(0)], vec![Step::Index(0); 3]] {
+            let error = project(&value, &path).unwrap_err();
+            assert!(error.contains("nested more than 256 levels"), "{error}");
+        }
+        // [x, 1] where x is the deep value: skipping past it is refused the same way.
+        let mut pair = vec![0x82];
+        pair.extend_from_slice(&value);
+        pair.push(0x01);
+        assert!(project(&pair, &[Step::Index(1)]).unwrap_err().contains("nested"));
+        // As deep as a validated value may be still projects.
+        let mut deepest = vec![0x81; MAX_DEPTH];
+        deepest.push(0x07);
+        assert_eq!(check(&deepest), Ok(vec![]));
+        assert_eq!(project(&deepest, &[Step::Index(0)]), Ok(&deepest[1..]));
     }
 
     #[test]

@@ -7,15 +7,19 @@
 use base64::Engine as _;
 use serde_json::{Map, Number, Value};
 
-use crate::cbor::{CborError, Reader};
+use crate::cbor::{CborError, MAX_DEPTH, Reader};
 
-/// Converts one validated CBOR value to JSON.
+/// Converts one CBOR value to JSON. Values come from a store that others may write, so nesting
+/// deeper than a task could return ([`MAX_DEPTH`]) is an error rather than a stack overflow.
 pub fn to_json(bytes: &[u8]) -> Result<Value, CborError> {
     let mut reader = Reader::new(bytes);
-    item(&mut reader)
+    item(&mut reader, 0)
 }
 
-fn item(reader: &mut Reader<'_>) -> Result<Value, CborError> {
+fn item(reader: &mut Reader<'_>, depth: usize) -> Result<Value, CborError> {
+    if depth > MAX_DEPTH {
+        return Err(reader.error(format!("value nested more than {MAX_DEPTH} levels deep")));
+    }
     let head = reader.head()?;
     Ok(match head.major {
         0 => Value::Number(head.arg.into()),
@@ -26,22 +30,22 @@ fn item(reader: &mut Reader<'_>) -> Result<Value, CborError> {
         },
         2 => Value::String(base64::engine::general_purpose::STANDARD.encode(reader.take(head.arg)?)),
         3 => Value::String(String::from_utf8_lossy(reader.take(head.arg)?).into_owned()),
-        4 => Value::Array((0..head.arg).map(|_| item(reader)).collect::<Result<_, _>>()?),
+        4 => Value::Array((0..head.arg).map(|_| item(reader, depth + 1)).collect::<Result<_, _>>()?),
         5 => {
             let mut map = Map::new();
             for _ in 0..head.arg {
-                let key = match item(reader)? {
+                let key = match item(reader, depth + 1)? {
                     Value::String(key) => key,
                     _ => return Err(reader.error("map key is not a text string")),
                 };
-                map.insert(key, item(reader)?);
+                map.insert(key, item(reader, depth + 1)?);
             }
             Value::Object(map)
         }
         6 => {
             let mut tagged = Map::new();
             tagged.insert("$tag".into(), Value::Number(head.arg.into()));
-            tagged.insert("$value".into(), item(reader)?);
+            tagged.insert("$value".into(), item(reader, depth + 1)?);
             Value::Object(tagged)
         }
         _ => match head.info {
@@ -92,5 +96,23 @@ mod tests {
         for (bytes, json) in cases {
             assert_eq!(to_json(bytes).unwrap().to_string(), *json);
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        for opener in [0x81, 0xc1] {
+            // [[[…]]] or tag(tag(…)), 100,000 deep.
+            let mut bytes = vec![opener; 100_000];
+            bytes.push(0x00);
+            assert!(to_json(&bytes).unwrap_err().problem.contains("nested more than 256"));
+        }
+        let mut maps = b"\xa1\x61k".repeat(100_000);
+        maps.push(0x00);
+        assert!(to_json(&maps).unwrap_err().problem.contains("nested"));
+        let mut deepest = vec![0x81; MAX_DEPTH];
+        deepest.push(0x00);
+        assert!(to_json(&deepest).is_ok());
+        // An array that claims more elements than there are bytes.
+        assert!(to_json(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_err());
     }
 }

@@ -11,12 +11,14 @@
 //! - [`manifest`]: what went into stored results' keys, for `status --explain`;
 //! - [`status`]: Jug's task states; [`table`]: Jug's summary tables;
 //! - [`execute`]: the scheduler that runs ready tasks through a [`execute::Runner`];
-//! - [`verify`]: runs complete tasks again and compares with their stored results.
+//! - [`verify`]: runs complete tasks again and compares with their stored results;
+//! - [`cleanup`]: what `cleanup` may remove from a store others may share.
 //!
 //! The runtime crate (`jug-runtime`) supplies the `Runner` and builds [`graph::Graph`]s by
 //! running components; the `jug-host` binary is a thin CLI over both.
 
 pub mod cbor;
+pub mod cleanup;
 pub mod code;
 pub mod early_exit;
 pub mod execute;

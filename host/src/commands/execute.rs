@@ -27,6 +27,9 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
         super::select(&loaded.graph, selector)?;
     }
     let store = Arc::new(Store::open(&loaded.store, Access::ReadWrite)?);
+    if let Some(notice) = grants_notice(&loaded) {
+        eprintln!("{notice}");
+    }
 
     let (stop, signal) = stop_on_signals()?;
     let jobs = args
@@ -95,6 +98,37 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
         signal if signal == signal_hook::consts::SIGTERM as usize => exit_code::TERMINATED,
         _ => exit_code::INTERRUPTED,
     })
+}
+
+/// One line saying what tasks may touch on the host and where their results go, when they
+/// may touch anything: a grant the user did not mean (a stale alias, a graph's own
+/// `jug::directory`) shows before anything runs. Nothing when no task sees a directory.
+fn grants_notice(loaded: &super::Loaded) -> Option<String> {
+    let mut grants: Vec<String> = loaded
+        .program
+        .grants()
+        .iter()
+        .map(|g| format!("{} as {} ({})", g.host.display(), g.guest, access(g.writable)))
+        .collect();
+    let per_task: std::collections::BTreeSet<(&str, &str, bool)> = loaded
+        .graph
+        .tasks()
+        .iter()
+        .flat_map(|task| &task.dirs)
+        .map(|dir| (dir.path.as_str(), dir.guest.as_str(), dir.writable))
+        .collect();
+    for (path, guest, writable) in per_task {
+        grants.push(format!("{path} as {guest} ({}, granted by the graph)", access(writable)));
+    }
+    if grants.is_empty() {
+        return None;
+    }
+    // The store's Display masks any password in its URL.
+    Some(format!("jug-host: tasks may use {}; results go to {}", grants.join(", "), loaded.store))
+}
+
+fn access(writable: bool) -> &'static str {
+    if writable { "read-write" } else { "read-only" }
 }
 
 fn executed(report: &execute::Report) -> u64 {
@@ -227,6 +261,7 @@ fn print_event(progress: &Progress, event: Event) {
             key.short()
         )),
         Event::RenewalFailed { error } => {
+            let error = jug_core::store::mask_credentials_in(&error);
             say(format!("jug-host: warning: could not renew our leases: {error}"))
         }
     }

@@ -11,9 +11,14 @@
 //! ```
 //! A file cut short by a crash, a flipped bit or a foreign file fails [`open`], and the caller
 //! treats the result as missing rather than ever returning wrong bytes.
+//!
+//! A result with our magic but another format version is not damaged: another jug-host
+//! (newer, most likely) wrote it into a store it shares with us. We cannot read it, but it is
+//! someone's good result, so [`open`] tells it apart ([`Unopened::OtherVersion`]) and callers
+//! report it and leave it alone instead of removing it as damaged.
 
 const MAGIC: &[u8; 4] = b"JUGR";
-const VERSION: u8 = 1;
+pub const VERSION: u8 = 1;
 pub const HEADER_LEN: usize = 48;
 
 /// Wraps a payload in the header.
@@ -27,24 +32,36 @@ pub fn seal(payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Why [`open`] gave no payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unopened {
+    /// Not a sound result of any version: what is wrong with it.
+    Damaged(&'static str),
+    /// A result in a format version this jug-host does not know (the version byte).
+    OtherVersion(u8),
+}
+
 /// Checks the header and returns the payload, or says what is wrong.
-pub fn open(bytes: &[u8]) -> Result<&[u8], &'static str> {
+pub fn open(bytes: &[u8]) -> Result<&[u8], Unopened> {
+    // Only the magic and the version byte are read before the version is known: a later
+    // format may change everything after them.
+    if bytes.len() >= 5 && &bytes[..4] == MAGIC && bytes[4] != VERSION {
+        return Err(Unopened::OtherVersion(bytes[4]));
+    }
+    let damaged = |why| Err(Unopened::Damaged(why));
     if bytes.len() < HEADER_LEN {
-        return Err("shorter than the result header");
+        return damaged("shorter than the result header");
     }
     if &bytes[..4] != MAGIC {
-        return Err("not a jug-host result (bad magic)");
-    }
-    if bytes[4] != VERSION {
-        return Err("written by an incompatible jug-host (unknown format version)");
+        return damaged("not a jug-host result (bad magic)");
     }
     let length = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
     let payload = &bytes[HEADER_LEN..];
     if payload.len() as u64 != length {
-        return Err("payload length does not match the header (truncated?)");
+        return damaged("payload length does not match the header (truncated?)");
     }
     if blake3::hash(payload).as_bytes() != &bytes[16..48] {
-        return Err("checksum mismatch");
+        return damaged("checksum mismatch");
     }
     Ok(payload)
 }
@@ -59,9 +76,22 @@ mod tests {
         assert_eq!(open(&sealed), Ok(&b"\x82\x01\x02"[..]));
         let mut flipped = sealed.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert_eq!(open(&flipped), Err("checksum mismatch"));
-        assert!(open(&sealed[..sealed.len() - 1]).unwrap_err().contains("length"));
-        assert!(open(&sealed[..10]).unwrap_err().contains("shorter"));
-        assert!(open(&[b'x'; 60]).unwrap_err().contains("magic"));
+        assert_eq!(open(&flipped), Err(Unopened::Damaged("checksum mismatch")));
+        let why = |bytes: &[u8]| match open(bytes) {
+            Err(Unopened::Damaged(why)) => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(why(&sealed[..sealed.len() - 1]).contains("length"));
+        assert!(why(&sealed[..10]).contains("shorter"));
+        assert!(why(&[b'x'; 60]).contains("magic"));
+    }
+
+    #[test]
+    fn another_version_is_not_damage() {
+        // Whatever follows the version byte: a later format may lay it out differently.
+        let mut sealed = seal(b"\x01");
+        sealed[4] = 2;
+        assert_eq!(open(&sealed), Err(Unopened::OtherVersion(2)));
+        assert_eq!(open(b"JUGR\x07"), Err(Unopened::OtherVersion(7)));
     }
 }

@@ -23,7 +23,8 @@ pub enum StoreLocation {
 impl StoreLocation {
     /// Parses a store URL or path.
     pub fn parse(text: &str) -> Result<StoreLocation, StoreError> {
-        let bad = |reason: &str| StoreError::BadUrl { url: text.to_owned(), reason: reason.to_owned() };
+        let bad =
+            |reason: &str| StoreError::BadUrl { url: mask_credentials(text), reason: reason.to_owned() };
         if text.is_empty() {
             return Err(bad("it is empty"));
         }
@@ -73,15 +74,68 @@ impl StoreLocation {
     }
 }
 
+/// A URL as it may be shown: the password of `scheme://user:password@host…` replaced by
+/// `***`. Every message, warning and JSON document that names a store shows it this way, so
+/// a Redis password never reaches a terminal, a CI log or a script's output.
+pub fn mask_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    match authority.rfind('@') {
+        Some(at) if authority[..at].contains(':') => {
+            let user = authority[..at].split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{}", &rest[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The environment variables whose values are S3 credentials: an S3 server's error reply
+/// (which object_store quotes) can echo the access key id.
+const SECRET_VARS: [&str; 3] = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID"];
+
+/// `text` with every URL password in it masked (see [`mask_credentials`]), and any S3
+/// credential from the environment: for messages from libraries (the redis crate,
+/// object_store) that may quote what they were given.
+pub fn mask_credentials_in(text: &str) -> String {
+    let mut masked = mask_urls_in(text);
+    for var in SECRET_VARS {
+        // Values this short would mask ordinary words; real keys are 16 characters or more.
+        if let Some(value) = std::env::var(var).ok().filter(|v| v.len() >= 6) {
+            masked = masked.replace(&value, "***");
+        }
+    }
+    masked
+}
+
+fn mask_urls_in(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        // The scheme is the run of URL scheme characters before `://`.
+        let scheme_start = rest[..at]
+            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |i| i + 1);
+        let end = rest[at..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | ')' | '>'))
+            .map_or(rest.len(), |e| at + e);
+        out.push_str(&rest[..scheme_start]);
+        out.push_str(&mask_credentials(&rest[scheme_start..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl std::fmt::Display for StoreLocation {
+    /// The URL with its password masked (see [`mask_credentials`]); connect with the fields.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreLocation::Local(path) => write!(f, "{}", path.display()),
             StoreLocation::Memory => f.write_str("memory://"),
             StoreLocation::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
             StoreLocation::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
-            StoreLocation::Redis { url, prefix } if prefix == "jug" => f.write_str(url),
-            StoreLocation::Redis { url, prefix } => write!(f, "{url}?prefix={prefix}"),
+            StoreLocation::Redis { url, prefix } if prefix == "jug" => f.write_str(&mask_credentials(url)),
+            StoreLocation::Redis { url, prefix } => write!(f, "{}?prefix={prefix}", mask_credentials(url)),
         }
     }
 }
@@ -118,5 +172,19 @@ mod tests {
         ] {
             assert!(matches!(StoreLocation::parse(bad), Err(StoreError::BadUrl { .. })), "{bad}");
         }
+    }
+
+    #[test]
+    fn passwords_are_never_shown() {
+        let location = StoreLocation::parse("redis://u:pw@h:1/2?prefix=p").unwrap();
+        assert_eq!(location.to_string(), "redis://u:***@h:1/2?prefix=p");
+        assert_eq!(StoreLocation::parse("redis://:pw@h:1/").unwrap().to_string(), "redis://:***@h:1/");
+        assert_eq!(StoreLocation::parse("redis://u@h:1/").unwrap().to_string(), "redis://u@h:1/");
+        let bad = StoreLocation::parse("redis://u:pw@h:1/x").unwrap_err().to_string();
+        assert!(bad.contains("redis://u:***@h:1/x") && !bad.contains("pw"), "{bad}");
+        assert_eq!(
+            mask_credentials_in("cannot reach `redis://u:p@ss@h:1/` (redis://x:y@z) or http://a/b"),
+            "cannot reach `redis://u:***@h:1/` (redis://x:***@z) or http://a/b"
+        );
     }
 }

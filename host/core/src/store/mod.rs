@@ -10,6 +10,7 @@
 //! failed/<key hex>                         failure record left by `execute --keep-failed`
 //! manifests/<task name>/<batch id>         what went into the keys of one commit batch's
 //!                                          results of that name (see `manifest`)
+//! format                                   the store's format marker (see `format`)
 //! ```
 //!
 //! ## Why it is safe to share
@@ -34,6 +35,7 @@
 
 mod counting;
 mod envelope;
+mod format;
 mod local_locks;
 mod location;
 mod lock;
@@ -53,7 +55,8 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
 
 pub use envelope::HEADER_LEN;
-pub use location::StoreLocation;
+pub use format::FORMAT;
+pub use location::{StoreLocation, mask_credentials, mask_credentials_in};
 pub use lock::{DEFAULT_LEASE, Lease, LockRecord, Locking, new_owner_id};
 
 /// Milliseconds since the Unix epoch, now.
@@ -78,6 +81,24 @@ pub enum StoreError {
         #[source]
         source: object_store::Error,
     },
+    /// A result sealed by a jug-host with another envelope version: not ours to read, and
+    /// not damaged either, so it is left where it is.
+    #[error(
+        "the stored result {path} was written by another version of jug-host (result format {found}; this \
+         one reads format {known}); it was left as it is: use the jug-host that wrote it, or another store"
+    )]
+    OtherResultFormat { path: String, found: u8, known: u8 },
+    /// The store's format marker names a format this binary does not know.
+    #[error(
+        "store {path} has format {found}, newer than the format {known} this jug-host reads and writes: a \
+         newer jug-host uses it; run that version, or give another --store"
+    )]
+    NewerFormat { path: String, found: u64, known: u64 },
+    #[error(
+        "store {path} has an unreadable format marker `format` (not written by jug-host); if the store is \
+         yours, remove that object and run again"
+    )]
+    BadFormatMarker { path: String },
     #[error("cannot {operation} the store directory {path}")]
     Io {
         operation: &'static str,
@@ -224,7 +245,46 @@ impl Store {
         };
         let mut store = Store::new(objects, backend, location, runtime);
         store.requests = requests;
+        store.check_format(access)?;
         Ok(store)
+    }
+
+    /// Refuses a store marked with a format newer than ours; marks an unmarked store as ours
+    /// when opened for writing (see `format`).
+    pub fn check_format(&self, access: Access) -> Result<(), StoreError> {
+        if let Backend::Absent = self.backend {
+            return Ok(());
+        }
+        let path = Path::from("format");
+        let shown = self.location.to_string();
+        for _ in 0..2 {
+            match self.get(&path)? {
+                Some(bytes) => {
+                    return match format::read(&bytes) {
+                        Some(found) if found > FORMAT => {
+                            Err(StoreError::NewerFormat { path: shown, found, known: FORMAT })
+                        }
+                        Some(_) => Ok(()),
+                        None => Err(StoreError::BadFormatMarker { path: shown }),
+                    };
+                }
+                None if access == Access::ReadOnly => return Ok(()),
+                // Create-if-absent: if another process marked it meanwhile, read its marker.
+                None => {
+                    if self.put(&path, format::marker(), PutMode::Create, "write the format marker of")? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the store's format marker as it is: how the tests plant a newer one.
+    #[doc(hidden)]
+    pub fn overwrite_format_marker(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.put(&Path::from("format"), bytes.to_vec(), PutMode::Overwrite, "overwrite the format marker")
+            .map(drop)
     }
 
     /// HTTP requests sent so far (S3 only).
@@ -324,7 +384,8 @@ impl Store {
         }
     }
 
-    /// Reads and checks a result.
+    /// Reads and checks a result. One sealed by another version of jug-host is an error, so
+    /// that no caller takes it for damage and removes it.
     pub fn get_result(&self, key: &Key) -> Result<Stored, StoreError> {
         let path = result_path(key);
         let bytes = match self.get(&path)? {
@@ -333,7 +394,11 @@ impl Store {
         };
         Ok(match envelope::open(&bytes) {
             Ok(payload) => Stored::Present(payload.to_vec()),
-            Err(reason) => Stored::Damaged(Damaged { key: *key, reason }),
+            Err(envelope::Unopened::Damaged(reason)) => Stored::Damaged(Damaged { key: *key, reason }),
+            Err(envelope::Unopened::OtherVersion(found)) => {
+                let path = format!("{}/{path}", self.location);
+                return Err(StoreError::OtherResultFormat { path, found, known: envelope::VERSION });
+            }
         })
     }
 
