@@ -65,7 +65,8 @@ fn another_graphs_results_in_a_shared_store_are_kept_unless_all_graphs() {
     std::fs::remove_dir_all(dir.join("shared/manifests")).unwrap();
     let run =
         dir.jug(&["cleanup", "tasks.wasm", shared[0], shared[1]]).arg_words(&["diamond", "1", "3"]).run();
-    assert_eq!(run.expect_code(0).stdout, "Removed 0 objects\nRemoved 0 locks\n");
+    let run = run.expect_code(0);
+    assert_eq!(run.stdout, "Removed 0 objects\nRemoved 0 locks\n");
     assert!(run.stderr.contains("kept 105 unused result(s)"), "{}", run.stderr);
 
     let all = dir.jug(&["cleanup", "tasks.wasm", "--all-graphs", shared[0], shared[1]]);
