@@ -61,6 +61,43 @@ pub struct GraphArgs {
     /// changes no key
     #[arg(long = "allow-write", value_name = "DIR")]
     pub allow_write: Vec<PathBuf>,
+    #[command(flatten)]
+    pub build: BuildLimitArgs,
+}
+
+/// What the graph builder may use: it runs in jug-host's process, before any task, whatever
+/// graph file it came from.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Graph builder limits")]
+pub struct BuildLimitArgs {
+    /// Wall time for the graph builder (compiling the libraries it names not counted)
+    #[arg(long, env = "JUG_BUILD_TIMEOUT", default_value = "60s", value_name = "DURATION", value_parser = duration)]
+    pub build_timeout: std::time::Duration,
+
+    /// Memory the graph builder may grow to
+    #[arg(long, env = "JUG_BUILD_MAX_MEMORY", default_value = "2GiB", value_name = "SIZE", value_parser = size)]
+    pub build_max_memory: u64,
+
+    /// Tasks the graph may have
+    #[arg(long, env = "JUG_MAX_GRAPH_TASKS", default_value_t = jug_core::graph::GraphLimits::default().max_tasks, value_name = "N")]
+    pub max_graph_tasks: u64,
+
+    /// Bytes of all the graph's task arguments (and function names) together
+    #[arg(long, env = "JUG_MAX_GRAPH_BYTES", default_value = "1GiB", value_name = "SIZE", value_parser = size)]
+    pub max_graph_bytes: u64,
+}
+
+impl BuildLimitArgs {
+    pub fn limits(&self) -> jug_runtime::limits::BuildLimits {
+        jug_runtime::limits::BuildLimits {
+            timeout: self.build_timeout,
+            max_memory: self.build_max_memory,
+            graph: jug_core::graph::GraphLimits {
+                max_tasks: self.max_graph_tasks,
+                max_bytes: self.max_graph_bytes,
+            },
+        }
+    }
 }
 
 /// Arguments for the graph builder (after `--`); they change the graph, so every subcommand
@@ -154,9 +191,13 @@ pub struct LimitArgs {
     #[arg(long, env = "JUG_MAX_RESULT", default_value = "256MiB", value_name = "SIZE", value_parser = size)]
     pub max_result: u64,
 
-    /// What one task may write to stdout and stderr together
+    /// What one task may write to stdout, stderr and the log together
     #[arg(long, env = "JUG_MAX_LOG", default_value = "16MiB", value_name = "SIZE", value_parser = size)]
     pub max_log: u64,
+
+    /// Size of one task's input: its arguments with the results of the tasks it uses
+    #[arg(long, env = "JUG_MAX_INPUT", default_value = "1GiB", value_name = "SIZE", value_parser = size)]
+    pub max_input: u64,
 }
 
 impl LimitArgs {
@@ -167,6 +208,8 @@ impl LimitArgs {
             max_memory: self.max_memory,
             max_result: self.max_result,
             max_log: self.max_log,
+            max_input: self.max_input,
+            ..Default::default()
         }
     }
 }

@@ -111,4 +111,5 @@ conformance!(
     leases_are_listed_with_their_holder,
     a_result_of_another_format_version_is_not_damaged,
     a_store_of_a_newer_format_is_refused,
+    takeovers_are_counted_in_the_lease,
 );

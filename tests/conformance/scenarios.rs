@@ -230,3 +230,40 @@ pub fn a_store_of_a_newer_format_is_refused(backend: &Backend) {
     store.overwrite_format_marker(br#"{"jug-host store format": 1}"#).unwrap();
     backend.reopen(Access::ReadWrite).expect("format 1 opens");
 }
+
+/// Each takeover of a task's lease counts one more in the new lease's record (so a task that
+/// kills every worker running it can be stopped, see `execute`); a lease taken over is renewed
+/// like any other; releasing the lock ends the count.
+pub fn takeovers_are_counted_in_the_lease(backend: &Backend) {
+    let k = key("crashing");
+    let first = worker("first", backend.lease);
+    assert!(matches!(backend.open().try_lock(&k, &first).unwrap(), Locking::Acquired { .. }));
+    let mut holders = Vec::new();
+    for takeovers in 1..=2 {
+        std::thread::sleep(backend.lease + Duration::from_millis(1100));
+        let store = backend.open();
+        let record = worker(&format!("taker{takeovers}"), backend.lease);
+        match store.try_lock(&k, &record).unwrap() {
+            Locking::Acquired { took_over: Some(lease) } => assert_eq!(lease.record.takeovers, takeovers - 1),
+            other => panic!("the expired lease should be taken over, got {other:?}"),
+        }
+        let lease = backend.open().leases().unwrap()[&k].clone().expect("a readable lease");
+        assert_eq!(lease.record, LockRecord { takeovers, ..record });
+        holders.push(store); // dies holding it: never renews, never releases
+    }
+
+    let holder = holders.pop().unwrap();
+    let end = Instant::now() + backend.lease * 2;
+    while Instant::now() < end {
+        std::thread::sleep(backend.lease / 4);
+        assert_eq!(holder.renew_leases().unwrap(), Vec::<Key>::new(), "renewal must succeed");
+        let contender = worker("contender", backend.lease);
+        assert!(matches!(backend.open().try_lock(&k, &contender).unwrap(), Locking::Held(_)));
+    }
+    assert_eq!(backend.open().leases().unwrap()[&k].clone().unwrap().record.takeovers, 2);
+    holder.unlock(&k).unwrap();
+    assert!(backend.open().list_locks().unwrap().is_empty());
+    let fresh = worker("fresh", backend.lease);
+    assert_eq!(backend.open().try_lock(&k, &fresh).unwrap(), Locking::Acquired { took_over: None });
+    assert_eq!(backend.open().leases().unwrap()[&k].clone().unwrap().record.takeovers, 0);
+}

@@ -52,9 +52,17 @@ fn fuel_is_deterministic_and_enough_fuel_changes_nothing() {
 #[test]
 fn bad_limit_values_are_usage_errors() {
     let dir = TestDir::with_guest("limits-bad", "tasks.wasm");
-    for (flag, value) in
-        [("--max-memory", "12x"), ("--timeout", "soon"), ("--fuel", "lots"), ("--max-log", "0")]
-    {
+    for (flag, value) in [
+        ("--max-memory", "12x"),
+        ("--timeout", "soon"),
+        ("--fuel", "lots"),
+        ("--max-log", "0"),
+        ("--max-input", "0"),
+        ("--build-timeout", "soon"),
+        ("--build-max-memory", "12x"),
+        ("--max-graph-tasks", "lots"),
+        ("--max-graph-bytes", "0"),
+    ] {
         let run = dir.jug(&["execute", "tasks.wasm", flag, value]).run();
         assert_eq!(run.code, 2, "{flag} {value}: {}", run.stderr);
         assert!(run.stderr.contains(flag), "{flag} {value}: {}", run.stderr);

@@ -7,6 +7,7 @@ mod cleanup;
 mod commands;
 mod compound;
 mod config;
+mod exhaustion;
 mod explain;
 mod failures;
 mod grants;

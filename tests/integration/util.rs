@@ -300,6 +300,32 @@ impl Running {
     pub fn wait(self) -> Run {
         Run::from(self.child.wait_with_output().expect("jug-host ends"))
     }
+
+    /// Waits for the process, and returns what it printed with its peak resident memory in
+    /// bytes (`wait4`'s `ru_maxrss`: of it and of the children it waited for).
+    pub fn wait_with_peak_memory(mut self) -> (Run, u64) {
+        use std::io::Read as _;
+        let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    pipe.read_to_end(&mut bytes).expect("read the child's output");
+                }
+                bytes
+            })
+        };
+        let stdout = drain(self.child.stdout.take().map(|p| Box::new(p) as _));
+        let stderr = drain(self.child.stderr.take().map(|p| Box::new(p) as _));
+        let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+        // SAFETY: wait4 on the PID of a child we started and have not reaped; both out
+        // pointers are valid for the call.
+        let waited = unsafe { libc::wait4(self.child.id() as i32, &mut status, 0, &mut usage) };
+        assert_eq!(waited, self.child.id() as i32, "wait4");
+        let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+        let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+        let run = Run { code, stdout: text(stdout.join().unwrap()), stderr: text(stderr.join().unwrap()) };
+        (run, usage.ru_maxrss as u64 * 1024)
+    }
 }
 
 impl From<Output> for Run {

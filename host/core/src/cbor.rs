@@ -206,22 +206,27 @@ pub fn unwrap<'t>(
     out
 }
 
-/// Builds a task's input: `template` with each reference replaced by the bytes `value_of` gives
-/// for it. Results are themselves deterministic CBOR, so the output is too.
-pub fn splice<'v, E>(
-    template: &[u8],
-    references: &[Reference],
-    mut value_of: impl FnMut(&Reference) -> Result<&'v [u8], E>,
-) -> Result<Vec<u8>, E> {
-    let mut out = Vec::with_capacity(template.len());
+/// Builds a task's input: `template` with each reference replaced by its value (`values[i]`
+/// for `references[i]`). Results are themselves deterministic CBOR, so the output is too.
+/// The caller checks [`spliced_len`] first: one result referenced many times would otherwise
+/// make the output many times its size.
+pub fn splice(template: &[u8], references: &[Reference], values: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(spliced_len(template, references, values) as usize);
     let mut copied = 0;
-    for reference in references {
+    for (reference, value) in references.iter().zip(values) {
         out.extend_from_slice(&template[copied..reference.start]);
-        out.extend_from_slice(value_of(reference)?);
+        out.extend_from_slice(value);
         copied = reference.end;
     }
     out.extend_from_slice(&template[copied..]);
-    Ok(out)
+    out
+}
+
+/// The size of what [`splice`] would build, computed without building it.
+pub fn spliced_len(template: &[u8], references: &[Reference], values: &[&[u8]]) -> u64 {
+    let replaced: u64 = references.iter().map(|r| (r.end - r.start) as u64).sum();
+    let spliced: u64 = values.iter().map(|v| v.len() as u64).sum();
+    template.len() as u64 - replaced + spliced
 }
 
 /// The part of `value` (deterministic CBOR) that `path` leads to, as a byte range of it.
@@ -733,10 +738,12 @@ mod tests {
         assert_eq!(refs.len(), 2);
         assert_eq!((refs[0].key, refs[1].key), (Key([1; 32]), Key([2; 32])));
 
-        let input = splice(&template, &refs, |r| -> Result<&[u8], ()> {
-            Ok(if r.key == Key([1; 32]) { &[0xf5] } else { &[0x63, b'a', b'b', b'c'] })
-        })
-        .unwrap();
+        let values: Vec<&[u8]> = refs
+            .iter()
+            .map(|r| if r.key == Key([1; 32]) { &[0xf5][..] } else { &[0x63, b'a', b'b', b'c'][..] })
+            .collect();
+        assert_eq!(spliced_len(&template, &refs, &values), 8);
+        let input = splice(&template, &refs, &values);
         assert_eq!(input, [0x83, 0xf5, 0x07, 0x81, 0x63, b'a', b'b', b'c']);
         assert_eq!(validate(&input, References::Forbidden), Ok(vec![]));
     }

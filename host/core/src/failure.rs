@@ -34,6 +34,13 @@ pub enum FailureKind {
     BadResult,
     /// A part of another task's result that the task takes (a tasklet, `t[3]`) is not there.
     BadArgument,
+    /// The task's arguments, with its dependencies' results spliced in, would be larger than
+    /// `--max-input`: refused before the host allocates them.
+    InputTooLarge,
+    /// Every worker that ran the task died while running it (killed for using too much
+    /// memory, or by a signal), until the takeover count in its lease reached the limit. Always
+    /// recorded, `--keep-failed` or not, so that no more workers die of it.
+    CrashedWorkers,
 }
 
 /// The kind as stored (`guest-error`, `output-too-large`…), for messages.
@@ -60,4 +67,19 @@ impl FailureRecord {
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec_pretty(self).expect("a failure record serializes")
     }
+}
+
+/// A size as limit messages show it: `512 B`, `64 MiB`, `1.5 GiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let (mut value, mut unit) = (n as f64 / 1024.0, 0);
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let shown = format!("{value:.1}");
+    format!("{} {}", shown.trim_end_matches(".0"), UNITS[unit])
 }

@@ -149,6 +149,38 @@ pub enum DeclareError {
     BadComponent { component: String, problem: String },
     #[error("cannot take the content of the directory `{path}` granted to `{function}`: {problem}")]
     GrantContent { function: String, path: String, problem: String },
+    #[error("declared more than {limit} tasks, the --max-graph-tasks limit; raise it with --max-graph-tasks")]
+    TooManyTasks { limit: u64 },
+    #[error(
+        "declared tasks whose arguments take more than {}, the --max-graph-bytes limit; raise it with --max-graph-bytes",
+        crate::failure::bytes(*limit)
+    )]
+    TooManyBytes { limit: u64 },
+}
+
+impl DeclareError {
+    /// Whether this is the graph outgrowing [`GraphLimits`] rather than one bad declaration.
+    pub fn is_size_limit(&self) -> bool {
+        matches!(self, DeclareError::TooManyTasks { .. } | DeclareError::TooManyBytes { .. })
+    }
+}
+
+/// How big a graph may grow in host memory. A builder is untrusted code, and what it declares
+/// lives in the host (about 300 bytes per task besides its arguments), so a builder declaring
+/// tasks without end must hit a wall, not the machine's memory. The defaults admit graphs far
+/// larger than any real one (ten million tasks, 1 GiB of arguments).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphLimits {
+    /// Tasks in one graph (`--max-graph-tasks`).
+    pub max_tasks: u64,
+    /// Bytes of all tasks' arguments and function names together (`--max-graph-bytes`).
+    pub max_bytes: u64,
+}
+
+impl Default for GraphLimits {
+    fn default() -> Self {
+        GraphLimits { max_tasks: 10_000_000, max_bytes: 1 << 30 }
+    }
 }
 
 /// Takes the content digest of a read-only directory granted to one task (see
@@ -166,6 +198,9 @@ pub struct GraphBuilder {
     environment: Option<Key>,
     /// Digests the content of read-only per-task grants; without it they count by path.
     grant_contents: Option<GrantContents>,
+    limits: GraphLimits,
+    /// Bytes counted against [`GraphLimits::max_bytes`] so far.
+    bytes: u64,
 }
 
 impl GraphBuilder {
@@ -188,7 +223,28 @@ impl GraphBuilder {
             compounds: HashMap::new(),
             environment: None,
             grant_contents: None,
+            limits: GraphLimits::default(),
+            bytes: 0,
         }
+    }
+
+    /// Refuses declarations past `limits` (instead of the defaults).
+    pub fn with_limits(mut self, limits: GraphLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Counts a new task of `bytes` arguments against the limits, or refuses it.
+    fn admit(&mut self, bytes: usize) -> Result<(), DeclareError> {
+        if self.graph.tasks.len() as u64 >= self.limits.max_tasks {
+            return Err(DeclareError::TooManyTasks { limit: self.limits.max_tasks });
+        }
+        let total = self.bytes.saturating_add(bytes as u64);
+        if total > self.limits.max_bytes {
+            return Err(DeclareError::TooManyBytes { limit: self.limits.max_bytes });
+        }
+        self.bytes = total;
+        Ok(())
     }
 
     /// Records the directories every task sees (their part of the keys is the environment's),
@@ -314,6 +370,7 @@ impl GraphBuilder {
         if self.graph.index.contains_key(&key) {
             return Ok(key);
         }
+        self.admit(template.len() + function.len())?;
         let function = self.function_id(component, function);
         let limits = TaskLimits::default();
         Ok(self.push(TaskSpec {
@@ -362,6 +419,7 @@ impl GraphBuilder {
         if self.graph.index.contains_key(&key) {
             return Ok(key);
         }
+        self.admit(name.len())?;
         let (template, references, dependencies) = match inner {
             None => (vec![0x80], Vec::new(), Vec::new()),
             Some(inner) => {
@@ -530,5 +588,39 @@ mod tests {
         let dangling = [vec![0x81], reference(&Key([5; 32]))].concat();
         assert!(matches!(builder.declare("f", dangling), Err(DeclareError::UnknownReference { .. })));
         assert!(builder.finish().is_empty());
+    }
+
+    #[test]
+    fn a_graph_stops_growing_at_its_limits() {
+        let limits = GraphLimits { max_tasks: 3, max_bytes: 1 << 20 };
+        let mut builder = GraphBuilder::new("g", Key([0; 32])).with_limits(limits);
+        for i in 0..3u8 {
+            builder.declare("f", vec![0x81, i]).unwrap();
+        }
+        // Declaring a task again adds nothing, so it is still answered.
+        assert!(builder.declare("f", vec![0x81, 0x00]).is_ok());
+        let refused = builder.declare("f", vec![0x81, 0x03]).unwrap_err();
+        assert_eq!(refused, DeclareError::TooManyTasks { limit: 3 });
+        assert!(refused.to_string().contains("raise it with --max-graph-tasks"), "{refused}");
+        assert_eq!(builder.finish().len(), 3);
+
+        // 1 KiB arguments against a 4 KiB budget: three fit (with their function names).
+        let limits = GraphLimits { max_tasks: 100, max_bytes: 4 << 10 };
+        let mut builder = GraphBuilder::new("g", Key([0; 32])).with_limits(limits);
+        let declare = |builder: &mut GraphBuilder, i: u8| {
+            let mut template = vec![0x81, 0x59, 0x04, 0x00];
+            template.extend(std::iter::repeat_n(i, 1024));
+            builder.declare("f", template)
+        };
+        for i in 0..3 {
+            declare(&mut builder, i).unwrap();
+        }
+        let refused = declare(&mut builder, 3).unwrap_err();
+        assert_eq!(refused, DeclareError::TooManyBytes { limit: 4 << 10 });
+        assert!(refused.is_size_limit());
+        assert_eq!(
+            refused.to_string(),
+            "declared tasks whose arguments take more than 4 KiB, the --max-graph-bytes limit; raise it with --max-graph-bytes"
+        );
     }
 }

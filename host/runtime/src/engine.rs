@@ -5,7 +5,11 @@
 //! so the same task gives the same bytes on every machine.
 //!
 //! Instances come from the pooling allocator: a fresh instance per task costs tens of
-//! microseconds because memory slots are reused and initialized copy-on-write.
+//! microseconds because memory slots are reused and initialized copy-on-write. Its slots are
+//! fixed in number, so more tasks at once than slots (`-j 300`) wait for one ([`Slots`]).
+
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -50,4 +54,47 @@ pub fn new_engine() -> Result<Engine, LoadError> {
     }
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     Engine::new(&config).map_err(|e| LoadError::Engine(e.to_string()))
+}
+
+/// Waiting for the pooling allocator's slots. Running out of them (instances, memories,
+/// tables: which one depends on the components) is no fault of a task, so an instantiation
+/// that finds the pool full waits until another instance is dropped and tries again, rather
+/// than failing the task.
+#[derive(Default)]
+pub(crate) struct Slots {
+    /// Instances dropped so far: a waiter tries again once it moves.
+    dropped: Mutex<u64>,
+    changed: Condvar,
+}
+
+/// How long a waiter waits for news before it tries again anyway.
+const RECHECK: Duration = Duration::from_millis(100);
+
+impl Slots {
+    /// Calls `instantiate` until it succeeds or fails for another reason than a full pool.
+    pub(crate) fn instantiate<T>(
+        &self,
+        mut instantiate: impl FnMut() -> wasmtime::Result<T>,
+    ) -> wasmtime::Result<T> {
+        loop {
+            let seen = *self.dropped.lock().unwrap_or_else(|e| e.into_inner());
+            match instantiate() {
+                Err(e) if pool_full(&e) => {
+                    let dropped = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
+                    let _ = self.changed.wait_timeout_while(dropped, RECHECK, |dropped| *dropped == seen);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// An instance (its store) was dropped: its slots are free again.
+    pub(crate) fn dropped(&self) {
+        *self.dropped.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.changed.notify_all();
+    }
+}
+
+fn pool_full(error: &wasmtime::Error) -> bool {
+    error.chain().any(|cause| cause.is::<wasmtime::PoolConcurrencyLimitError>())
 }

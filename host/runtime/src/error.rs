@@ -54,6 +54,10 @@ pub enum BuildError {
     /// A `--dir` grant's content could not be taken for the keys.
     #[error(transparent)]
     Grant(crate::grants::ContentError),
+    /// The builder went over one of its limits (`--build-timeout`, `--build-max-memory`,
+    /// `--max-log`, `--max-graph-tasks`, `--max-graph-bytes`); the message names it.
+    #[error("the graph builder of {file} {message}")]
+    OverLimit { file: String, message: String },
     /// The store could not answer the builder's `bvalue`/`barrier`.
     #[error("the graph builder of {file} needs stored results, but the store failed: {message}")]
     Store { file: String, message: String },

@@ -1,4 +1,5 @@
-//! What a task may use: wall time, fuel, memory, and the size of its result and output.
+//! What a task may use: wall time, fuel, memory, and the size of its input, result and output;
+//! and what a graph builder may use: wall time, memory, output, and the size of the graph.
 //!
 //! Each limit that is hit is its own kind of failure, with a message that names the limit,
 //! its value and the option that raises it, so a user never has to guess which wall a task
@@ -6,11 +7,11 @@
 //! on every machine); the timeout is the practical one, and the only failure worth a retry.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use jug_core::execute::{Failure, FailureKind};
-use jug_core::graph::TaskLimits;
+use jug_core::graph::{GraphLimits, TaskLimits};
 use wasmtime::{Engine, ResourceLimiter};
 
 /// How often the timeout clock ticks: the resolution of `--timeout`.
@@ -19,7 +20,7 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// What one guest-to-host call may copy beyond `--max-result`: the function name and such.
 const HOSTCALL_SLACK: u64 = 1 << 20;
 
-/// Limits for every task of a run (a graph builder runs without them: see `apply`).
+/// Limits for every task of a run, and for the graph builder (`build`, and `--max-log`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Wall time per task (`--timeout`); none by default, like Jug.
@@ -31,13 +32,44 @@ pub struct Limits {
     pub max_memory: Option<u64>,
     /// Bytes of result a task may return (`--max-result`).
     pub max_result: u64,
-    /// Bytes a task may write to stdout and stderr together (`--max-log`).
+    /// Bytes a task, or the graph builder, may write to stdout, stderr and the log import
+    /// together (`--max-log`).
     pub max_log: u64,
+    /// Bytes of input a task may be given, its dependencies' results included (`--max-input`).
+    pub max_input: u64,
+    pub build: BuildLimits,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { timeout: None, fuel: None, max_memory: None, max_result: 256 << 20, max_log: 16 << 20 }
+        Limits {
+            timeout: None,
+            fuel: None,
+            max_memory: None,
+            max_result: 256 << 20,
+            max_log: 16 << 20,
+            max_input: jug_core::execute::DEFAULT_MAX_INPUT,
+            build: BuildLimits::default(),
+        }
+    }
+}
+
+/// What a graph builder may use. A builder is code from wherever the graph came from, and it
+/// runs in the host process before any task: an endless loop must end, and neither its memory
+/// nor the graph it declares may take the host's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildLimits {
+    /// Wall time (`--build-timeout`), not counting the compilation of libraries it names.
+    pub timeout: Duration,
+    /// Bytes of linear memory (`--build-max-memory`).
+    pub max_memory: u64,
+    /// Tasks and argument bytes of the graph (`--max-graph-tasks`, `--max-graph-bytes`).
+    pub graph: GraphLimits,
+}
+
+impl Default for BuildLimits {
+    fn default() -> Self {
+        BuildLimits { timeout: Duration::from_secs(60), max_memory: 2 << 30, graph: GraphLimits::default() }
     }
 }
 
@@ -60,24 +92,56 @@ impl Limits {
         }
     }
 
-    /// Applies the per-store settings to a fresh store. The limits are for tasks: a graph
-    /// builder (`building`) may declare millions of them, so it gets no fuel or time limit
-    /// (its memory is not limited either; see `Sandbox::new`).
-    pub(crate) fn apply<T>(&self, store: &mut wasmtime::Store<T>, building: bool) {
-        const UNLIMITED: u64 = u64::MAX / 2; // the store adds it to the current epoch
-        let fuel = self.fuel.filter(|_| !building).unwrap_or(UNLIMITED);
+    /// Applies a task's limits to its fresh store.
+    pub(crate) fn apply<T>(&self, store: &mut wasmtime::Store<T>) {
+        let fuel = self.fuel.unwrap_or(UNLIMITED);
         store.set_fuel(fuel).expect("the engine counts fuel");
-        let ticks = self
-            .timeout
-            .filter(|_| !building)
-            .map(|t| u64::try_from(t.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1)).unwrap_or(UNLIMITED));
-        store.set_epoch_deadline(ticks.unwrap_or(UNLIMITED));
+        store.set_epoch_deadline(self.timeout.map_or(UNLIMITED, ticks));
         store.epoch_deadline_trap();
         // wasmtime caps what one call may copy from guest to host (128 MiB by default): the
         // result is such a copy, so the cap follows --max-result, and overflowing it is
         // reported as that limit (see `failure`).
-        let copy = if building { u64::MAX / 2 } else { self.max_result.saturating_add(HOSTCALL_SLACK) };
-        store.set_hostcall_fuel(usize::try_from(copy).unwrap_or(usize::MAX / 2));
+        hostcall_fuel(store, self.max_result);
+    }
+
+    /// Applies the graph builder's limits to its fresh store: no fuel (it may declare millions
+    /// of tasks), and its own wall time. The clock stops while the host compiles a library
+    /// the builder named (`paused`: nanoseconds, counted by the caller), which can take a
+    /// while the first time and is not the builder's doing.
+    pub(crate) fn apply_build<T>(&self, store: &mut wasmtime::Store<T>, paused: Arc<AtomicU64>) {
+        store.set_fuel(UNLIMITED).expect("the engine counts fuel");
+        let timeout = self.build.timeout;
+        let (started, paused_before) = (Instant::now(), paused.load(Ordering::Relaxed));
+        store.set_epoch_deadline(ticks(timeout));
+        store.epoch_deadline_callback(move |_| {
+            let paused = Duration::from_nanos(paused.load(Ordering::Relaxed).saturating_sub(paused_before));
+            let spent = started.elapsed().saturating_sub(paused);
+            Ok(match timeout.checked_sub(spent) {
+                Some(left) if !left.is_zero() => wasmtime::UpdateDeadline::Continue(ticks(left)),
+                _ => wasmtime::UpdateDeadline::Interrupt,
+            })
+        });
+        // What one call may copy in: a task's arguments, which the graph limits bound anyway.
+        hostcall_fuel(store, self.build.graph.max_bytes.max(self.max_result));
+    }
+
+    /// Why the graph builder was stopped, if it hit one of its limits: a message to follow
+    /// "the graph builder of FILE".
+    pub(crate) fn build_failure(&self, trap: &wasmtime::Error, memory_wanted: Option<usize>) -> Option<String> {
+        if let Some(wanted) = memory_wanted {
+            return Some(format!(
+                "tried to grow its memory to {}, past the --build-max-memory limit of {}; raise it with --build-max-memory",
+                bytes(wanted as u64),
+                bytes(self.build.max_memory)
+            ));
+        }
+        match trap.downcast_ref::<wasmtime::Trap>()? {
+            wasmtime::Trap::Interrupt => Some(format!(
+                "ran longer than the --build-timeout of {}; raise it with --build-timeout",
+                seconds(self.build.timeout)
+            )),
+            _ => None,
+        }
     }
 
     /// What hitting a limit is called, if `trap` (or the memory limiter's note) says one was
@@ -133,16 +197,37 @@ impl Limits {
 
     /// Output that filled the `--max-log` buffer, as a failure: what the task wrote after
     /// that is lost, so its run is not trusted.
-    pub(crate) fn check_output(&self, written: usize) -> Result<(), Failure> {
-        if (written as u64) <= self.max_log {
-            return Ok(());
+    pub(crate) fn check_output(&self, written: u64) -> Result<(), Failure> {
+        match self.output_over_limit(written) {
+            None => Ok(()),
+            Some(message) => Err(Failure { kind: FailureKind::OutputTooLarge, message }),
         }
-        let message = format!(
-            "wrote more than the --max-log limit of {} to stdout and stderr; raise it with --max-log",
-            bytes(self.max_log)
-        );
-        Err(Failure { kind: FailureKind::OutputTooLarge, message })
     }
+
+    /// What writing `written` bytes of output (stdout, stderr and the log import together)
+    /// is called, if it is over `--max-log`.
+    pub(crate) fn output_over_limit(&self, written: u64) -> Option<String> {
+        (written > self.max_log).then(|| {
+            format!(
+                "wrote more than the --max-log limit of {} to stdout, stderr and the log; raise it with --max-log",
+                bytes(self.max_log)
+            )
+        })
+    }
+}
+
+/// Store settings that mean "no limit" (the store adds them to the current epoch or fuel).
+const UNLIMITED: u64 = u64::MAX / 2;
+
+/// Epoch ticks in `duration`, at least one.
+fn ticks(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos().div_ceil(EPOCH_TICK.as_nanos()).max(1)).unwrap_or(UNLIMITED)
+}
+
+/// Lets one guest-to-host call copy `limit` bytes, and some to spare for names and such.
+fn hostcall_fuel<T>(store: &mut wasmtime::Store<T>, limit: u64) {
+    let copy = limit.saturating_add(HOSTCALL_SLACK);
+    store.set_hostcall_fuel(usize::try_from(copy).unwrap_or(usize::MAX / 2));
 }
 
 /// Refuses memory growth past the limit, and notes it, so the trap that follows is reported
@@ -205,20 +290,7 @@ impl Drop for Ticker {
     }
 }
 
-/// `64 MiB`, `1.5 GiB`, `512 B`.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if n < 1024 {
-        return format!("{n} B");
-    }
-    let (mut value, mut unit) = (n as f64 / 1024.0, 0);
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    let shown = format!("{value:.1}");
-    format!("{} {}", shown.trim_end_matches(".0"), UNITS[unit])
-}
+pub use jug_core::failure::bytes;
 
 fn seconds(d: Duration) -> String {
     let shown = format!("{:.3}", d.as_secs_f64());

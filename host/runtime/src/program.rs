@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use jug_core::code::{self, WasmKind};
 use jug_core::execute::{Failure, FailureKind, Run, Runner};
@@ -35,6 +36,7 @@ pub struct Program {
     policy: Arc<Policy>,
     /// Keeps the timeout clock running while the program lives.
     _ticker: crate::limits::Ticker,
+    slots: engine::Slots,
 }
 
 /// One compiled task component.
@@ -52,6 +54,8 @@ pub struct Components {
     /// The directory of the graph's own component, held open: library paths are below it.
     base: cap_std::fs::Dir,
     libraries: Mutex<Vec<(String, Arc<Loaded>)>>,
+    /// Nanoseconds spent loading libraries: the graph builder's clock stops meanwhile.
+    loading: Arc<AtomicU64>,
 }
 
 impl Program {
@@ -72,8 +76,13 @@ impl Program {
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let base = cap_std::fs::Dir::open_ambient_dir(base, cap_std::ambient_authority())
             .map_err(|source| LoadError::Unreadable { path: base.to_owned(), source })?;
-        let components =
-            Components { engine: engine.clone(), linker, base, libraries: Mutex::new(Vec::new()) };
+        let components = Components {
+            engine: engine.clone(),
+            linker,
+            base,
+            libraries: Mutex::new(Vec::new()),
+            loading: Arc::default(),
+        };
         let main = Arc::new(components.load(path, &bytes)?);
         let _ticker = crate::limits::Ticker::start(&engine);
         let policy =
@@ -86,6 +95,7 @@ impl Program {
             grants: Vec::new(),
             policy: Arc::new(policy),
             _ticker,
+            slots: engine::Slots::default(),
         })
     }
 
@@ -128,7 +138,8 @@ impl Program {
                 GraphBuilder::new(self.stem(), code)
                     .with_environment(environment.key)
                     .with_grants(environment.grants)
-                    .with_grant_contents(Box::new(move |dir: &jug_core::cbor::DirInput| contents.of(dir))),
+                    .with_grant_contents(Box::new(move |dir: &jug_core::cbor::DirInput| contents.of(dir)))
+                    .with_limits(self.limits.build.graph),
             ),
             first_error: None,
             results,
@@ -136,18 +147,32 @@ impl Program {
             components: self.components.clone(),
             grants: Checker::new(self.policy.clone()),
         };
-        let mut store = self.store(Sandbox::new(&code, phase, &self.limits), &self.limits, true);
-        let result = match self.main.pre.instantiate(&mut store) {
+        let mut store = Store::new(&self.engine, Sandbox::new(&code, phase, &self.limits));
+        store.limiter(|sandbox| &mut sandbox.memory);
+        self.limits.apply_build(&mut store, self.components.loading.clone());
+        let result = match self.slots.instantiate(|| self.main.pre.instantiate(&mut store)) {
             Ok(instance) => instance.call_build(&mut store, args),
             Err(e) => Err(e),
         };
-        let output = store.data_mut().take_log();
+        let (output, written) = store.data_mut().take_log();
+        let memory_wanted = store.data().memory.exceeded;
         let Phase::Build { builder, first_error, store_error, grants, .. } = store.into_data().phase else {
             unreachable!("the build sandbox stays in the build phase")
         };
+        self.slots.dropped();
         let file = self.main.file.clone();
         if let Some(source) = grants.refused {
             return Err(BuildError::Refused { file, source });
+        }
+        // Past a limit, the builder's own account of what happened (a panic, an error) is only
+        // a consequence: the limit is what the user needs to hear about.
+        let over_limit = self
+            .limits
+            .output_over_limit(written)
+            .or_else(|| first_error.as_ref().filter(|e| e.is_size_limit()).map(|e| e.to_string()))
+            .or_else(|| result.as_ref().err().and_then(|trap| self.limits.build_failure(trap, memory_wanted)));
+        if let Some(message) = over_limit {
+            return Err(BuildError::OverLimit { file, message });
         }
         if let (Err(_) | Ok(Err(_)), Some(source)) = (&result, first_error) {
             return Err(BuildError::Declare { file, source });
@@ -205,14 +230,18 @@ impl Runner for Program {
             _ => first,
         }
     }
+
+    fn max_input(&self) -> u64 {
+        self.limits.max_input
+    }
 }
 
 impl Program {
-    /// A store for one instance, with the limits applied.
-    fn store(&self, sandbox: Sandbox, limits: &Limits, building: bool) -> Store<Sandbox> {
+    /// A store for one task's instance, with its limits applied.
+    fn store(&self, sandbox: Sandbox, limits: &Limits) -> Store<Sandbox> {
         let mut store = Store::new(&self.engine, sandbox);
         store.limiter(|sandbox| &mut sandbox.memory);
-        limits.apply(&mut store, building);
+        limits.apply(&mut store);
         store
     }
 
@@ -249,14 +278,15 @@ impl Program {
                 return Run { outcome, log: Vec::new() };
             }
         };
-        let mut store = self.store(sandbox, limits, false);
-        let result = match loaded.pre.instantiate(&mut store) {
+        let mut store = self.store(sandbox, limits);
+        let result = match self.slots.instantiate(|| loaded.pre.instantiate(&mut store)) {
             Ok(instance) => instance.call_run(&mut store, function, input),
             Err(e) => Err(e),
         };
-        let written = store.data().output.contents().len();
         let memory_wanted = store.data().memory.exceeded;
-        let mut log = store.data_mut().take_log();
+        let (mut log, written) = store.data_mut().take_log();
+        drop(store);
+        self.slots.dropped();
         let outcome = match result {
             Ok(Ok(bytes)) => limits.check_result(&bytes).map(|()| bytes),
             Ok(Err(message)) => Err(Failure { kind: FailureKind::GuestError, message }),
@@ -317,7 +347,10 @@ impl Components {
         }
         let bytes = files::read_below(&self.base, name, MAX_COMPONENT_BYTES)
             .map_err(|problem| problem.describe("library", name))?;
-        let loaded = Arc::new(self.load(Path::new(name), &bytes).map_err(|e| e.to_string())?);
+        let started = std::time::Instant::now();
+        let loaded = self.load(Path::new(name), &bytes);
+        self.loading.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        let loaded = Arc::new(loaded.map_err(|e| e.to_string())?);
         libraries.push((name.to_owned(), loaded.clone()));
         Ok(loaded)
     }

@@ -9,8 +9,8 @@
 //!   ChaCha generator seeded with a digest of the task's key: the same task sees the same bytes
 //!   everywhere, different tasks see different bytes.
 //!
-//! stdout and stderr are captured into the task's log, up to `--max-log`; memory grows up to
-//! `--max-memory` (see `limits`).
+//! stdout, stderr and the log import are captured into the task's log, up to `--max-log` in
+//! all; memory grows up to `--max-memory` (see `limits`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -54,8 +54,12 @@ pub struct Sandbox {
     wasi: WasiCtx,
     table: ResourceTable,
     pub phase: Phase,
-    /// Lines written with the `log` import.
+    /// Lines written with the `log` import (while running; a builder's go to stderr), as much
+    /// of them as fits in `--max-log`.
     pub log_lines: Vec<u8>,
+    /// Bytes written with the `log` import, kept or not.
+    logged: u64,
+    max_log: u64,
     pub output: MemoryOutputPipe,
     pub(crate) memory: crate::limits::MemoryLimiter,
 }
@@ -63,11 +67,12 @@ pub struct Sandbox {
 impl Sandbox {
     /// A fresh sandbox whose randomness derives from `seed` (a task key, or the code
     /// identity while building).
-    /// The sandbox of a graph builder: task limits do not apply, except on its output.
+    /// The sandbox of a graph builder: task limits do not apply, except on its output; its
+    /// memory has a limit of its own.
     pub fn new(seed: &Key, phase: Phase, limits: &crate::Limits) -> Sandbox {
         let mut sandbox = Sandbox::with_files(seed, phase, None, limits, &[])
             .expect("a sandbox without files always builds");
-        sandbox.memory.max = None;
+        sandbox.memory.max = Some(limits.build.max_memory);
         sandbox
     }
 
@@ -119,14 +124,25 @@ impl Sandbox {
             .allow_ip_name_lookup(false)
             .build();
         let memory = crate::limits::MemoryLimiter { max: limits.max_memory, exceeded: None };
-        Ok(Sandbox { wasi, table: ResourceTable::new(), phase, log_lines: Vec::new(), output, memory })
+        Ok(Sandbox {
+            wasi,
+            table: ResourceTable::new(),
+            phase,
+            log_lines: Vec::new(),
+            logged: 0,
+            max_log: limits.max_log,
+            output,
+            memory,
+        })
     }
 
-    /// Captured stdout/stderr followed by `log` lines.
-    pub fn take_log(&mut self) -> Vec<u8> {
+    /// Captured stdout/stderr followed by `log` lines, and how many bytes the instance wrote
+    /// to them in all (more than was kept if it went over `--max-log`).
+    pub fn take_log(&mut self) -> (Vec<u8>, u64) {
         let mut log = self.output.contents().to_vec();
+        let written = (log.len() as u64).saturating_add(self.logged);
         log.append(&mut self.log_lines);
-        log
+        (log, written)
     }
 }
 
@@ -290,10 +306,16 @@ impl log::Host for Sandbox {
             log::Level::Warn => "warn",
             log::Level::Error => "error",
         };
+        let line = format!("[{level}] {message}\n");
+        // Counted against --max-log (with stdout and stderr, see `take_log`): past it, nothing
+        // more is kept or shown, and the run or build fails for it.
+        let room = usize::try_from((self.max_log + 1).saturating_sub(self.logged)).unwrap_or(usize::MAX);
+        self.logged = self.logged.saturating_add(line.len() as u64);
         match self.phase {
-            // While building, the user is watching the terminal.
-            Phase::Build { .. } => eprintln!("[{level}] {message}"),
-            Phase::Run => self.log_lines.extend_from_slice(format!("[{level}] {message}\n").as_bytes()),
+            // While building, the user is watching the terminal: whole lines only.
+            Phase::Build { .. } if line.len() <= room => eprint!("{line}"),
+            Phase::Build { .. } => {}
+            Phase::Run => self.log_lines.extend_from_slice(&line.as_bytes()[..line.len().min(room)]),
         }
     }
 }

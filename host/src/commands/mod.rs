@@ -68,6 +68,7 @@ pub fn load_with(
         Some(url) => StoreLocation::parse(url)?,
         None => StoreLocation::default_for(&stem),
     };
+    let limits = jug_runtime::Limits { build: args.build.limits(), ..limits };
     let program = Program::load_with(&args.graph, limits)?.with_grants(args.dirs.clone());
     let program = program.with_policy(policy(args, &store)?);
     let reader = Arc::new(LazyStore::read_only(store.clone()));

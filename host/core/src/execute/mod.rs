@@ -12,6 +12,9 @@
 //! Locks are leases: a keeper thread renews ours every third of the lease period, and a task
 //! whose holder stopped renewing is taken over (see `store::lock`). Waiting for tasks held
 //! elsewhere polls with backoff, and wakes up when the first of their leases would expire.
+//! A task whose lease was taken over [`CRASH_LIMIT`] times in a row has killed that many
+//! workers (out of memory, say): it is marked failed, whatever `keep_failed` says, and
+//! never given to another.
 
 mod run;
 mod waiting;
@@ -28,7 +31,7 @@ use crate::failure::FailureRecord;
 pub use crate::failure::{Failure, FailureKind};
 use crate::manifest::Manifest;
 use crate::select::Selector;
-use crate::store::{LockRecord, Locking, Store, StoreError, Stored};
+use crate::store::{CRASH_LIMIT, LockRecord, Locking, Store, StoreError, Stored};
 use crate::table::Counts;
 use crate::task_log::TaskLog;
 use crate::{Graph, Key};
@@ -45,7 +48,16 @@ pub trait Runner: Sync {
         function: &str,
         input: &[u8],
     ) -> Run;
+
+    /// The largest input a task may be given (`--max-input`): its arguments with its
+    /// dependencies' results spliced in. Larger inputs fail the task before they are built.
+    fn max_input(&self) -> u64 {
+        DEFAULT_MAX_INPUT
+    }
 }
+
+/// What [`Runner::max_input`] allows unless the runner says otherwise: 1 GiB.
+pub const DEFAULT_MAX_INPUT: u64 = 1 << 30;
 
 /// What one run of a task produced.
 pub struct Run {
@@ -195,6 +207,9 @@ enum Phase {
 
 struct State {
     phase: Vec<Phase>,
+    /// Tasks found held by another worker at least once: that worker may have marked them
+    /// failed since (see `attempt_locked`).
+    collided: Vec<bool>,
     /// Dependencies without a result, per task.
     missing_deps: Vec<u32>,
     ready: VecDeque<u32>,
@@ -298,6 +313,7 @@ impl Shared {
         Shared {
             state: Mutex::new(State {
                 phase,
+                collided: vec![false; n],
                 missing_deps,
                 ready,
                 running: 0,
@@ -392,6 +408,8 @@ enum Outcome {
     HeldElsewhere(Option<SystemTime>),
     InputUnusable(u32),
     Failed(Failure),
+    /// Another worker marked it failed since this run started.
+    MarkedFailed,
 }
 
 struct Context<'a> {
@@ -482,6 +500,7 @@ impl Context<'_> {
             }
             Outcome::HeldElsewhere(expires) => {
                 state.phase[task as usize] = Phase::HeldElsewhere;
+                state.collided[task as usize] = true;
                 // Workers started together walk the tasks in the same order and would keep
                 // colliding; after a collision, jump to a random place in the queue.
                 if state.ready.len() > 1 {
@@ -495,6 +514,10 @@ impl Context<'_> {
             Outcome::InputUnusable(dep) => {
                 state.phase[task as usize] = Phase::Todo;
                 self.shared.redo(state, dep, self.graph.name(dep as usize));
+            }
+            Outcome::MarkedFailed => {
+                state.phase[task as usize] = Phase::Failed;
+                state.marked_failed += 1;
             }
             Outcome::Failed(failure) => {
                 state.phase[task as usize] = Phase::Failed;
@@ -521,7 +544,13 @@ impl Context<'_> {
             Locking::Acquired { took_over: Some(lease) } => {
                 self.shared.lock().taken_over += 1;
                 let name = self.graph.name(task as usize).to_owned();
+                let crashed = lease.record.takeovers.saturating_add(1);
                 (self.on_event)(Event::TookOver { name, key: spec.key, from: lease.record });
+                if crashed >= CRASH_LIMIT {
+                    let outcome = self.crashed_workers(task, crashed);
+                    self.store.unlock(&spec.key)?;
+                    return outcome;
+                }
             }
         }
         let outcome = self.attempt_locked(task);
@@ -535,6 +564,12 @@ impl Context<'_> {
         let spec = self.graph.task(task as usize);
         if self.store.has_result(&spec.key)? {
             return Ok(Outcome::AlreadyDone);
+        }
+        // Its last holder may have marked it failed before releasing it: one more request,
+        // for tasks we collided on only.
+        let collided = self.shared.lock().collided[task as usize];
+        if collided && self.store.get_failure(&spec.key)?.is_some() {
+            return Ok(Outcome::MarkedFailed);
         }
         let mut inputs: HashMap<Key, Arc<[u8]>> = HashMap::with_capacity(spec.dependencies.len());
         for &dep in &spec.dependencies {
@@ -554,20 +589,36 @@ impl Context<'_> {
                 }
                 Ok(Outcome::Stored { result: result.into(), duplicate })
             }
-            Err(failure) => {
-                self.store.put_log(&spec.key, &TaskLog::encode(name, Some(&failure), owner, &log))?;
-                if self.options.keep_failed {
-                    let record = FailureRecord {
-                        name: self.graph.name(task as usize).to_owned(),
-                        failure: failure.clone(),
-                        owner: self.options.owner.clone(),
-                        failed_unix_ms: crate::store::unix_ms_now(),
-                    };
-                    self.store.put_failure(&spec.key, &record.to_json())?;
-                }
-                Ok(Outcome::Failed(failure))
-            }
+            Err(failure) => self.failed(task, failure, &log, self.options.keep_failed),
         }
+    }
+
+    /// Stores the log of a failed run, and with `mark`, the failure record.
+    fn failed(&self, task: u32, failure: Failure, log: &[u8], mark: bool) -> Result<Outcome, StoreError> {
+        let (key, name) = (self.graph.task(task as usize).key, self.graph.name(task as usize));
+        self.store.put_log(&key, &TaskLog::encode(name, Some(&failure), &self.options.owner, log))?;
+        if mark {
+            let record = FailureRecord {
+                name: name.to_owned(),
+                failure: failure.clone(),
+                owner: self.options.owner.clone(),
+                failed_unix_ms: crate::store::unix_ms_now(),
+            };
+            self.store.put_failure(&key, &record.to_json())?;
+        }
+        Ok(Outcome::Failed(failure))
+    }
+
+    /// A task taken over from `crashed` dead workers in a row: marked failed, not run. The
+    /// mark is made whatever `--keep-failed` says, or the next worker to start would run the
+    /// task and die of it too.
+    fn crashed_workers(&self, task: u32, crashed: u32) -> Result<Outcome, StoreError> {
+        let message = format!(
+            "the {crashed} workers that ran it in a row died before finishing it (out of memory, or \
+             killed by a signal); it is marked failed and given to no other worker until `cleanup --failed-only`"
+        );
+        let failure = Failure { kind: FailureKind::CrashedWorkers, message };
+        self.failed(task, failure, &[], true)
     }
 
     /// A dependency's result, from the cache or the store; `None` if it is gone or damaged

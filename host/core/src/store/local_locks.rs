@@ -12,12 +12,19 @@
 //! it judged expired. If a faster contender had already replaced the lock with a live one,
 //! that lock is put back with `RENAME_NOREPLACE`. Between the move and the winner's link the
 //! lock is briefly absent, and a worker looking in that instant may create it instead: still
-//! exactly one holder, though that one does not know it replaced an expired lease.
+//! exactly one holder, though that one does not know it replaced an expired lease (and the
+//! task's takeover count starts afresh).
+//!
+//! A lock taken over is not a link to the taker's record but a file of its own, written with
+//! the task's takeover count (see `lock`); the taker keeps it open and renews it with its
+//! record. Takeovers are rare, so the extra inode costs nothing that matters.
 
+use std::collections::HashMap;
 use std::fs::{File, FileTimes};
-use std::io::{ErrorKind, Read as _};
+use std::io::{ErrorKind, Read as _, Write as _};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 use super::lock::{Lease, LockRecord, Locking};
@@ -28,6 +35,9 @@ pub(super) struct OwnerFile {
     /// Kept open so renewal works even if someone removed the path (see `remove_if_dead`).
     file: File,
     inode: u64,
+    record: LockRecord,
+    /// Locks taken over, by key: each its own file, kept open for renewal.
+    taken: Mutex<HashMap<String, (File, u64)>>,
 }
 
 impl OwnerFile {
@@ -42,12 +52,45 @@ impl OwnerFile {
         std::fs::rename(&temporary, &path)?;
         let file = File::open(&path)?;
         let inode = file.metadata()?.ino();
-        Ok(OwnerFile { path, file, inode })
+        Ok(OwnerFile { path, file, inode, record: record.clone(), taken: Mutex::default() })
     }
 
-    /// Renews every lease this process holds at once.
+    /// Renews every lease this process holds: all but the ones taken over at once.
     pub(super) fn touch(&self) -> std::io::Result<()> {
-        self.file.set_times(FileTimes::new().set_modified(SystemTime::now()))
+        let now = FileTimes::new().set_modified(SystemTime::now());
+        self.file.set_times(now)?;
+        for (file, _) in self.taken().values() {
+            file.set_times(now)?;
+        }
+        Ok(())
+    }
+
+    fn taken(&self) -> std::sync::MutexGuard<'_, HashMap<String, (File, u64)>> {
+        self.taken.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the lock file with this inode is ours.
+    fn holds(&self, inode: u64) -> bool {
+        inode == self.inode || self.taken().values().any(|&(_, taken)| taken == inode)
+    }
+
+    /// Creates the lock at `lock` as a file of its own holding our record with one takeover
+    /// more than `expired`'s; `false` if someone created the lock first.
+    fn take_over(&self, root: &Path, key_hex: &str, expired: &LockRecord) -> std::io::Result<bool> {
+        let lock = root.join("locks").join(key_hex);
+        let temporary = root.join("locks").join("takeover").join(format!("{key_hex}.{}.new", self.inode));
+        let mut file = File::create(&temporary)?;
+        let written = file.write_all(&self.record.taking_over(expired).to_json()).and_then(|()| file.metadata());
+        let linked = written.and_then(|meta| std::fs::hard_link(&temporary, &lock).map(|()| meta.ino()));
+        std::fs::remove_file(&temporary)?;
+        match linked {
+            Ok(inode) => {
+                self.taken().insert(key_hex.to_owned(), (file, inode));
+                Ok(true)
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     pub(super) fn remove(&self) {
@@ -65,7 +108,7 @@ pub(super) fn try_lock(root: &Path, key_hex: &str, owner: &OwnerFile) -> std::io
         Err(e) => return Err(e),
     }
     let Some((lease, inode)) = read(&lock)? else { return Ok(None) };
-    if inode == owner.inode {
+    if owner.holds(inode) {
         // Our own lock, e.g. a task listed twice: it is held, by us.
         return Ok(Some(Locking::Held(Some(lease))));
     }
@@ -88,18 +131,18 @@ pub(super) fn try_lock(root: &Path, key_hex: &str, owner: &OwnerFile) -> std::io
     }
     std::fs::remove_file(&aside)?;
     remove_if_dead(root, &lease);
-    match std::fs::hard_link(&owner.path, &lock) {
-        Ok(()) => Ok(Some(Locking::Acquired { took_over: Some(lease) })),
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(None),
-        Err(e) => Err(e),
+    match owner.take_over(root, key_hex, &lease.record)? {
+        true => Ok(Some(Locking::Acquired { took_over: Some(lease) })),
+        false => Ok(None),
     }
 }
 
 /// Releases a lock if it is still ours (after a takeover race it may be someone else's).
 pub(super) fn unlock(root: &Path, key_hex: &str, owner: &OwnerFile) -> std::io::Result<()> {
     let lock = root.join("locks").join(key_hex);
+    let taken = owner.taken().remove(key_hex).map(|(_, inode)| inode);
     match std::fs::symlink_metadata(&lock) {
-        Ok(meta) if meta.ino() == owner.inode => match std::fs::remove_file(&lock) {
+        Ok(meta) if meta.ino() == owner.inode || Some(meta.ino()) == taken => match std::fs::remove_file(&lock) {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         },

@@ -6,6 +6,12 @@
 //! `lease_ms` without renewal, any worker may take the task over. A worker killed with
 //! `kill -9` therefore blocks its tasks for one lease period at most.
 //!
+//! A worker that dies *of* its task (killed for using too much memory, say) would hand the
+//! task on to the next worker, and that one would die too: so the record counts takeovers,
+//! and a task taken over [`CRASH_LIMIT`] times in a row is marked failed instead of run again
+//! (see `execute`). A record with no takeovers is written without the field, as before it
+//! existed, and older readers ignore it.
+//!
 //! The renewal time is not in the record but in the store's own metadata — a file's
 //! modification time, an object's last-modified time — so renewing a lease is a touch or a
 //! conditional rewrite of the same bytes, and readers never see a half-written record.
@@ -30,10 +36,22 @@ pub struct LockRecord {
     /// existed read as having the default.
     #[serde(default = "default_lease_ms")]
     pub lease_ms: u64,
+    /// How many holders of this task's lease in a row stopped renewing it before finishing
+    /// (the lease was taken over from them): this holder's predecessors.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub takeovers: u32,
 }
+
+/// After this many takeovers in a row, a task has taken down that many workers: it is marked
+/// failed (`crashed-workers`) rather than given to another.
+pub const CRASH_LIMIT: u32 = 3;
 
 fn default_lease_ms() -> u64 {
     DEFAULT_LEASE.as_millis() as u64
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl LockRecord {
@@ -46,7 +64,13 @@ impl LockRecord {
             pid: std::process::id(),
             acquired_unix_ms: unix_ms(SystemTime::now()),
             lease_ms: lease.as_millis().max(1) as u64,
+            takeovers: 0,
         }
+    }
+
+    /// This record, for the lease it takes over from `expired`: one more takeover.
+    pub fn taking_over(&self, expired: &LockRecord) -> LockRecord {
+        LockRecord { takeovers: expired.takeovers.saturating_add(1), ..self.clone() }
     }
 
     /// Reads a stored record. A record nobody can parse (damaged, or from a foreign tool)
@@ -58,6 +82,7 @@ impl LockRecord {
             pid: 0,
             acquired_unix_ms: 0,
             lease_ms: default_lease_ms(),
+            takeovers: 0,
         })
     }
 
@@ -117,5 +142,18 @@ mod tests {
         let lease = Lease { record: LockRecord::parse(old), renewed: SystemTime::UNIX_EPOCH };
         assert!(lease.is_expired(SystemTime::UNIX_EPOCH + Duration::from_secs(31)));
         assert!(!lease.is_expired(SystemTime::UNIX_EPOCH + Duration::from_secs(29)));
+    }
+
+    #[test]
+    fn takeovers_are_counted_and_written_only_when_there_are_some() {
+        let record = LockRecord::for_this_process("h:1:abc", Duration::from_secs(30));
+        let json = String::from_utf8(record.to_json()).unwrap();
+        assert!(!json.contains("takeovers"), "{json}");
+        assert_eq!(LockRecord::parse(json.as_bytes()), record);
+        let once = record.taking_over(&record);
+        let second = record.taking_over(&once);
+        assert_eq!((once.takeovers, second.takeovers), (1, 2));
+        assert_eq!(LockRecord::parse(&second.to_json()), second);
+        assert!(String::from_utf8(second.to_json()).unwrap().contains(r#""takeovers":2"#));
     }
 }

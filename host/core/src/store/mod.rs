@@ -57,7 +57,7 @@ use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPay
 pub use envelope::HEADER_LEN;
 pub use format::FORMAT;
 pub use location::{StoreLocation, mask_credentials, mask_credentials_in};
-pub use lock::{DEFAULT_LEASE, Lease, LockRecord, Locking, new_owner_id};
+pub use lock::{CRASH_LIMIT, DEFAULT_LEASE, Lease, LockRecord, Locking, new_owner_id};
 
 /// Milliseconds since the Unix epoch, now.
 pub fn unix_ms_now() -> u64 {

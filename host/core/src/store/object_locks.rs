@@ -47,6 +47,8 @@ pub(super) async fn try_lock(
     if !lease.is_expired(SystemTime::now()) {
         return Ok(Some((Locking::Held(Some(lease)), None)));
     }
+    // The new lease carries the task's takeover count on (see `lock`).
+    let body = record.taking_over(&lease.record).to_json();
     let mode = PutMode::Update(UpdateVersion { e_tag, version: None });
     match put(objects, path, &body, mode).await {
         Ok(held) => Ok(Some((Locking::Acquired { took_over: Some(lease) }, Some(held)))),
