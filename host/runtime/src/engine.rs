@@ -80,6 +80,7 @@ impl Slots {
             let seen = *self.dropped.lock().unwrap_or_else(|e| e.into_inner());
             match instantiate() {
                 Err(e) if pool_full(&e) => {
+                    tracing::debug!("waiting for a sandbox slot: {e:#}");
                     let dropped = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
                     let _ = self.changed.wait_timeout_while(dropped, RECHECK, |dropped| *dropped == seen);
                 }

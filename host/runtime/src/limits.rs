@@ -127,7 +127,11 @@ impl Limits {
 
     /// Why the graph builder was stopped, if it hit one of its limits: a message to follow
     /// "the graph builder of FILE".
-    pub(crate) fn build_failure(&self, trap: &wasmtime::Error, memory_wanted: Option<usize>) -> Option<String> {
+    pub(crate) fn build_failure(
+        &self,
+        trap: &wasmtime::Error,
+        memory_wanted: Option<usize>,
+    ) -> Option<String> {
         if let Some(wanted) = memory_wanted {
             return Some(format!(
                 "tried to grow its memory to {}, past the --build-max-memory limit of {}; raise it with --build-max-memory",

@@ -170,7 +170,9 @@ impl Program {
             .limits
             .output_over_limit(written)
             .or_else(|| first_error.as_ref().filter(|e| e.is_size_limit()).map(|e| e.to_string()))
-            .or_else(|| result.as_ref().err().and_then(|trap| self.limits.build_failure(trap, memory_wanted)));
+            .or_else(|| {
+                result.as_ref().err().and_then(|trap| self.limits.build_failure(trap, memory_wanted))
+            });
         if let Some(message) = over_limit {
             return Err(BuildError::OverLimit { file, message });
         }

@@ -46,7 +46,10 @@ fn input(
         .map(|r| {
             cbor::project(&inputs[&r.key], &r.path).map_err(|e| {
                 let source = graph.index_of(&r.key).map_or("a task", |i| graph.name(i));
-                Failure { kind: FailureKind::BadArgument, message: format!("an argument taken from {source}: {e}") }
+                Failure {
+                    kind: FailureKind::BadArgument,
+                    message: format!("an argument taken from {source}: {e}"),
+                }
             })
         })
         .collect::<Result<Vec<&[u8]>, Failure>>()?;

@@ -80,7 +80,8 @@ impl OwnerFile {
         let lock = root.join("locks").join(key_hex);
         let temporary = root.join("locks").join("takeover").join(format!("{key_hex}.{}.new", self.inode));
         let mut file = File::create(&temporary)?;
-        let written = file.write_all(&self.record.taking_over(expired).to_json()).and_then(|()| file.metadata());
+        let written =
+            file.write_all(&self.record.taking_over(expired).to_json()).and_then(|()| file.metadata());
         let linked = written.and_then(|meta| std::fs::hard_link(&temporary, &lock).map(|()| meta.ino()));
         std::fs::remove_file(&temporary)?;
         match linked {
@@ -142,10 +143,12 @@ pub(super) fn unlock(root: &Path, key_hex: &str, owner: &OwnerFile) -> std::io::
     let lock = root.join("locks").join(key_hex);
     let taken = owner.taken().remove(key_hex).map(|(_, inode)| inode);
     match std::fs::symlink_metadata(&lock) {
-        Ok(meta) if meta.ino() == owner.inode || Some(meta.ino()) == taken => match std::fs::remove_file(&lock) {
-            Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        },
+        Ok(meta) if meta.ino() == owner.inode || Some(meta.ino()) == taken => {
+            match std::fs::remove_file(&lock) {
+                Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            }
+        }
         Ok(_) => Ok(()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
