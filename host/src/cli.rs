@@ -68,24 +68,27 @@ pub struct GraphArgs {
 /// What the graph builder may use: it runs in jug-host's process, before any task, whatever
 /// graph file it came from.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Graph builder limits")]
 pub struct BuildLimitArgs {
     /// Wall time for the graph builder (compiling the libraries it names not counted)
-    #[arg(long, env = "JUG_BUILD_TIMEOUT", default_value = "60s", value_name = "DURATION", value_parser = duration)]
+    #[arg(long, help_heading = BUILD_LIMITS, env = "JUG_BUILD_TIMEOUT", default_value = "60s", value_name = "DURATION", value_parser = duration)]
     pub build_timeout: std::time::Duration,
 
     /// Memory the graph builder may grow to
-    #[arg(long, env = "JUG_BUILD_MAX_MEMORY", default_value = "2GiB", value_name = "SIZE", value_parser = size)]
+    #[arg(long, help_heading = BUILD_LIMITS, env = "JUG_BUILD_MAX_MEMORY", default_value = "2GiB", value_name = "SIZE", value_parser = size)]
     pub build_max_memory: u64,
 
     /// Tasks the graph may have
-    #[arg(long, env = "JUG_MAX_GRAPH_TASKS", default_value_t = jug_core::graph::GraphLimits::default().max_tasks, value_name = "N")]
+    #[arg(long, help_heading = BUILD_LIMITS, env = "JUG_MAX_GRAPH_TASKS", default_value_t = jug_core::graph::GraphLimits::default().max_tasks, value_name = "N")]
     pub max_graph_tasks: u64,
 
     /// Bytes of all the graph's task arguments (and function names) together
-    #[arg(long, env = "JUG_MAX_GRAPH_BYTES", default_value = "1GiB", value_name = "SIZE", value_parser = size)]
+    #[arg(long, help_heading = BUILD_LIMITS, env = "JUG_MAX_GRAPH_BYTES", default_value = "1GiB", value_name = "SIZE", value_parser = size)]
     pub max_graph_bytes: u64,
 }
+
+/// Where `--help` lists them (a per-argument heading: one on the struct would also head the
+/// arguments that follow it).
+const BUILD_LIMITS: &str = "Graph builder limits";
 
 impl BuildLimitArgs {
     pub fn limits(&self) -> jug_runtime::limits::BuildLimits {
