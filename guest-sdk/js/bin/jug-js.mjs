@@ -8,8 +8,10 @@
 //    `build` and `run`;
 // 2. loads the bundle once in Node, to report a script that fails while loading in a second
 //    instead of after the componentize step;
-// 3. computes the declared code digest (sha256 over the bundle's code, the SDK and tool
-//    versions and the WIT), and stops there if OUT already declares that digest;
+// 3. computes the declared code digest (sha256 over every byte of JavaScript componentize-js
+//    gets: the bundle, its modules named relative to the script, the SDK's as `jug-sdk/...`,
+//    so that two checkouts agree, and its source map; plus the SDK and tool versions and the
+//    WIT), and stops there if OUT already declares that digest;
 // 4. componentizes the bundle with componentize-js (15-30 s), appends the digest as the
 //    custom section `jug-code-digest`, and writes OUT atomically.
 
@@ -200,15 +202,33 @@ async function bundle(esbuild, script, forCheck) {
   return { code: code.text, map: map ? JSON.parse(map.text) : null, metafile: result.metafile };
 }
 
-/** The bundle without esbuild's `// path` lines before each module: those depend on where the
- *  script lies relative to the SDK, not on what it computes. */
-function codeOnly({ code, metafile }) {
-  const paths = new Set(Object.keys(metafile.inputs).map((p) => `// ${p}`));
-  paths.add('// jug-entry.js');
+/** How the component names a source file esbuild gives relative to the script: the SDK's as
+ *  `jug-sdk/...` (where the SDK lies relative to the script differs between checkouts and
+ *  machines), others as they are. */
+function sourceName(source, scriptDir) {
+  const path = resolve(scriptDir, source);
+  if (path.startsWith(SDK_ROOT + sep)) return `jug-sdk/${relative(SDK_ROOT, path).split(sep).join('/')}`;
+  return source;
+}
+
+/** The bundle with esbuild's `// path` line before each module naming it by `sourceName`, so
+ *  that no byte of it depends on where the checkout is. Lines stay where they are: the source
+ *  map still fits. */
+function normalisedCode({ code, metafile }, scriptDir) {
+  const names = new Map(Object.keys(metafile.inputs).map((p) => [`// ${p}`, `// ${sourceName(p, scriptDir)}`]));
   return code
     .split('\n')
-    .filter((line) => !paths.has(line.trim()))
+    .map((line) => names.get(line.trim()) ?? line)
     .join('\n');
+}
+
+/** Exactly the JavaScript componentize-js gets: the bundle, then the source map its stack
+ *  traces use (see src/stack.js; appending keeps the bundle's line numbers). The code digest
+ *  covers all of it. */
+function componentSource(bundled, scriptDir, bundleName) {
+  const code = normalisedCode(bundled, scriptDir);
+  const map = compactMap(bundled.map, code, scriptDir, bundleName);
+  return `${code}\nglobalThis.__jugSourceMap = ${JSON.stringify(map)};\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -338,7 +358,7 @@ function findCustomSection(bytes, name) {
   return found;
 }
 
-function codeDigest(code, wit) {
+function codeDigest(source, wit) {
   const sdkVersion = packageVersion(SDK_ROOT);
   const hash = createHash('sha256');
   const part = (label, value) => {
@@ -347,14 +367,14 @@ function codeDigest(code, wit) {
     hash.update(bytes);
     hash.update('\n');
   };
-  part('format', 'jug-js code digest 1');
+  part('format', 'jug-js code digest 2');
   part('sdk', sdkVersion);
   for (const dep of ['@bytecodealliance/componentize-js', '@bytecodealliance/preview2-shim', 'esbuild', 'cborg']) {
     part(dep, dependencyVersion(dep));
   }
   part('componentize', JSON.stringify({ world: WORLD, disableFeatures: DISABLED_FEATURES }));
   for (const file of wit.files) part(`wit ${file.name}`, file.text);
-  part('bundle', code);
+  part('component source', source);
   return `sha256:${hash.digest('hex')}`;
 }
 
@@ -364,11 +384,7 @@ function codeDigest(code, wit) {
 /** The source map the component keeps for its stack traces (see src/stack.js): sources
  *  relative to the script (the SDK's as `jug-sdk/...`), and the names esbuild changed. */
 function compactMap(map, code, scriptDir, bundleName) {
-  const sources = map.sources.map((source) => {
-    const path = resolve(scriptDir, source);
-    if (path.startsWith(SDK_ROOT + sep)) return `jug-sdk/${relative(SDK_ROOT, path).split(sep).join('/')}`;
-    return source;
-  });
+  const sources = map.sources.map((source) => sourceName(source, scriptDir));
   const renames = {};
   const lines = code.split('\n');
   decodeMappings(map.mappings).forEach((segments, line) => {
@@ -402,8 +418,11 @@ async function build(options) {
   const tempDir = await mkdtemp(join(tmpdir(), 'jug-js-'));
   try {
     const bundled = await bundle(esbuild, script, false);
-    const code = codeOnly(bundled);
-    const digest = codeDigest(code, wit);
+    // The file name shows in stack frames, which the source map turns back into lines of the
+    // script (see src/stack.js).
+    const bundleName = `${stem}.bundle.js`;
+    const source = componentSource(bundled, dirname(script), bundleName);
+    const digest = codeDigest(source, wit);
 
     if (!options.force && existsSync(output)) {
       const current = findCustomSection(await readFile(output), DIGEST_SECTION);
@@ -415,12 +434,8 @@ async function build(options) {
 
     const functions = await checkScript(esbuild, script, tempDir);
 
-    // The file name shows in stack frames; the appended source map turns them back into
-    // lines of the script (see src/stack.js). Appending keeps the bundle's line numbers.
-    const bundleName = `${stem}.bundle.js`;
     const sourcePath = join(tempDir, bundleName);
-    const map = compactMap(bundled.map, bundled.code, dirname(script), bundleName);
-    await writeFile(sourcePath, `${bundled.code}\nglobalThis.__jugSourceMap = ${JSON.stringify(map)};\n`);
+    await writeFile(sourcePath, source);
 
     say(`componentizing ${relative(process.cwd(), script) || script} (${functions.length} task functions)...`);
     const started = Date.now();

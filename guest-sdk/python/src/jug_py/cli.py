@@ -4,11 +4,15 @@ task component, with componentize-py.
 The output declares its code digest (custom section `jug-code-digest`, see `digest.py`); an
 output that already declares the digest of the current sources is up to date and is not
 rebuilt (componentize-py takes 15-30 s).
+
+componentize-py is called through its Python API with the staged directories only: its
+command line would add the site-packages of `VIRTUAL_ENV`, of `pipenv` or of the first
+`python3` on `PATH` on its own, which the digest could not know about.
 """
 
 import argparse
-import glob
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -25,10 +29,11 @@ COMPONENTIZE_PY_VERSION = "0.25.1"
 # Keep in step with jug/_runtime.py (the runtime is not imported here: it is the guest's).
 BUILD_ERROR_START = "----- jug: the script failed while the component was built -----"
 BUILD_ERROR_END = "----- end -----"
+# Runs componentize-py's API with the arguments in argv[1] (JSON).
+COMPONENTIZE = "import json, sys, componentize_py; componentize_py.componentize(**json.loads(sys.argv[1]))"
 RESERVED_NAMES = {
     "jug",
     "jug_py",
-    "cbor2",
     "wit_world",
     "componentize_py_types",
     "componentize_py_runtime",
@@ -45,11 +50,6 @@ class Failure(Exception):
         self.code = code
 
 
-def default_pydeps():
-    """scripts/sdk/python installs the venv running this tool and `pydeps` side by side."""
-    return os.path.join(os.path.dirname(sys.prefix), "pydeps")
-
-
 def wit_dir():
     found = os.environ.get("JUG_WIT_DIR") or os.path.join(SDK_DIR, "..", "..", "wit")
     found = os.path.normpath(os.path.abspath(found))
@@ -58,36 +58,11 @@ def wit_dir():
     return found
 
 
-def pydeps_dir():
-    """The directory with the pure-Python cbor2, and cbor2's version."""
-    found = os.path.abspath(os.environ.get("JUG_PY_DEPS") or default_pydeps())
-    if not os.path.isfile(os.path.join(found, "cbor2", "_encoder.py")):
-        raise Failure(f"no pure-Python cbor2 in {found}: run scripts/sdk/python (or set JUG_PY_DEPS)")
-    versions = []
-    for metadata in glob.glob(os.path.join(found, "cbor2-*.dist-info", "METADATA")):
-        with open(metadata, encoding="utf-8") as f:
-            versions += [line.split(":", 1)[1].strip() for line in f if line.startswith("Version:")]
-    if len(versions) != 1:
-        raise Failure(f"cannot tell which cbor2 version is in {found}: reinstall it with scripts/sdk/python")
-    return found, versions[0]
-
-
 def componentize_py_version():
     try:
         return importlib.metadata.version("componentize-py")
     except importlib.metadata.PackageNotFoundError:
         raise Failure(f"componentize-py is not installed for {sys.executable}: run scripts/sdk/python") from None
-
-
-def installed_distributions():
-    """What `pip` installed next to jug-py: componentize-py also bundles modules from this
-    environment's site-packages, so their versions are part of the digest."""
-    names = set()
-    for dist in importlib.metadata.distributions():
-        name = (dist.metadata["Name"] or "").lower()
-        if name and name not in ("pip", "setuptools", "wheel"):  # what `python -m venv` brings
-            names.add(f"{name}=={dist.version}")
-    return "\n".join(sorted(names))
 
 
 class Build:
@@ -106,22 +81,17 @@ class Build:
         self.extra_paths = [os.path.abspath(p) for p in extra_paths]
         self.output = os.path.abspath(output or f"{self.name}.wasm")
         self.wit = wit_dir()
-        self.pydeps, cbor2_version = pydeps_dir()
-        self.versions = {
-            "jug-py": __version__,
-            "componentize-py": componentize_py_version(),
-            "cbor2": cbor2_version,
-            "site-packages": installed_distributions(),
-        }
+        self.versions = {"jug-py": __version__, "componentize-py": componentize_py_version()}
         with open(self.script, encoding="utf-8") as f:
             self.source = f.read()
+        # The script's file name, not its path: the component must not depend on where the
+        # checkout is (the script sees it as `__file__`, tracebacks show it).
+        self.entry_module = entry.render(base, self.name, self.source)
+        self.trees = digest.bundle(
+            script_path=self.script, sdk_runtime_dir=RUNTIME_DIR, python_path=self.extra_paths
+        )
         self.digest = digest.code_digest(
-            versions=self.versions,
-            sdk_runtime_dir=RUNTIME_DIR,
-            wit_dir=self.wit,
-            template=entry.TEMPLATE,
-            script_path=self.script,
-            extra_paths=self.extra_paths,
+            versions=self.versions, wit_dir=self.wit, entry_module=self.entry_module, trees=self.trees
         )
 
     def up_to_date(self):
@@ -139,25 +109,18 @@ class Build:
         staging = tempfile.mkdtemp(prefix="jug-py-")
         temporary = os.path.join(out_dir, f".{os.path.basename(self.output)}.{os.getpid()}.tmp")
         try:
-            with open(os.path.join(staging, entry.ENTRY_MODULE + ".py"), "w", encoding="utf-8") as f:
-                f.write(entry.render(self.script, self.name, self.source))
-            # The local modules the digest covers, and nothing else of the script's directory.
-            root = os.path.dirname(self.script)
-            for relative in digest.local_modules(self.script):
-                target = os.path.join(staging, relative)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                shutil.copyfile(os.path.join(root, relative), target)
-            command = [
-                sys.executable, "-c",
-                "import sys; from componentize_py import script; sys.argv[0] = 'componentize-py'; sys.exit(script())",
-                "-d", self.wit, "-w", "task", "componentize", entry.ENTRY_MODULE, "-o", temporary,
-                "-p", staging, "-p", SRC_DIR, "-p", self.pydeps,
-            ]  # fmt: skip
-            for extra in self.extra_paths:
-                command += ["-p", extra]
-            env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-            env["RUST_BACKTRACE"] = env["RUST_LIB_BACKTRACE"] = "0"
-            env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if "pipenv" not in p)
+            python_path = self.stage(staging)
+            arguments = {
+                "wit_path": [self.wit], "worlds": ["task"], "features": [], "all_features": False,
+                "world_module": None, "python_path": python_path, "module_worlds": [],
+                "app_name": entry.ENTRY_MODULE, "output_path": temporary, "stub_wasi": False,
+                "import_interface_names": [], "export_interface_names": [], "full_names": False,
+                "intersect_world": None,
+            }  # fmt: skip
+            # In a process of its own (`-I`: no PYTHONPATH, no user site-packages), so that
+            # its output can be shown or summed up (see `failure`).
+            command = [sys.executable, "-I", "-c", COMPONENTIZE, json.dumps(arguments)]
+            env = dict(os.environ, RUST_BACKTRACE="0", RUST_LIB_BACKTRACE="0")
             started = time.monotonic()
             done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=staging)
             seconds = time.monotonic() - started
@@ -172,6 +135,22 @@ class Build:
                 os.unlink(temporary)
         size = os.path.getsize(self.output) / 1e6
         print(f"jug-py: built {self.display()} ({size:.1f} MB, {self.digest[:19]}…) in {seconds:.1f} s")
+
+    def stage(self, staging):
+        """Copies the bundle (see `digest.bundle`) into `staging`, one directory per tree, and
+        returns them: componentize-py's python path."""
+        python_path = []
+        for i, tree in enumerate(self.trees):
+            target_root = os.path.join(staging, str(i))
+            os.makedirs(target_root)
+            for relative in tree.files:
+                target = os.path.join(target_root, relative)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                shutil.copyfile(os.path.join(tree.source, relative), target)
+            python_path.append(target_root)
+        with open(os.path.join(python_path[0], entry.ENTRY_MODULE + ".py"), "w", encoding="utf-8") as f:
+            f.write(self.entry_module)
+        return python_path
 
     def failure(self, output):
         """Shows why componentize-py failed and returns the one-line error: the script's own
