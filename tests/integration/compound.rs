@@ -1,7 +1,7 @@
 //! Compound tasks: a task whose result comes from a sub-graph; once it is stored, only the
 //! compound task is left in the graph.
 
-use crate::util::TestDir;
+use crate::util::{TestDir, append_custom_section};
 
 #[test]
 fn a_compound_task_replaces_its_sub_graph_once_done() {
@@ -29,4 +29,38 @@ fn a_compound_task_replaces_its_sub_graph_once_done() {
     assert_eq!(rerun.stdout, "Executed:  2 tasks\nLoaded:  5 tasks\n** Total: 7 tasks.\n");
     let value = dir.jug(&["value", "tasks.wasm", "negate"]).arg_words(&graph).run().expect_code(0);
     assert_eq!(value.stdout, "-14\n");
+}
+
+/// `compound-library primes.wasm 20`: a compound task whose sub-graph counts primes with
+/// tasks of the library primes.wasm, and negate(compound).
+const WITH_LIBRARY: [&str; 3] = ["compound-library", "primes.wasm", "20"];
+
+#[test]
+fn a_compound_task_reruns_when_a_library_its_sub_graph_used_changes() {
+    let dir = TestDir::with_guest("compound-library", "tasks.wasm");
+    dir.copy_guest("primes.wasm", "primes.wasm");
+    let execute = || dir.jug(&["execute", "tasks.wasm", "--short"]).arg_words(&WITH_LIBRARY).run();
+    // 19 × is_prime, count_primes, the compound task and negate.
+    let run = execute().expect_code(0);
+    assert_eq!(run.stdout, "Executed:  22 tasks\nLoaded:  0 tasks\n** Total: 22 tasks.\n", "{}", run.stderr);
+    let unchanged = execute().expect_code(0);
+    assert_eq!(unchanged.stdout, "Executed:  0 tasks\nLoaded:  2 tasks\n** Total: 2 tasks.\n");
+    // `cleanup` keeps what says which libraries the stored result is valid for.
+    dir.jug(&["cleanup", "tasks.wasm"]).arg_words(&WITH_LIBRARY).run().expect_code(0);
+    assert_eq!(execute().expect_code(0).stdout, unchanged.stdout, "the sub-graph stays out after cleanup");
+
+    // Another build of the library: the compound task's stored result was computed with the
+    // old one, so it runs again, and so does everything downstream of it.
+    append_custom_section(&dir.join("primes.wasm"), "jug-code-digest", b"sha256:a rebuilt library");
+    let status = dir.jug(&["status", "tasks.wasm", "--short"]).arg_words(&WITH_LIBRARY).run().expect_code(1);
+    assert!(!status.stdout.starts_with("All tasks complete"), "{}", status.stdout);
+    let rerun = execute().expect_code(0);
+    assert_eq!(rerun.stdout, run.stdout, "{}", rerun.stderr);
+    let value = dir.jug(&["value", "tasks.wasm", "negate"]).arg_words(&WITH_LIBRARY).run().expect_code(0);
+    assert_eq!(value.stdout, "-8\n"); // 8 primes up to 20
+    assert_eq!(execute().expect_code(0).stdout, unchanged.stdout, "nothing runs while nothing changes");
+
+    // Back to the first build: its results are still stored under their keys.
+    dir.copy_guest("primes.wasm", "primes.wasm");
+    assert_eq!(execute().expect_code(0).stdout, "Executed:  0 tasks\nLoaded:  2 tasks\n** Total: 2 tasks.\n");
 }

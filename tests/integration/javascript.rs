@@ -368,6 +368,11 @@ fn keys_follow_the_code_not_the_build() {
     // An edited function is other code: every task of the component gets a new key.
     let edited = edited_primes("edited", |text| text.replace("`Found ${n} primes", "`There are ${n} primes"));
     let built = sdk_built(&edited);
+    // Built away from the SDK, and nothing in it says where the SDK was: esbuild's module
+    // paths are named as two checkouts agree on (`jug-sdk/...`), and the digest covers them.
+    let bytes = std::fs::read(&built).expect("read");
+    let sdk_path = b"guest-sdk/js/";
+    assert!(!bytes.windows(sdk_path.len()).any(|w| w == sdk_path), "the component names the SDK's path");
     std::fs::copy(built, dir.join("primes.wasm")).expect("copy");
     let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(1);
     assert_eq!(status.stdout, "101 tasks waiting to be run, 0 failed, 0 complete, (none active).\n");

@@ -32,8 +32,18 @@ fn features_dir(name: &str) -> TestDir {
 
 /// `jug-py ARGS…` in `dir`.
 fn jug_py(dir: &TestDir, args: &[&str]) -> Run {
+    jug_py_with(dir, args, &[])
+}
+
+/// [`jug_py`] with more environment variables.
+fn jug_py_with(dir: &TestDir, args: &[&str], env: &[(&str, std::ffi::OsString)]) -> Run {
     let tool = std::env::var_os("JUG_PY").expect("JUG_PY is set (scripts/sdk/python installs jug-py)");
-    Run::from(Command::new(tool).current_dir(&dir.path).args(args).output().expect("jug-py runs"))
+    let mut command = Command::new(tool);
+    command.current_dir(&dir.path).args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    Run::from(command.output().expect("jug-py runs"))
 }
 
 /// `jug-host value features.wasm NAME -- SECTION`.
@@ -354,6 +364,10 @@ fn a_rebuild_keeps_the_keys_and_an_edit_changes_them() {
     assert!(rebuilt.stdout.starts_with("jug-py: built primes.wasm ("), "{}", rebuilt.stdout);
     let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(0);
     assert_eq!(status.stdout, "All tasks complete (101 tasks).\n");
+    // Nothing in it says where it was built: two checkouts build the same component.
+    let bytes = std::fs::read(dir.join("primes.wasm")).expect("read the component");
+    let here = dir.path.to_string_lossy().into_owned();
+    assert!(!bytes.windows(here.len()).any(|w| w == here.as_bytes()), "the component names {here}");
 
     // An edited function: a new code digest, so new keys for every task of the component.
     let digest = jug_py(&dir, &["digest", "primes.py"]).expect_code(0).stdout;
@@ -368,6 +382,71 @@ fn a_rebuild_keeps_the_keys_and_an_edit_changes_them() {
     assert_eq!(run.stdout, "Executed:  101 tasks\nLoaded:  0 tasks\n** Total: 101 tasks.\n");
     let sentence = dir.jug(&["value", "primes.wasm", "write_output"]).run().expect_code(0);
     assert_eq!(sentence.stdout, "\"Found 25 primes <= 100.\\n\"\n");
+}
+
+/// A script that imports `extmod`, which is not next to it: it comes from a `-p` directory or
+/// from nowhere.
+const USES_EXTMOD: &str = "from jug import TaskGenerator\nimport extmod\n\n\
+    @TaskGenerator\ndef version():\n    return extmod.VERSION\n\nversion()\n";
+
+#[test]
+fn only_named_directories_go_into_a_component() {
+    // A virtualenv and a `python3` on PATH whose site-packages hold extmod: componentize-py's
+    // command line would bundle it on its own, without the digest knowing.
+    let dir = TestDir::new("python-ambient");
+    std::fs::write(dir.join("ambient.py"), USES_EXTMOD).unwrap();
+    for site in ["venv/lib/python3.14/site-packages", "site"] {
+        std::fs::create_dir_all(dir.join(site)).unwrap();
+        std::fs::write(dir.join(&format!("{site}/extmod.py")), "VERSION = '1'\n").unwrap();
+    }
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let python3 = dir.join("bin/python3");
+    std::fs::write(&python3, format!("#!/bin/sh\necho '{}'\n", dir.join("site").display())).unwrap();
+    std::fs::set_permissions(&python3, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(dir.join("bin")).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .unwrap();
+    let ambient = [("PATH", path), ("VIRTUAL_ENV", dir.join("venv").into_os_string())];
+    let run = jug_py_with(&dir, &["build", "ambient.py"], &ambient).expect_code(1);
+    assert!(run.stderr.contains("No module named 'extmod'"), "{}", run.stderr);
+    assert!(!dir.join("ambient.wasm").exists());
+
+    // Named with -p, it is bundled, and its content is in the digest.
+    jug_py_with(&dir, &["build", "ambient.py", "-p", "site"], &ambient).expect_code(0);
+    dir.jug(&["execute", "ambient.wasm"]).run().expect_code(0);
+    assert_eq!(dir.jug(&["value", "ambient.wasm", "version"]).run().expect_code(0).stdout, "\"1\"\n");
+    let digest = |dir: &TestDir| jug_py(dir, &["digest", "ambient.py", "-p", "site"]).expect_code(0).stdout;
+    let before = digest(&dir);
+    std::fs::write(dir.join("site/extmod.py"), "VERSION = '2'\n").unwrap();
+    assert_ne!(digest(&dir), before, "an edit in a -p directory is a new digest");
+    let up_to_date = jug_py_with(&dir, &["build", "ambient.py", "-p", "site"], &ambient).expect_code(0);
+    assert!(!up_to_date.stdout.contains("up to date"), "{}", up_to_date.stdout);
+}
+
+#[test]
+fn every_file_of_a_local_package_is_in_the_digest() {
+    // A data file the script reads, and a module it loads with importlib: not imports the
+    // digest can see in the source, but in the component all the same.
+    let dir = TestDir::new("python-package-data");
+    std::fs::write(dir.join("graph.py"), "import pkg\nx = 1\n").unwrap();
+    std::fs::create_dir_all(dir.join("pkg")).unwrap();
+    std::fs::write(dir.join("pkg/__init__.py"), "").unwrap();
+    std::fs::write(dir.join("pkg/table.csv"), "a,b\n").unwrap();
+    std::fs::write(dir.join("pkg/plugin.py"), "VALUE = 1\n").unwrap();
+    let digest = || jug_py(&dir, &["digest", "graph.py"]).expect_code(0).stdout;
+    let first = digest();
+    std::fs::write(dir.join("pkg/table.csv"), "a,b,c\n").unwrap();
+    let second = digest();
+    assert_ne!(second, first, "the data file");
+    std::fs::write(dir.join("pkg/plugin.py"), "VALUE = 2\n").unwrap();
+    assert_ne!(digest(), second, "the module");
+    // Caches are not bundled: they change nothing.
+    std::fs::create_dir_all(dir.join("pkg/__pycache__")).unwrap();
+    std::fs::write(dir.join("pkg/__pycache__/plugin.cpython-314.pyc"), "junk").unwrap();
+    let third = digest();
+    std::fs::write(dir.join("pkg/__pycache__/plugin.cpython-314.pyc"), "other junk").unwrap();
+    assert_eq!(digest(), third);
 }
 
 #[test]

@@ -51,7 +51,8 @@ pub struct Plan {
 pub fn plan(store: &Store, graph: &Graph, all_graphs: bool) -> Result<Plan, StoreError> {
     let prefix = format!("{}.", graph.stem);
     let ours = |name: &str| all_graphs || name.starts_with(&prefix);
-    let used: HashSet<Key> = graph.tasks().iter().map(|t| t.key).collect();
+    // A compound task's record of libraries is stored as a result under its own key.
+    let used: HashSet<Key> = graph.tasks().iter().map(|t| t.key).chain(graph.record_keys()).collect();
     let ids = store.list_manifests()?;
 
     // Who recorded each key: names of this graph's, and of others'.

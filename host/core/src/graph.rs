@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use crate::Key;
 use crate::cbor::{self, CborError, Reference, References};
+use crate::compound::{self, Library};
 
 /// One declared task.
 #[derive(Debug, Clone)]
@@ -49,6 +50,17 @@ pub struct ComponentRef {
     pub code: Key,
 }
 
+/// The library code a compound task's result is valid for (see [`compound`]).
+#[derive(Debug, Clone)]
+pub struct CompoundCode {
+    /// The key from its name and arguments, which its record is found by.
+    pub handle: Key,
+    /// The libraries its sub-graph's final task depends on, sorted by name.
+    pub libraries: Vec<Library>,
+    /// Declared with its sub-graph in this build: storing its result records the libraries.
+    pub with_sub_graph: bool,
+}
+
 /// A whole graph as declared by one component for one set of arguments.
 #[derive(Debug, Clone)]
 pub struct Graph {
@@ -64,6 +76,8 @@ pub struct Graph {
     names: Vec<String>,
     tasks: Vec<TaskSpec>,
     index: HashMap<Key, u32>,
+    /// The compound tasks' code, by task index.
+    compound_code: HashMap<u32, CompoundCode>,
     /// The builder stopped at a barrier (`barrier()`/`bvalue()` found a result missing): more
     /// tasks follow once these are done.
     at_barrier: bool,
@@ -120,6 +134,20 @@ impl Graph {
     /// The directories every task sees (`--dir`), by guest path.
     pub fn grants(&self) -> &std::collections::BTreeMap<String, crate::manifest::Granted> {
         &self.grants
+    }
+
+    /// The record to store with a compound task's result (see [`compound`]): its key and
+    /// bytes, when its sub-graph was declared in this build and used a library.
+    pub fn compound_record(&self, index: usize) -> Option<(Key, Vec<u8>)> {
+        let code = self.compound_code.get(&(index as u32))?;
+        (code.with_sub_graph && !code.libraries.is_empty())
+            .then(|| (compound::record_key(&code.handle), compound::encode(&code.libraries)))
+    }
+
+    /// The keys of stored objects this graph relies on besides its tasks' results: the records
+    /// of its compound tasks' libraries (`cleanup` keeps them).
+    pub fn record_keys(&self) -> impl Iterator<Item = Key> + '_ {
+        self.compound_code.values().filter(|c| !c.libraries.is_empty()).map(|c| compound::record_key(&c.handle))
     }
 
     /// For each task, the tasks that depend on it directly.
@@ -192,8 +220,12 @@ pub type GrantContents = Box<dyn FnMut(&cbor::DirInput) -> Result<Key, String> +
 pub struct GraphBuilder {
     graph: Graph,
     function_ids: HashMap<(u32, String), u32>,
-    /// Compound keys handed out in this build, with their names.
-    compounds: HashMap<Key, String>,
+    /// Compound keys handed out in this build, with their names and handles.
+    compounds: HashMap<Key, (String, Key)>,
+    /// The libraries behind compound keys handed out for stored results.
+    stored_compounds: HashMap<Key, Vec<Library>>,
+    /// The names under which the builder asked for each library component (by index).
+    library_names: Vec<(String, u32)>,
     /// What the run's environment adds to every key (read-write directory grants), if
     /// anything.
     environment: Option<Key>,
@@ -217,11 +249,14 @@ impl GraphBuilder {
                 names: Vec::new(),
                 tasks: Vec::new(),
                 index: HashMap::new(),
+                compound_code: HashMap::new(),
                 at_barrier: false,
                 grants: Default::default(),
             },
             function_ids: HashMap::new(),
             compounds: HashMap::new(),
+            stored_compounds: HashMap::new(),
+            library_names: Vec::new(),
             environment: None,
             grant_contents: None,
             limits: GraphLimits::default(),
@@ -323,6 +358,16 @@ impl GraphBuilder {
         }
     }
 
+    /// [`GraphBuilder::component`] for a library the builder named `name` (its path relative
+    /// to the graph): compound tasks whose sub-graphs use it record it under that name.
+    pub fn library(&mut self, name: &str, component: ComponentRef) -> u32 {
+        let index = self.component(component);
+        if !self.library_names.iter().any(|(n, i)| n == name && *i == index) {
+            self.library_names.push((name.to_owned(), index));
+        }
+        index
+    }
+
     /// [`GraphBuilder::declare`] for a function of the component with index `component`: the
     /// key derives from that component's code identity.
     pub fn declare_in(
@@ -394,8 +439,10 @@ impl GraphBuilder {
         key
     }
 
-    /// Compound tasks, step one: the key of `name(args)` as a compound task. Only keys handed
-    /// out here may be declared with [`GraphBuilder::declare_compound`].
+    /// Compound tasks, step one: the handle of `name(args)` as a compound task (see
+    /// [`compound`]), its key if its sub-graph uses no library. Only keys handed out here or
+    /// by [`GraphBuilder::stored_compound`] may be declared with
+    /// [`GraphBuilder::declare_compound`].
     pub fn compound_key(&mut self, name: &str, args: &[u8]) -> Result<Key, DeclareError> {
         let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
         if name.is_empty() || !name.chars().all(valid_char) {
@@ -404,36 +451,88 @@ impl GraphBuilder {
         let bad = |problem| DeclareError::BadArguments { function: name.to_owned(), problem };
         cbor::validate(args, References::Forbidden).map_err(bad)?;
         let key = Key::derive(&self.keyed_code(self.graph.code), &format!("compound:{name}"), args);
-        self.compounds.insert(key, name.to_owned());
+        self.compounds.insert(key, (name.to_owned(), key));
         Ok(key)
     }
 
-    /// Compound tasks, step two: the task named by the compound, under its key, whose result
-    /// is `inner`'s (or, with no `inner`, whose result is already stored).
+    /// The key of the compound task `handle` (from [`GraphBuilder::compound_key`]) for the
+    /// libraries its record names, with their code as it is now; a stored result under it may
+    /// be declared with [`GraphBuilder::declare_compound`] without its sub-graph.
+    pub fn stored_compound(&mut self, handle: &Key, mut libraries: Vec<Library>) -> Result<Key, DeclareError> {
+        let Some((name, _)) = self.compounds.get(handle).cloned() else {
+            return Err(DeclareError::UnknownReference { function: "a compound task".into(), key: handle.to_hex() });
+        };
+        libraries.sort();
+        libraries.dedup();
+        let key = compound::key(handle, &libraries);
+        self.compounds.insert(key, (name, *handle));
+        self.stored_compounds.insert(key, libraries);
+        Ok(key)
+    }
+
+    /// The libraries the result of task `index` depends on: the components of the tasks it
+    /// depends on, directly or not, other than the graph's own (whose code is in every
+    /// compound handle), under every name the builder gave them.
+    fn libraries_behind(&self, index: u32) -> Vec<Library> {
+        let mut components = std::collections::BTreeSet::new();
+        let mut libraries = Vec::new();
+        let mut seen = std::collections::HashSet::from([index]);
+        let mut pending = vec![index];
+        while let Some(task) = pending.pop() {
+            if let Some(code) = self.graph.compound_code.get(&task) {
+                // Its own libraries cover everything behind it.
+                libraries.extend(code.libraries.iter().cloned());
+                continue;
+            }
+            let spec = &self.graph.tasks[task as usize];
+            components.insert(self.graph.function_components[spec.function as usize]);
+            pending.extend(spec.dependencies.iter().filter(|&&dep| seen.insert(dep)));
+        }
+        for (name, component) in &self.library_names {
+            if *component != 0 && components.contains(component) {
+                libraries.push((name.clone(), self.graph.components[*component as usize].code));
+            }
+        }
+        libraries.sort();
+        libraries.dedup();
+        libraries
+    }
+
+    /// Compound tasks, step two: the task named by the compound, whose result is `inner`'s,
+    /// under the key its handle and the libraries behind `inner` give (see [`compound`]); or,
+    /// with no `inner`, under `key` itself, whose result is already stored. Returns the key.
     pub fn declare_compound(&mut self, key: Key, inner: Option<Key>) -> Result<Key, DeclareError> {
-        let Some(name) = self.compounds.get(&key).cloned() else {
+        let Some((name, handle)) = self.compounds.get(&key).cloned() else {
             return Err(DeclareError::UnknownReference {
                 function: "a compound task".into(),
                 key: key.to_hex(),
             });
         };
-        if self.graph.index.contains_key(&key) {
-            return Ok(key);
-        }
-        self.admit(name.len())?;
-        let (template, references, dependencies) = match inner {
-            None => (vec![0x80], Vec::new(), Vec::new()),
+        let (key, code, template, references, dependencies) = match inner {
+            None => {
+                let libraries = self.stored_compounds.get(&key).cloned().unwrap_or_default();
+                let code = CompoundCode { handle, libraries, with_sub_graph: false };
+                (key, code, vec![0x80], Vec::new(), Vec::new())
+            }
             Some(inner) => {
                 let Some(&dep) = self.graph.index.get(&inner) else {
                     return Err(DeclareError::UnknownReference { function: name, key: inner.to_hex() });
                 };
+                let libraries = self.libraries_behind(dep);
+                let key = compound::key(&handle, &libraries);
+                let code = CompoundCode { handle, libraries, with_sub_graph: true };
                 let mut template = vec![0x81, 0xd9, 0x6a, 0x75, 0x58, 0x20];
                 template.extend_from_slice(&inner.0);
                 let references =
                     cbor::validate(&template, References::Allowed).expect("a well-formed reference");
-                (template, references, vec![dep])
+                (key, code, template, references, vec![dep])
             }
         };
+        if self.graph.index.contains_key(&key) {
+            return Ok(key);
+        }
+        self.admit(name.len())?;
+        self.graph.compound_code.insert(self.graph.tasks.len() as u32, code);
         let function = self.function_id(0, &name);
         let files = Vec::new();
         let limits = TaskLimits::default();

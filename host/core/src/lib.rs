@@ -5,7 +5,8 @@
 //! - [`key`]: task keys (a Merkle hash over code, function and arguments);
 //! - [`cbor`]: the deterministic CBOR rules, task references, splicing results into arguments;
 //! - [`code`]: a component's code identity (its bytes minus non-semantic custom sections);
-//! - [`graph`]: the task graph a component's builder declares;
+//! - [`graph`]: the task graph a component's builder declares; [`compound`]: what a compound
+//!   task's result is valid for;
 //! - [`select`]: Jug's `--name` / `--pattern` task selection;
 //! - [`store`]: results, locks and logs in object storage; [`task_log`]: what a log holds;
 //! - [`manifest`]: what went into stored results' keys, for `status --explain`;
@@ -20,6 +21,7 @@
 pub mod cbor;
 pub mod cleanup;
 pub mod code;
+pub mod compound;
 pub mod early_exit;
 pub mod execute;
 pub mod failure;

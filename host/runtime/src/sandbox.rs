@@ -6,8 +6,9 @@
 //! - the wall clock always reads 2023-11-14T22:13:20Z, and the monotonic clock advances 1 µs
 //!   per reading;
 //! - randomness (secure and insecure, and the hash seed Rust's `HashMap` uses) comes from a
-//!   ChaCha generator seeded with a digest of the task's key: the same task sees the same bytes
-//!   everywhere, different tasks see different bytes.
+//!   ChaCha12 generator seeded with a digest of the task's key: the same task sees the same bytes
+//!   everywhere, and with every version of jug-host and of `rand` (the generator is named, not
+//!   `StdRng`, which may change between `rand` versions), different tasks see different bytes.
 //!
 //! stdout, stderr and the log import are captured into the task's log, up to `--max-log` in
 //! all; memory grows up to `--max-memory` (see `limits`).
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use jug_core::{GraphBuilder, Key};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
+use chacha20::ChaCha12Rng;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -88,10 +89,7 @@ impl Sandbox {
         // means the task wrote more.
         let output =
             MemoryOutputPipe::new(usize::try_from(limits.max_log.saturating_add(1)).unwrap_or(usize::MAX));
-        let seed = blake3::derive_key("jug-host 2026-11 task randomness", &seed.0);
-        let insecure_seed = u128::from_le_bytes(seed[..16].try_into().expect("16 bytes"));
-        let mut insecure = seed;
-        insecure[0] ^= 1;
+        let randomness = Randomness::new(seed);
         let mut wasi = WasiCtxBuilder::new();
         if let Some(mounted) = files {
             for file in &mounted.files {
@@ -116,9 +114,9 @@ impl Sandbox {
             .stderr(output.clone())
             .wall_clock(FixedClock)
             .monotonic_clock(VirtualClock::default())
-            .secure_random(StdRng::from_seed(seed))
-            .insecure_random(StdRng::from_seed(insecure))
-            .insecure_random_seed(insecure_seed)
+            .secure_random(randomness.secure)
+            .insecure_random(randomness.insecure)
+            .insecure_random_seed(randomness.insecure_seed)
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -174,13 +172,13 @@ impl graph::Host for Sandbox {
             return Err(ONLY_WHILE_BUILDING.into());
         };
         grants.check_template(&args)?;
-        let declared = components
-            .library(&component)
-            .map_err(|problem| jug_core::graph::DeclareError::BadComponent { component, problem })
-            .and_then(|library| {
-                let index = builder.component(library.component.clone());
+        let declared = match components.library(&component) {
+            Ok(library) => {
+                let index = builder.library(&component, library.component.clone());
                 builder.declare_in(index, &function, args)
-            });
+            }
+            Err(problem) => Err(jug_core::graph::DeclareError::BadComponent { component, problem }),
+        };
         match declared {
             Ok(key) => Ok(key.0.to_vec()),
             Err(e) => {
@@ -230,10 +228,10 @@ impl graph::Host for Sandbox {
     }
 
     fn compound(&mut self, name: String, args: Vec<u8>) -> Result<(Vec<u8>, bool), String> {
-        let Phase::Build { builder, results, store_error, first_error, .. } = &mut self.phase else {
+        let Phase::Build { builder, results, store_error, first_error, components } = &mut self.phase else {
             return Err(ONLY_WHILE_BUILDING.into());
         };
-        let key = match builder.compound_key(&name, &args) {
+        let handle = match builder.compound_key(&name, &args) {
             Ok(key) => key,
             Err(e) => {
                 let message = e.to_string();
@@ -241,8 +239,9 @@ impl graph::Host for Sandbox {
                 return Err(message);
             }
         };
-        match results.all_stored(&mut std::iter::once(&key)) {
-            Ok(stored) => Ok((key.0.to_vec(), stored)),
+        match stored_compound(builder, results.as_ref(), components, &handle) {
+            Ok(Some(key)) => Ok((key.0.to_vec(), true)),
+            Ok(None) => Ok((handle.0.to_vec(), false)),
             Err(e) => {
                 store_error.get_or_insert(e.clone());
                 Err(e)
@@ -298,6 +297,39 @@ impl graph::Host for Sandbox {
     }
 }
 
+/// The key under which the compound task `handle` has a result valid for the code of the
+/// libraries its sub-graph used (see `jug_core::compound`), if it has one: under the handle
+/// itself when the sub-graph used only the graph's own code, else under the key the libraries
+/// named in its record give with their code as it is now.
+fn stored_compound(
+    builder: &mut GraphBuilder,
+    results: &dyn jug_core::results::Results,
+    components: &crate::program::Components,
+    handle: &Key,
+) -> Result<Option<Key>, String> {
+    if results.all_stored(&mut std::iter::once(handle))? {
+        return Ok(Some(*handle));
+    }
+    let record = jug_core::compound::record_key(handle);
+    if !results.all_stored(&mut std::iter::once(&record))? {
+        return Ok(None);
+    }
+    // A record that does not read, or names a library that is gone or broken, is as good as
+    // none: the sub-graph is declared again (and says what is wrong with the library).
+    let Some(names) = results.get(&record)?.as_deref().and_then(jug_core::compound::decode) else {
+        return Ok(None);
+    };
+    let mut libraries = Vec::with_capacity(names.len());
+    for name in names {
+        match components.library(&name) {
+            Ok(library) => libraries.push((name, library.component.code)),
+            Err(_) => return Ok(None),
+        }
+    }
+    let key = builder.stored_compound(handle, libraries).map_err(|e| e.to_string())?;
+    Ok(results.all_stored(&mut std::iter::once(&key))?.then_some(key))
+}
+
 impl log::Host for Sandbox {
     fn write(&mut self, level: log::Level, message: String) {
         let level = match level {
@@ -316,6 +348,28 @@ impl log::Host for Sandbox {
             Phase::Build { .. } if line.len() <= room => eprint!("{line}"),
             Phase::Build { .. } => {}
             Phase::Run => self.log_lines.extend_from_slice(&line.as_bytes()[..line.len().min(room)]),
+        }
+    }
+}
+
+/// What a task's WASI randomness derives from its key.
+struct Randomness {
+    secure: ChaCha12Rng,
+    insecure: ChaCha12Rng,
+    /// The seed of the guest's hash maps (`insecure-seed`).
+    insecure_seed: u128,
+}
+
+impl Randomness {
+    fn new(seed: &Key) -> Randomness {
+        let seed = blake3::derive_key("jug-host 2026-11 task randomness", &seed.0);
+        let insecure_seed = u128::from_le_bytes(seed[..16].try_into().expect("16 bytes"));
+        let mut insecure = seed;
+        insecure[0] ^= 1;
+        Randomness {
+            secure: ChaCha12Rng::from_seed(seed),
+            insecure: ChaCha12Rng::from_seed(insecure),
+            insecure_seed,
         }
     }
 }
@@ -344,5 +398,37 @@ impl HostMonotonicClock for VirtualClock {
 
     fn now(&self) -> u64 {
         self.0.fetch_add(1_000, Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng;
+
+    use super::*;
+
+    fn first_bytes(mut rng: impl Rng) -> String {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// A stored result may depend on the random bytes its task read: they must not change
+    /// with a new jug-host or `rand`. Pinned for one key; a change here changes results, so
+    /// it needs a new host-semantics version.
+    #[test]
+    fn task_randomness_is_pinned() {
+        let randomness = Randomness::new(&Key([7; 32]));
+        assert_eq!(first_bytes(randomness.secure), "1a0ca1aaa17d03148bc445bcd8f40a56");
+        assert_eq!(first_bytes(randomness.insecure), "6ed15ffb346a21d554f8d84747f4b6c7");
+        assert_eq!(randomness.insecure_seed, 0x1de2bd08e45489d83ee8baa7e403d820);
+    }
+
+    /// Naming the generator changed no result: it is what `StdRng` was.
+    #[test]
+    fn the_named_generator_is_what_std_rng_was() {
+        let seed = blake3::derive_key("jug-host 2026-11 task randomness", &[7; 32]);
+        let named = first_bytes(ChaCha12Rng::from_seed(seed));
+        assert_eq!(named, first_bytes(rand::rngs::StdRng::from_seed(seed)));
     }
 }

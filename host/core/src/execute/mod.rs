@@ -583,6 +583,9 @@ impl Context<'_> {
         let owner = &self.options.owner;
         match run.outcome {
             Ok(result) => {
+                if let Some((key, record)) = self.graph.compound_record(task as usize) {
+                    self.put_record(&key, &record)?;
+                }
                 let duplicate = !self.store.put_result(&spec.key, &result)?;
                 if !log.is_empty() {
                     self.store.put_log(&spec.key, &TaskLog::encode(name, None, owner, &log))?;
@@ -619,6 +622,19 @@ impl Context<'_> {
         );
         let failure = Failure { kind: FailureKind::CrashedWorkers, message };
         self.failed(task, failure, &[], true)
+    }
+
+    /// Stores a compound task's record of libraries (see `compound`) before its result, so
+    /// that a result is never found without it; one left by a build that used other libraries
+    /// is replaced.
+    fn put_record(&self, key: &Key, record: &[u8]) -> Result<(), StoreError> {
+        if !self.store.put_result(key, record)?
+            && !matches!(self.store.get_result(key)?, Stored::Present(stored) if stored == record)
+        {
+            self.store.delete_result(key)?;
+            self.store.put_result(key, record)?;
+        }
+        Ok(())
     }
 
     /// A dependency's result, from the cache or the store; `None` if it is gone or damaged
