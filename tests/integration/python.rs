@@ -404,7 +404,8 @@ fn only_named_directories_go_into_a_component() {
     std::fs::write(&python3, format!("#!/bin/sh\necho '{}'\n", dir.join("site").display())).unwrap();
     std::fs::set_permissions(&python3, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let path = std::env::join_paths(
-        std::iter::once(dir.join("bin")).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+        std::iter::once(dir.join("bin"))
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
     )
     .unwrap();
     let ambient = [("PATH", path), ("VIRTUAL_ENV", dir.join("venv").into_os_string())];

@@ -147,7 +147,10 @@ impl Graph {
     /// The keys of stored objects this graph relies on besides its tasks' results: the records
     /// of its compound tasks' libraries (`cleanup` keeps them).
     pub fn record_keys(&self) -> impl Iterator<Item = Key> + '_ {
-        self.compound_code.values().filter(|c| !c.libraries.is_empty()).map(|c| compound::record_key(&c.handle))
+        self.compound_code
+            .values()
+            .filter(|c| !c.libraries.is_empty())
+            .map(|c| compound::record_key(&c.handle))
     }
 
     /// For each task, the tasks that depend on it directly.
@@ -458,9 +461,16 @@ impl GraphBuilder {
     /// The key of the compound task `handle` (from [`GraphBuilder::compound_key`]) for the
     /// libraries its record names, with their code as it is now; a stored result under it may
     /// be declared with [`GraphBuilder::declare_compound`] without its sub-graph.
-    pub fn stored_compound(&mut self, handle: &Key, mut libraries: Vec<Library>) -> Result<Key, DeclareError> {
+    pub fn stored_compound(
+        &mut self,
+        handle: &Key,
+        mut libraries: Vec<Library>,
+    ) -> Result<Key, DeclareError> {
         let Some((name, _)) = self.compounds.get(handle).cloned() else {
-            return Err(DeclareError::UnknownReference { function: "a compound task".into(), key: handle.to_hex() });
+            return Err(DeclareError::UnknownReference {
+                function: "a compound task".into(),
+                key: handle.to_hex(),
+            });
         };
         libraries.sort();
         libraries.dedup();

@@ -16,9 +16,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use chacha20::ChaCha12Rng;
 use jug_core::{GraphBuilder, Key};
 use rand::SeedableRng;
-use chacha20::ChaCha12Rng;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
