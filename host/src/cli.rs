@@ -1,6 +1,7 @@
 //! The command line: Jug's subcommands and option names, as clap definitions.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -134,7 +135,7 @@ pub struct ExecuteArgs {
     pub selection: Selection,
 
     /// Run up to N tasks at once in this process [default: number of cores]
-    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = jobs)]
     pub jobs: Option<u32>,
 
     /// Keep running independent tasks after a task fails (exit code is still 1)
@@ -162,7 +163,7 @@ pub struct ExecuteArgs {
     /// How long a lock lasts unless renewed (renewed every third of it while the task runs);
     /// a worker that dies blocks its tasks this long at most. E.g. 30s, 500ms, 2m
     #[arg(long, env = "JUG_LEASE", default_value = "30s", value_name = "DURATION", value_parser = duration)]
-    pub lease: std::time::Duration,
+    pub lease: Duration,
 
     /// Print one-line summaries instead of tables
     #[arg(long)]
@@ -180,7 +181,7 @@ pub struct ExecuteArgs {
 pub struct LimitArgs {
     /// Wall time per task, e.g. 30s, 10m (a task that times out is retried once) [default: none]
     #[arg(long, env = "JUG_TIMEOUT", value_name = "DURATION", value_parser = duration)]
-    pub timeout: Option<std::time::Duration>,
+    pub timeout: Option<Duration>,
 
     /// Instructions per task, counted the same on every machine [default: none]
     #[arg(long, env = "JUG_FUEL", value_name = "N")]
@@ -406,7 +407,7 @@ pub struct VerifyArgs {
     pub seed: Option<u64>,
 
     /// Run up to N tasks at once [default: number of cores]
-    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = jobs)]
     pub jobs: Option<u32>,
 
     /// One JSON document: the counts, and a verdict per task run
@@ -437,24 +438,36 @@ pub struct InvalidateArgs {
     pub builder: BuilderArgs,
 }
 
-/// A duration such as `30s`, `500ms`, `2m` or `1h` (a bare number is seconds), at least 1 ms.
-fn duration(text: &str) -> Result<std::time::Duration, String> {
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let scale = match unit.trim() {
-        "ms" => 0.001,
-        "" | "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        _ => return Err(format!("expected a duration like 30s, 500ms, 2m or 1h, got `{text}`")),
+/// The longest duration any option takes: longer means "never" in practice, and every deadline
+/// computed from it (`nr_wait_cycles` × `wait_cycle_time` included) still fits in a `Duration`.
+const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// A duration in humantime's spelling (`30s`, `500ms`, `2m`, `1h 30m`, `1.5s`) or a bare
+/// number of seconds, from 1 ms to 100 years.
+fn duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let parsed = match text.parse::<f64>() {
+        Ok(seconds) => Duration::try_from_secs_f64(seconds).ok(),
+        Err(_) => humantime::parse_duration(text).ok(),
     };
-    match number.parse::<f64>() {
-        Ok(n) if (n * scale).is_finite() && n * scale >= 0.001 => {
-            Ok(std::time::Duration::from_secs_f64(n * scale))
+    match parsed {
+        Some(d) if (Duration::from_millis(1)..=MAX_DURATION).contains(&d) => Ok(d),
+        _ => {
+            Err(format!("expected a duration from 1ms to 100 years like 30s, 500ms, 2m or 1h, got `{text}`"))
         }
-        _ => Err(format!("expected a duration of at least 1ms like 30s, 500ms, 2m or 1h, got `{text}`")),
     }
 }
+
+/// Threads at once, 1 to [`MAX_JOBS`]: each is a thread of its own, and a machine asked for
+/// billions would fail to start them.
+fn jobs(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number of jobs from 1 to {MAX_JOBS}, got `{text}`")),
+    }
+}
+
+const MAX_JOBS: u32 = 1024;
 
 /// A number of bytes with an optional unit: 4096, 64KiB, 512MiB, 2GiB (also KB, MB, GB = 1000ⁿ).
 fn size(text: &str) -> Result<u64, String> {
@@ -476,10 +489,10 @@ fn size(text: &str) -> Result<u64, String> {
     }
 }
 
-/// A non-negative, finite number of seconds.
+/// A number of seconds from 0 to 100 years.
 fn seconds(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(s) if s >= 0.0 && s.is_finite() => Ok(s),
-        _ => Err(format!("expected a number of seconds >= 0, got `{text}`")),
+    match text.trim().parse::<f64>() {
+        Ok(s) if (0.0..=MAX_DURATION.as_secs_f64()).contains(&s) => Ok(s),
+        _ => Err(format!("expected a number of seconds from 0 to 100 years, got `{text}`")),
     }
 }

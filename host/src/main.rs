@@ -27,10 +27,14 @@ fn main() {
     // The command line over the configuration files (jugrc); see `config`.
     let cli = match config::parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
+        Err(config::Error::Clap(e)) if e.use_stderr() => {
+            eprintln!("jug-host: {}", usage_line(&e));
+            std::process::exit(exit_code::USAGE);
+        }
+        // --help, --version
         Err(config::Error::Clap(e)) => {
-            let code = if e.use_stderr() { exit_code::USAGE } else { exit_code::OK };
             let _ = e.print();
-            std::process::exit(code);
+            std::process::exit(exit_code::OK);
         }
         Err(config::Error::Config(line)) => {
             eprintln!("jug-host: {}", jug_core::store::mask_credentials_in(&line));
@@ -62,7 +66,18 @@ fn one_line(error: &anyhow::Error) -> String {
             line.push_str(&text);
         }
     }
-    jug_core::store::mask_credentials_in(&line.replace('\n', " "))
+    // Errors quote guest text (a builder's message), which must not reach the terminal raw.
+    jug_core::text::one_line(&jug_core::store::mask_credentials_in(&line.replace('\n', " "))).into_owned()
+}
+
+/// A usage error on one line, like every other error: clap's message without its `error: `
+/// prefix, with its lines joined and the usage block and tips left out.
+fn usage_line(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let message = text.split("\n\n").next().unwrap_or_default();
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    let words: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    format!("{} (try --help)", words.join(" "))
 }
 
 /// `jug-host status … | head` must not complain when `head` exits.

@@ -1,5 +1,7 @@
 //! The store conformance suite: every backend (local directory, memory, S3, Redis) must
 //! behave the same under the scheduler, so every scenario here runs against each of them.
+//! The local directory runs twice: once as on a local disk, once as on NFS, where
+//! `renameat2` flags are refused and files move into place with `link` + `unlink`.
 //!
 //! S3 and Redis are real servers started by `scripts/services/run` (the test command does
 //! it): `JUG_TEST_S3` and `JUG_TEST_REDIS` name them. Without them those tests fail, loudly,
@@ -20,6 +22,8 @@ pub struct Backend {
     shared: Option<Arc<Store>>,
     /// Lease length for lease scenarios: S3 dates are whole seconds, so it needs longer.
     pub lease: Duration,
+    /// Local: move files into place with `link` + `unlink`, as on NFS (no `renameat2` flags).
+    link_fallback: bool,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -31,7 +35,13 @@ impl Backend {
     pub fn open(&self) -> Arc<Store> {
         match &self.shared {
             Some(store) => Arc::new(store.new_worker()),
-            None => Arc::new(Store::open(&self.location, Access::ReadWrite).expect("open the store")),
+            None => {
+                let store = Store::open(&self.location, Access::ReadWrite).expect("open the store");
+                if self.link_fallback {
+                    store.force_link_fallback();
+                }
+                Arc::new(store)
+            }
         }
     }
 
@@ -50,26 +60,54 @@ impl Backend {
     fn local() -> Backend {
         let dir = tempfile::tempdir().unwrap();
         let location = StoreLocation::Local(dir.path().join("store"));
-        Backend { location, shared: None, lease: Duration::from_millis(1200), _dir: Some(dir) }
+        Backend {
+            location,
+            shared: None,
+            lease: Duration::from_millis(1200),
+            link_fallback: false,
+            _dir: Some(dir),
+        }
+    }
+
+    fn local_without_renameat2() -> Backend {
+        Backend { link_fallback: true, ..Backend::local() }
     }
 
     fn memory() -> Backend {
         let store = Arc::new(Store::open(&StoreLocation::Memory, Access::ReadWrite).unwrap());
         let location = StoreLocation::Memory;
-        Backend { location, shared: Some(store), lease: Duration::from_millis(1200), _dir: None }
+        Backend {
+            location,
+            shared: Some(store),
+            lease: Duration::from_millis(1200),
+            link_fallback: false,
+            _dir: None,
+        }
     }
 
     fn s3(scenario: &str) -> Backend {
         let base = required_env("JUG_TEST_S3");
         let location = StoreLocation::parse(&format!("{base}/conformance-{}", unique(scenario))).unwrap();
-        Backend { location, shared: None, lease: Duration::from_millis(3000), _dir: None }
+        Backend {
+            location,
+            shared: None,
+            lease: Duration::from_millis(3000),
+            link_fallback: false,
+            _dir: None,
+        }
     }
 
     fn redis(scenario: &str) -> Backend {
         let base = required_env("JUG_TEST_REDIS");
         let location =
             StoreLocation::parse(&format!("{base}?prefix=conformance-{}", unique(scenario))).unwrap();
-        Backend { location, shared: None, lease: Duration::from_millis(1200), _dir: None }
+        Backend {
+            location,
+            shared: None,
+            lease: Duration::from_millis(1200),
+            link_fallback: false,
+            _dir: None,
+        }
     }
 }
 
@@ -88,6 +126,9 @@ fn unique(scenario: &str) -> String {
 macro_rules! conformance {
     ($($scenario:ident),* $(,)?) => {
         mod local { $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::local()); } )* }
+        mod local_without_renameat2 {
+            $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::local_without_renameat2()); } )*
+        }
         mod memory { $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::memory()); } )* }
         mod s3 {
             $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::s3(stringify!($scenario))); } )*

@@ -96,3 +96,143 @@ fn usage_errors_exit_2() {
     let help = dir.jug(&["--help"]).run().expect_code(0);
     insta::assert_snapshot!("help", help.stdout);
 }
+
+/// Numbers no one should type, and some everyone does: zero, negative, fractions, NaN and
+/// infinities, and values that overflow every integer and `Duration` there is.
+const EXTREMES: &[&str] = &[
+    "0",
+    "-0",
+    "-1",
+    "1",
+    "0.5",
+    "1e-9",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e16",
+    "1e20",
+    "1e308",
+    "1e400",
+    "4294967296",
+    "9223372036854775807",
+    "18446744073709551615",
+    "18446744073709551616",
+    "99999999999999999999",
+    "",
+    "x",
+];
+
+/// The same with units, for durations and sizes.
+const WITH_UNITS: &[&str] = &[
+    "0ms",
+    "1ns",
+    "1ms",
+    "99999999999999999999h",
+    "18446744073709551615s",
+    "1e20s",
+    "600000000y",
+    "-5s",
+    "nanms",
+    "1e30GiB",
+    "18446744073709551615GiB",
+    "99999999999999999999KiB",
+    "0B",
+    "1B",
+    "infGiB",
+    "16EiB",
+];
+
+/// Runs `jug-host ARGS…` on a ten-task primes graph with a fresh in-memory store, and checks
+/// that whatever the value, jug-host did not panic, and either did its work (0; 1 when a limit
+/// failed a task, 8 when `verify` could not run one again under it) or refused the value with
+/// one line and exit code 2.
+#[track_caller]
+fn survives(dir: &TestDir, args: &[&str], env: Option<(&str, &str)>) {
+    let mut command = dir.jug(args);
+    if let Some((name, value)) = env {
+        command = command.env(name, value);
+    }
+    let run = command.arg_words(&["10"]).run();
+    let what = format!("{args:?} {env:?}");
+    assert!(!run.stderr.contains("panicked"), "{what} panicked:\n{}", run.stderr);
+    match run.code {
+        0 | 1 | 8 => {}
+        2 => {
+            let lines: Vec<&str> = run.stderr.lines().collect();
+            assert!(
+                lines.len() == 1 && lines[0].starts_with("jug-host: "),
+                "{what}: not one line:\n{}",
+                run.stderr
+            );
+        }
+        code => panic!("{what}: exit code {code}\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr),
+    }
+}
+
+#[test]
+fn no_number_on_the_command_line_makes_execute_panic() {
+    let dir = TestDir::with_guest("extreme-options", "primes.wasm");
+    let options = [
+        "-j",
+        "--wait-cycle-time",
+        "--nr-wait-cycles",
+        "--lease",
+        "--timeout",
+        "--fuel",
+        "--max-memory",
+        "--max-result",
+        "--max-log",
+    ];
+    for option in options {
+        for value in EXTREMES.iter().chain(WITH_UNITS) {
+            let flag = format!("{option}={value}");
+            let flag = if option == "-j" { format!("-j{value}") } else { flag };
+            survives(&dir, &["execute", "primes.wasm", "--store", "memory://", "--short", &flag], None);
+        }
+    }
+}
+
+/// (`JUG_STORE_RETRY_SECS` only matters for a network store that is down; its unit test in
+/// `store::retry` sweeps it without waiting out the windows it allows.)
+#[test]
+fn no_number_in_the_environment_makes_execute_panic() {
+    let dir = TestDir::with_guest("extreme-environment", "primes.wasm");
+    let variables = [
+        "JUG_MAX_TASKS",
+        "JUG_MAX_HOURS",
+        "JUG_MAX_MINUTES",
+        "JUG_MAX_SECONDS",
+        "JUG_LEASE",
+        "JUG_TIMEOUT",
+        "JUG_FUEL",
+        "JUG_MAX_MEMORY",
+        "JUG_MAX_RESULT",
+        "JUG_MAX_LOG",
+        "COLUMNS",
+    ];
+    for variable in variables {
+        for value in EXTREMES.iter().chain(WITH_UNITS) {
+            survives(&dir, &["execute", "primes.wasm", "--store", "memory://"], Some((variable, value)));
+        }
+    }
+}
+
+#[test]
+fn no_number_makes_the_other_commands_panic() {
+    let dir = TestDir::with_guest("extreme-others", "primes.wasm");
+    dir.jug(&["execute", "primes.wasm"]).arg_words(&["10"]).run().expect_code(0);
+    for value in EXTREMES.iter().chain(WITH_UNITS) {
+        for option in ["--sample", "--seed", "-j", "--timeout", "--max-memory"] {
+            let flag = if option == "-j" { format!("-j{value}") } else { format!("{option}={value}") };
+            survives(&dir, &["verify", "primes.wasm", &flag], None);
+        }
+        survives(&dir, &["sleep-until", "primes.wasm", &format!("--wait-cycle-time={value}")], None);
+        survives(&dir, &["status", "primes.wasm"], Some(("COLUMNS", value)));
+    }
+    // Widths that parse: the table must neither overflow nor try to fill exabytes.
+    for columns in ["1", "13", "27", "9223372036854775807", "18446744073709551615"] {
+        let run = dir.jug(&["status", "primes.wasm"]).env("COLUMNS", columns).arg_words(&["10"]).run();
+        assert!(run.code == 0 && !run.stderr.contains("panicked"), "COLUMNS={columns}: {run:?}");
+    }
+}

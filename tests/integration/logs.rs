@@ -173,3 +173,48 @@ fn a_log_from_before_records_is_shown_as_output() {
         )
     );
 }
+
+/// A hostile task fails with a message full of terminal control sequences (erase the line,
+/// carriage return, set the window title, an 8-bit CSI, then a forged `Executed: all tasks OK`
+/// on a line of its own), prints them, and its builder logs and prints them too. Wherever
+/// jug-host shows that text to a person, it arrives spelled out, not obeyed.
+#[test]
+fn guest_text_cannot_drive_the_terminal() {
+    let dir = TestDir::with_guest("terminal-attack", "hostile.wasm");
+    let words = ["terminal"];
+    let execute = dir.jug(&["execute", "hostile.wasm", "-j", "1", "--keep-going"]).arg_words(&words).run();
+    let execute = execute.expect_code(1);
+    let log = dir.jug(&["log", "hostile.wasm", "terminal_attack"]).arg_words(&words).run().expect_code(0);
+    let explain =
+        dir.jug(&["status", "hostile.wasm", "--explain", "terminal_attack"]).arg_words(&words).run();
+    let explain = explain.expect_code(1);
+
+    for (what, text) in [
+        ("execute stdout", &execute.stdout),
+        ("execute stderr", &execute.stderr),
+        ("log", &log.stdout),
+        ("log stderr", &log.stderr),
+        ("status --explain", &explain.stdout),
+    ] {
+        let raw: Vec<char> = text.chars().filter(|&c| c.is_control() && c != '\n' && c != '\t').collect();
+        assert!(raw.is_empty(), "{what} passes control characters {raw:?} through:\n{text}");
+    }
+    // The failure is one line, with the forged summary inside it rather than on a line of its own.
+    let failed: Vec<&str> = execute
+        .stderr
+        .lines()
+        .filter(|l| l.contains("hostile.terminal_attack") && l.contains("failed"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{}", execute.stderr);
+    assert!(
+        failed[0].contains("\\u{1b}[2K\\r\\u{1b}]0;owned\\u{7}\\u{9b}31m\\nExecuted: all tasks OK"),
+        "{}",
+        failed[0]
+    );
+    // The builder's log line, escaped on its line.
+    assert!(execute.stderr.contains("[warn] \\u{1b}[2K\\r"), "{}", execute.stderr);
+    // `log` keeps the task's lines but not its escape sequences; --explain is one line per task.
+    assert!(log.stdout.contains("\\u{1b}[2K\\r\\u{1b}]0;owned"), "{}", log.stdout);
+    assert!(explain.stdout.contains("hostile.terminal_attack"), "{}", explain.stdout);
+    assert!(explain.stdout.contains("\\u{1b}[2K"), "{}", explain.stdout);
+}

@@ -11,6 +11,7 @@
 //! - [`store`]: results, locks and logs in object storage; [`task_log`]: what a log holds;
 //! - [`manifest`]: what went into stored results' keys, for `status --explain`;
 //! - [`status`]: Jug's task states; [`table`]: Jug's summary tables;
+//! - [`text`]: guest text made safe to show on a terminal;
 //! - [`execute`]: the scheduler that runs ready tasks through a [`execute::Runner`];
 //! - [`verify`]: runs complete tasks again and compares with their stored results;
 //! - [`cleanup`]: what `cleanup` may remove from a store others may share.
@@ -35,6 +36,7 @@ pub mod status;
 pub mod store;
 pub mod table;
 pub mod task_log;
+pub mod text;
 pub mod verify;
 
 pub use graph::{Graph, GraphBuilder, TaskSpec};

@@ -71,18 +71,23 @@ fn wrap(name: &str, width: usize) -> Vec<String> {
 }
 
 /// The width Jug would use: `COLUMNS` if set to a positive number, else the terminal on
-/// stdout, else 80 (Python's `shutil.get_terminal_size((80, 25))`).
+/// stdout, else 80 (Python's `shutil.get_terminal_size((80, 25))`). At most
+/// [`MAX_COLUMNS`]: a rule line is as wide as the table, and `COLUMNS=9223372036854775807`
+/// must not ask for exabytes of dashes.
 pub fn terminal_columns() -> usize {
     if let Some(columns) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse::<usize>().ok())
         && columns > 0
     {
-        return columns;
+        return columns.min(MAX_COLUMNS);
     }
-    // SAFETY: TIOCGWINSZ writes a `winsize` into the struct we pass and nothing else.
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    if ok && size.ws_col > 0 { size.ws_col as usize } else { 80 }
+    match terminal_size::terminal_size_of(std::io::stdout()) {
+        Some((terminal_size::Width(columns), _)) if columns > 0 => usize::from(columns).min(MAX_COLUMNS),
+        _ => 80,
+    }
 }
+
+/// Wider than any screen.
+pub const MAX_COLUMNS: usize = 10_000;
 
 #[cfg(test)]
 mod tests {

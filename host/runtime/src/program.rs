@@ -187,14 +187,14 @@ impl Program {
             // Stopping at a barrier is the builder's way of saying "run these first".
             Ok(Err(_)) if graph.at_barrier() => {
                 if !output.is_empty() {
-                    eprint!("{}", String::from_utf8_lossy(&output));
+                    eprint!("{}", jug_core::text::lines(&String::from_utf8_lossy(&output)));
                 }
                 Ok(graph)
             }
             Ok(Ok(())) => {
                 // What the builder printed is for the user, as a jugfile's prints are.
                 if !output.is_empty() {
-                    eprint!("{}", String::from_utf8_lossy(&output));
+                    eprint!("{}", jug_core::text::lines(&String::from_utf8_lossy(&output)));
                 }
                 Ok(graph)
             }

@@ -344,8 +344,11 @@ impl log::Host for Sandbox {
         let room = usize::try_from((self.max_log + 1).saturating_sub(self.logged)).unwrap_or(usize::MAX);
         self.logged = self.logged.saturating_add(line.len() as u64);
         match self.phase {
-            // While building, the user is watching the terminal: whole lines only.
-            Phase::Build { .. } if line.len() <= room => eprint!("{line}"),
+            // While building, the user is watching the terminal: whole lines only, and guest
+            // text never reaches it raw.
+            Phase::Build { .. } if line.len() <= room => {
+                eprintln!("[{level}] {}", jug_core::text::one_line(&message))
+            }
             Phase::Build { .. } => {}
             Phase::Run => self.log_lines.extend_from_slice(&line.as_bytes()[..line.len().min(room)]),
         }

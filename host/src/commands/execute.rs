@@ -8,7 +8,7 @@ use jug_core::early_exit::EarlyExit;
 use jug_core::execute::{self, Event, Options};
 use jug_core::results::{LazyStore, StoreResults};
 use jug_core::store::{Access, Store, new_owner_id};
-use jug_core::table;
+use jug_core::{table, text};
 
 use crate::cli::ExecuteArgs;
 use crate::exit_code;
@@ -198,7 +198,10 @@ fn early_exit_from_env() -> anyhow::Result<EarlyExit> {
     }
     Ok(EarlyExit {
         max_tasks,
-        deadline: budget.map(|s| std::time::Instant::now() + Duration::from_secs_f64(s)),
+        // A budget too long to count (JUG_MAX_HOURS=1e16) never runs out.
+        deadline: budget
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .and_then(|d| std::time::Instant::now().checked_add(d)),
         stop_files,
     })
 }
@@ -230,7 +233,8 @@ fn print_event(progress: &Progress, event: Event) {
     match event {
         Event::Progress { done, to_run } => progress.set(done, to_run),
         Event::TaskFailed { name, key, failure } => {
-            say(format!("jug-host: task {name} (key {}) failed: {}", key.short(), failure.message))
+            let (name, message) = (text::one_line(&name), text::one_line(&failure.message));
+            say(format!("jug-host: task {name} (key {}) failed: {message}", key.short()))
         }
         Event::DamagedResult { name, key, reason } => say(format!(
             "jug-host: warning: the stored result of {name} (key {}) is damaged ({reason}); recomputing it",

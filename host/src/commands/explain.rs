@@ -63,7 +63,8 @@ pub fn explain(loaded: &super::Loaded, selector: &Selector) -> anyhow::Result<i3
                 }
             }
         };
-        out.push_str(&format!("{} {}: {why}\n", graph.name(i), key.short()));
+        let name = jug_core::text::one_line(graph.name(i));
+        out.push_str(&format!("{name} {}: {why}\n", key.short()));
     }
     super::print(&out)?;
     Ok(if missing.is_empty() { exit_code::OK } else { exit_code::NOT_DONE })
@@ -96,7 +97,7 @@ fn last_failure(
 /// `trap: boom at 1`: the first line of the message.
 fn failure_line(failure: &Failure) -> String {
     let message = failure.message.lines().next().unwrap_or("");
-    format!("{}: {message}", failure.kind)
+    format!("{}: {}", failure.kind, jug_core::text::one_line(message))
 }
 
 /// The sentence for what [`manifest::compare`] found about task `i`.

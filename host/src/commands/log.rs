@@ -11,6 +11,7 @@ use jug_core::Key;
 use jug_core::failure::FailureRecord;
 use jug_core::status::{self, State};
 use jug_core::task_log::{LogOutcome, TaskLog};
+use jug_core::text;
 
 use crate::cli::LogArgs;
 use crate::exit_code;
@@ -62,11 +63,13 @@ pub fn run(args: LogArgs) -> anyhow::Result<i32> {
     }
     let mut out = String::new();
     for entry in &entries {
-        out.push_str(&format!("== {} (key {}): {}\n", entry.name, entry.key.short(), header(entry)));
+        let name = text::one_line(&entry.name);
+        out.push_str(&format!("== {name} (key {}): {}\n", entry.key.short(), header(entry)));
         if let Some(log) = &entry.log {
-            let text = log.output_text();
-            out.push_str(&text);
-            if !text.is_empty() && !text.ends_with('\n') {
+            let output = log.output_text();
+            let shown = text::lines(&output);
+            out.push_str(&shown);
+            if !shown.is_empty() && !shown.ends_with('\n') {
                 out.push('\n');
             }
         }
@@ -113,7 +116,7 @@ fn header(entry: &Entry) -> String {
 
 /// `failed (trap): panicked at …`, lines after the first indented under it.
 fn failed(failure: &jug_core::failure::Failure) -> String {
-    let message = failure.message.trim_end().replace('\n', "\n   ");
+    let message = text::lines(failure.message.trim_end()).replace('\n', "\n   ");
     format!("failed ({}): {message}", failure.kind)
 }
 

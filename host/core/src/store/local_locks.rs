@@ -10,7 +10,7 @@
 //! file. So a contender first renames the expired lock to a name only it uses — of several
 //! contenders, only one rename finds the file — then checks that what it moved is the inode
 //! it judged expired. If a faster contender had already replaced the lock with a live one,
-//! that lock is put back with `RENAME_NOREPLACE`. Between the move and the winner's link the
+//! that lock is put back without replacing anything (see [`NoReplace`]). Between the move and the winner's link the
 //! lock is briefly absent, and a worker looking in that instant may create it instead: still
 //! exactly one holder, though that one does not know it replaced an expired lease (and the
 //! task's takeover count starts afresh).
@@ -25,6 +25,8 @@ use std::io::{ErrorKind, Read as _, Write as _};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use super::lock::{Lease, LockRecord, Locking};
@@ -101,7 +103,12 @@ impl OwnerFile {
 
 /// One attempt at a task's lock; `None` when the lock changed under us and the caller
 /// should look again.
-pub(super) fn try_lock(root: &Path, key_hex: &str, owner: &OwnerFile) -> std::io::Result<Option<Locking>> {
+pub(super) fn try_lock(
+    root: &Path,
+    key_hex: &str,
+    owner: &OwnerFile,
+    no_replace: &NoReplace,
+) -> std::io::Result<Option<Locking>> {
     let lock = root.join("locks").join(key_hex);
     match std::fs::hard_link(&owner.path, &lock) {
         Ok(()) => return Ok(Some(Locking::Acquired { took_over: None })),
@@ -125,7 +132,7 @@ pub(super) fn try_lock(root: &Path, key_hex: &str, owner: &OwnerFile) -> std::io
     }
     if std::fs::symlink_metadata(&aside)?.ino() != inode {
         // We moved a lease someone took over in the meantime: give it back.
-        if !rename_no_replace(&aside, &lock)? {
+        if !no_replace.rename(&aside, &lock)? {
             std::fs::remove_file(&aside)?;
         }
         return Ok(Some(Locking::Held(None)));
@@ -186,28 +193,66 @@ fn owner_path(root: &Path, owner: &str) -> PathBuf {
     root.join("locks").join("owners").join(owner.replace(['/', '\\', '.'], "_"))
 }
 
-/// `rename` that fails instead of replacing: `false` if `to` exists.
-fn rename_no_replace(from: &Path, to: &Path) -> std::io::Result<bool> {
-    use std::os::unix::ffi::OsStrExt as _;
-    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other);
-    let (from, to) = (c(from)?, c(to)?);
-    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
-    let rc = unsafe {
-        libc::renameat2(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::RENAME_NOREPLACE)
-    };
-    if rc == 0 {
-        return Ok(true);
+/// Moving a file into place unless something is there already. `renameat2(RENAME_NOREPLACE)`
+/// does it in one step, but NFS, older kernels and some FUSE file systems refuse the flag
+/// (`EINVAL`, `ENOSYS`, `EOPNOTSUPP`); there `link` + `unlink` does the same, since `link`
+/// never replaces a file either. Which one works is learnt on the first call and kept for the
+/// store, since all its files live on one file system.
+#[derive(Debug, Clone, Default)]
+pub(super) struct NoReplace {
+    link_instead: Arc<AtomicBool>,
+}
+
+impl NoReplace {
+    /// Uses `link` + `unlink` from now on, as if `renameat2` had said `EINVAL` (for tests).
+    pub(super) fn force_link(&self) {
+        self.link_instead.store(true, Ordering::Relaxed);
     }
-    match std::io::Error::last_os_error() {
-        e if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-        e => Err(e),
+
+    /// `rename` that fails instead of replacing: `false` if `to` exists.
+    pub(super) fn rename(&self, from: &Path, to: &Path) -> std::io::Result<bool> {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        use rustix::io::Errno;
+        if !self.link_instead.load(Ordering::Relaxed) {
+            match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+                Ok(()) => return Ok(true),
+                Err(Errno::EXIST) => return Ok(false),
+                Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
+                    tracing::debug!("renameat2(RENAME_NOREPLACE) is not supported here; using link + unlink");
+                    self.link_instead.store(true, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match std::fs::hard_link(from, to) {
+            Ok(()) => {}
+            // Over NFS a retransmitted `link` can report EEXIST for the link it just made:
+            // if `to` is our file, the link is ours.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && !same_file(from, to)? => return Ok(false),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        match std::fs::remove_file(from) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
+            _ => Ok(true),
+        }
     }
+}
+
+fn same_file(a: &Path, b: &Path) -> std::io::Result<bool> {
+    let (a, b) = (std::fs::symlink_metadata(a)?, std::fs::symlink_metadata(b)?);
+    Ok(a.dev() == b.dev() && a.ino() == b.ino())
 }
 
 /// Writes a file under a temporary name and moves it to `to` unless `to` exists: `false`
 /// then. Results are written this way, so a second copy of a result is noticed (and counted
 /// as a duplicate execution) instead of silently replacing the first.
-pub(super) fn write_new(to: &Path, bytes: &[u8], unique: &str) -> std::io::Result<bool> {
+pub(super) fn write_new(
+    to: &Path,
+    bytes: &[u8],
+    unique: &str,
+    no_replace: &NoReplace,
+) -> std::io::Result<bool> {
     let name = to.file_name().and_then(|n| n.to_str()).unwrap_or("result");
     let temporary = to.with_file_name(format!(".{name}.{unique}"));
     if let Err(e) = std::fs::write(&temporary, bytes) {
@@ -217,9 +262,51 @@ pub(super) fn write_new(to: &Path, bytes: &[u8], unique: &str) -> std::io::Resul
         std::fs::create_dir_all(to.parent().unwrap_or(Path::new(".")))?;
         std::fs::write(&temporary, bytes)?;
     }
-    let moved = rename_no_replace(&temporary, to);
+    let moved = no_replace.rename(&temporary, to);
     if !matches!(moved, Ok(true)) {
         let _ = std::fs::remove_file(&temporary);
     }
     moved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both ways of moving a file into place: it moves when the target is free, and leaves
+    /// both files as they were when it is not.
+    #[test]
+    fn moves_without_replacing_with_renameat2_and_with_link() {
+        for forced in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+            let no_replace = NoReplace::default();
+            if forced {
+                no_replace.force_link();
+            }
+            std::fs::write(&from, "new").unwrap();
+            assert!(no_replace.rename(&from, &to).unwrap());
+            assert!(!from.exists());
+            assert_eq!(std::fs::read_to_string(&to).unwrap(), "new");
+
+            std::fs::write(&from, "second").unwrap();
+            assert!(!no_replace.rename(&from, &to).unwrap(), "forced: {forced}");
+            assert_eq!(std::fs::read_to_string(&to).unwrap(), "new");
+            assert_eq!(std::fs::read_to_string(&from).unwrap(), "second");
+        }
+    }
+
+    /// NFS may answer a retransmitted `link` with EEXIST for the link it made: that is success.
+    #[test]
+    fn a_link_that_is_already_ours_counts_as_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("from"), dir.path().join("to"));
+        std::fs::write(&from, "mine").unwrap();
+        std::fs::hard_link(&from, &to).unwrap();
+        let no_replace = NoReplace::default();
+        no_replace.force_link();
+        assert!(no_replace.rename(&from, &to).unwrap());
+        assert!(!from.exists());
+        assert_eq!(std::fs::read_to_string(&to).unwrap(), "mine");
+    }
 }

@@ -155,6 +155,8 @@ pub struct Store {
     held: Mutex<HashMap<Key, object_locks::Held>>,
     /// Names this process's temporary files apart from every other writer's.
     writer_tag: String,
+    /// Local backend: how results and locks are moved into place on this file system.
+    no_replace: local_locks::NoReplace,
     outage: retry::Outage,
     /// S3: how many HTTP requests this handle has sent.
     requests: Option<Arc<std::sync::atomic::AtomicU64>>,
@@ -207,8 +209,9 @@ impl Store {
             StoreLocation::Redis { url, prefix } => {
                 let shown = location.to_string();
                 let io = io_runtime(&shown)?;
-                let redis = io
-                    .block_on(redis::RedisStore::connect(url, prefix))
+                // A server that is down (or not up yet) is waited for, as requests are later.
+                let redis = retry::Outage::default()
+                    .retrying(location, || io.block_on(redis::RedisStore::connect(url, prefix)))
                     .map_err(|source| StoreError::Backend { operation: "connect to", path: shown, source })?;
                 runtime = Some(Arc::new(io));
                 (Arc::new(redis), Backend::Remote)
@@ -305,6 +308,7 @@ impl Store {
             owner_file: Mutex::new(None),
             held: Mutex::new(HashMap::new()),
             writer_tag: new_owner_id().replace([':', '/'], "-"),
+            no_replace: local_locks::NoReplace::default(),
             outage: retry::Outage::default(),
             requests: None,
             runtime,
@@ -314,7 +318,17 @@ impl Store {
     /// Another handle on the same store with locks of its own, as a separate worker has.
     /// (`memory://` can only be shared this way.)
     pub fn new_worker(&self) -> Store {
-        Store::new(self.objects.clone(), self.backend.clone(), &self.location, self.runtime.clone())
+        let mut worker =
+            Store::new(self.objects.clone(), self.backend.clone(), &self.location, self.runtime.clone());
+        worker.no_replace = self.no_replace.clone();
+        worker
+    }
+
+    /// Makes a local store move files into place with `link` + `unlink`, as it does on file
+    /// systems without `renameat2` flags (NFS): how the tests cover that path.
+    #[doc(hidden)]
+    pub fn force_link_fallback(&self) {
+        self.no_replace.force_link();
     }
 
     pub fn location(&self) -> &StoreLocation {
@@ -409,8 +423,13 @@ impl Store {
         let path = result_path(key);
         let sealed = envelope::seal(payload);
         if let Backend::Local { root } = &self.backend {
-            return local_locks::write_new(&root.join(path.as_ref()), &sealed, &self.writer_tag)
-                .map_err(|source| self.io_error("store a result in", source));
+            return local_locks::write_new(
+                &root.join(path.as_ref()),
+                &sealed,
+                &self.writer_tag,
+                &self.no_replace,
+            )
+            .map_err(|source| self.io_error("store a result in", source));
         }
         self.put(&path, sealed, PutMode::Create, "store the result")
     }
@@ -493,7 +512,7 @@ impl Store {
             let attempt = match &self.backend {
                 Backend::Local { root } => {
                     let owner = self.owner_file(root, record)?;
-                    local_locks::try_lock(root, &key.to_hex(), &owner)
+                    local_locks::try_lock(root, &key.to_hex(), &owner, &self.no_replace)
                         .map_err(|source| self.io_error("take a lock in", source))?
                 }
                 _ => {
@@ -768,10 +787,5 @@ impl Store {
 fn sync_filesystem(root: &FsPath) -> Result<(), StoreError> {
     let io_error = |source| StoreError::Io { operation: "sync", path: root.display().to_string(), source };
     let dir = std::fs::File::open(root).map_err(io_error)?;
-    // SAFETY: syncfs only reads the descriptor, which `dir` keeps open for the call.
-    let rc = unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&dir)) };
-    if rc != 0 {
-        return Err(io_error(std::io::Error::last_os_error()));
-    }
-    Ok(())
+    rustix::fs::syncfs(&dir).map_err(|errno| io_error(errno.into()))
 }

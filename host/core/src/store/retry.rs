@@ -4,16 +4,27 @@
 //! is down for a minute should instead tell its user once that the store is unreachable and
 //! that it keeps trying, and once that it is back — so object_store gets a short retry
 //! window of its own (it knows which failures are worth retrying), and this layer retries
-//! those for up to `JUG_STORE_RETRY_SECS` (default 60 s) with exponential backoff.
+//! those for up to `JUG_STORE_RETRY_SECS` (default 60 s) with exponential backoff. The
+//! pauses are jittered (`backon`), so a hundred workers that lost the store together do not
+//! come back in lockstep and knock it over again. Redis gets the same window, from the first
+//! connection on (see `redis::is_transient`).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use backon::{BlockingRetryable as _, ExponentialBuilder};
+
 /// How long a command keeps retrying an unreachable network store before it gives up.
 pub(super) fn retry_window() -> Duration {
-    let seconds =
-        std::env::var("JUG_STORE_RETRY_SECS").ok().and_then(|s| s.parse::<f64>().ok()).unwrap_or(60.0);
-    Duration::from_secs_f64(seconds.clamp(0.0, 1e6))
+    window_from(std::env::var("JUG_STORE_RETRY_SECS").ok().as_deref())
+}
+
+/// `JUG_STORE_RETRY_SECS`: seconds, 60 if unset or not a number, at most 1e6 (11 days);
+/// negative or NaN means no retries.
+fn window_from(text: Option<&str>) -> Duration {
+    let seconds = text.and_then(|s| s.trim().parse::<f64>().ok()).unwrap_or(60.0);
+    // `clamp` passes NaN through, and `from_secs_f64` panics on it.
+    Duration::from_secs_f64(if seconds.is_nan() { 0.0 } else { seconds.clamp(0.0, 1e6) })
 }
 
 /// object_store's own retries: short, so that an outage surfaces here and gets reported.
@@ -32,7 +43,9 @@ pub(super) fn client_retry_config() -> object_store::RetryConfig {
 /// already took reads back as ours; a result we already stored counts as a duplicate).
 fn is_transient(error: &object_store::Error) -> bool {
     match error {
-        object_store::Error::Generic { store: "Redis", .. } => true,
+        object_store::Error::Generic { store: super::redis::STORE, source } => {
+            super::redis::is_transient(source.as_ref())
+        }
         object_store::Error::Generic { source, .. } => {
             // Connection failures of requests object_store does not retry (a conditional PUT
             // whose connection was reset) show only deeper in the chain.
@@ -50,10 +63,21 @@ fn is_transient(error: &object_store::Error) -> bool {
     }
 }
 
+/// An outage shorter than this goes unmentioned: a store that answers again (or a retry
+/// window that ends) within it needs no warning, and a command that gives up within it says
+/// so in one line, its error.
+const QUIET: Duration = Duration::from_secs(2);
+
 /// The outage a store is in, shared by all the threads using it, so it is reported once.
 #[derive(Default)]
 pub(super) struct Outage {
-    since: Mutex<Option<Instant>>,
+    state: Mutex<Option<Since>>,
+}
+
+struct Since {
+    /// When the first failing request was sent.
+    start: Instant,
+    told: bool,
 }
 
 impl Outage {
@@ -63,29 +87,39 @@ impl Outage {
         store: &dyn std::fmt::Display,
         mut attempt: impl FnMut() -> object_store::Result<T>,
     ) -> object_store::Result<T> {
-        let deadline = Instant::now() + retry_window();
-        let mut pause = Duration::from_millis(200);
-        loop {
-            match attempt() {
-                Err(e) if is_transient(&e) && Instant::now() < deadline => {
-                    self.begin(store, &e);
-                    std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
-                result => {
-                    if result.is_ok() {
-                        self.end(store);
-                    }
-                    return result;
-                }
-            }
+        let window = retry_window();
+        let deadline = Instant::now() + window;
+        // Pauses of 0.2 s, 0.4 s, … up to 5 s, each stretched by a random part of itself.
+        let backoff = ExponentialBuilder::new()
+            .with_min_delay(Duration::from_millis(200))
+            .with_max_delay(Duration::from_secs(5))
+            .with_jitter()
+            .without_max_times()
+            .with_total_delay(Some(window));
+        let sent = std::cell::Cell::new(Instant::now());
+        let result = (|| {
+            sent.set(Instant::now());
+            attempt()
+        })
+        .retry(backoff)
+        .sleep(move |pause: Duration| {
+            std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())))
+        })
+        .when(|e| is_transient(e) && Instant::now() < deadline)
+        .notify(|e, _| self.failed(store, e, sent.get()))
+        .call();
+        if result.is_ok() {
+            self.end(store);
         }
+        result
     }
 
-    fn begin(&self, store: &dyn std::fmt::Display, error: &object_store::Error) {
-        let mut since = self.since.lock().unwrap_or_else(|p| p.into_inner());
-        if since.is_none() {
-            *since = Some(Instant::now());
+    /// A request sent at `sent` failed and will be retried.
+    fn failed(&self, store: &dyn std::fmt::Display, error: &object_store::Error, sent: Instant) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let since = state.get_or_insert(Since { start: sent, told: false });
+        if !since.told && since.start.elapsed() >= QUIET {
+            since.told = true;
             let window = retry_window().as_secs_f64();
             tracing::warn!(
                 "store {store} is unreachable ({error}); retrying with backoff for up to {window} s"
@@ -94,10 +128,31 @@ impl Outage {
     }
 
     fn end(&self, store: &dyn std::fmt::Display) {
-        let mut since = self.since.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(start) = since.take() {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(Since { start, told: true }) = state.take() {
             let seconds = start.elapsed().as_secs_f64();
             tracing::warn!("store {store} is reachable again after {seconds:.1} s; carrying on");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_is_never_negative_nan_or_endless() {
+        for (text, seconds) in [
+            (None, 60.0),
+            (Some("5"), 5.0),
+            (Some(" 0.5 "), 0.5),
+            (Some("-3"), 0.0),
+            (Some("nan"), 0.0),
+            (Some("inf"), 1e6),
+            (Some("1e300"), 1e6),
+            (Some("soon"), 60.0),
+        ] {
+            assert_eq!(window_from(text), Duration::from_secs_f64(seconds), "{text:?}");
         }
     }
 }

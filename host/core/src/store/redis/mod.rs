@@ -53,7 +53,7 @@ use object_store::{
 use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-const STORE: &str = "Redis";
+pub(super) const STORE: &str = "Redis";
 
 /// Paths per `ZRANGEBYLEX` page and per read script: 10,000 objects list in about 20 round trips,
 /// and no script holds the single-threaded server for long.
@@ -155,6 +155,27 @@ enum Failure {
     Command { url: String, source: redis::RedisError },
     #[error("Redis at {url} gave an unexpected reply: {reply}")]
     Reply { url: String, reply: String },
+}
+
+/// Whether a Redis failure may go away by itself: the server is unreachable, dropped the
+/// connection, timed out, or is still loading its data after a restart. A bad URL, a wrong
+/// password or an unexpected reply stays as it is, so retrying it would only hide it.
+pub(super) fn is_transient(error: &(dyn std::error::Error + 'static)) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    let source = match error.downcast_ref::<Failure>() {
+        Some(Failure::Connect { source, .. } | Failure::Command { source, .. }) => source,
+        Some(Failure::Reply { .. }) | None => return false,
+    };
+    source.is_io_error()
+        || source.is_timeout()
+        || source.is_connection_dropped()
+        || source.is_connection_refusal()
+        || matches!(
+            source.kind(),
+            ErrorKind::Server(
+                ServerErrorKind::BusyLoading | ServerErrorKind::TryAgain | ServerErrorKind::MasterDown
+            )
+        )
 }
 
 fn generic(failure: Failure) -> Error {
