@@ -35,6 +35,10 @@
 //! be hostile (a cloned repository, a fork's CI job), so they are trusted no more than it:
 //! - they cannot grant anything: `dir` (and `allow-write`, any option in [`GRANTS`]) in them
 //!   is a one-line error, exit 2, wherever it is and whatever the command line says;
+//! - they cannot loosen the limits that keep the host up while it runs the graph's builder and
+//!   splices its inputs ([`HOST_LIMITS`]: `max-input`, `build-timeout`, `build-max-memory`,
+//!   `max-graph-tasks`, `max-graph-bytes`), which is the same one-line error. Per-task limits
+//!   (`timeout`, `fuel`, `max-memory`…) stay settable: they bound one sandbox, not the host;
 //! - the store they name is used only if it is inside the working directory (a path that
 //!   stays there once `..` and symbolic links are followed, or `memory://`). Any other store
 //!   (`s3://team/…`, `redis://elsewhere/`, `../x`) would send the results — and whatever a
@@ -72,6 +76,11 @@ pub const TRUST_STORE_VAR: &str = "JUG_TRUST_STORE";
 /// Options that widen what tasks may touch: only the user grants them, so a repository's
 /// file may not set them (see the module docs).
 const GRANTS: &[&str] = &["dir", "allow-write"];
+
+/// Limits that keep the host itself (its memory, its time) safe from the graph: a graph's
+/// own repository may not loosen them, so it may not set them at all (see the module docs).
+const HOST_LIMITS: &[&str] =
+    &["max-input", "build-timeout", "build-max-memory", "max-graph-tasks", "max-graph-bytes"];
 
 /// Why the command line could not be turned into a [`Cli`].
 #[derive(Debug)]
@@ -322,20 +331,26 @@ fn resolve(root: &Command, running: &str, given: &ArgMatches, files: &[File]) ->
 /// The id of `--store` (Jug's `jugdir`) in every subcommand.
 const STORE_ID: &str = "store";
 
-/// Refuses an entry of a repository's file that sets an option of [`GRANTS`], by its name or
-/// an alias of it, in `[main]` or a subcommand's section.
+/// Refuses an entry of a repository's file that sets an option of [`GRANTS`] or
+/// [`HOST_LIMITS`], by its name or an alias of it, in `[main]` or a subcommand's section.
 fn refuse_grant(root: &Command, file: &File, entry: &Entry) -> Result<(), Error> {
     let long = entry.key.replace('_', "-");
-    let names_grant = |arg: &Arg| arg.get_long().is_some_and(|long| GRANTS.contains(&long));
-    let grants = GRANTS.contains(&long.as_str())
-        || root.get_subcommands().any(|sub| option(sub, &entry.key).is_some_and(names_grant));
-    if !grants {
+    let reserved = |list: &[&str]| {
+        let names = |arg: &Arg| arg.get_long().is_some_and(|long| list.contains(&long));
+        list.contains(&long.as_str())
+            || root.get_subcommands().any(|sub| option(sub, &entry.key).is_some_and(names))
+    };
+    let what = if reserved(GRANTS) {
+        "grant tasks access to the host"
+    } else if reserved(HOST_LIMITS) {
+        "loosen the limits that keep the host safe from its graph"
+    } else {
         return Ok(());
-    }
+    };
     let (path, section, key) = (file.path.display(), &entry.section, &entry.key);
     Err(Error::Config(format!(
-        "{path}: [{section}] {key}: a repository's configuration cannot grant tasks access to the host; give \
-         --{long} on the command line (or set it in your own {})",
+        "{path}: [{section}] {key}: a repository's configuration cannot {what}; give --{long} on the command \
+         line (or set it in your own {})",
         global_file_shown()
     )))
 }

@@ -146,7 +146,7 @@ const WITH_UNITS: &[&str] = &[
 /// Runs `jug-host ARGS…` on a ten-task primes graph with a fresh in-memory store, and checks
 /// that whatever the value, jug-host did not panic, and either did its work (0; 1 when a limit
 /// failed a task, 8 when `verify` could not run one again under it) or refused the value with
-/// one line and exit code 2.
+/// one line and exit code 2 (4 when a graph-builder limit stopped the build).
 #[track_caller]
 fn survives(dir: &TestDir, args: &[&str], env: Option<(&str, &str)>) {
     let mut command = dir.jug(args);
@@ -158,7 +158,7 @@ fn survives(dir: &TestDir, args: &[&str], env: Option<(&str, &str)>) {
     assert!(!run.stderr.contains("panicked"), "{what} panicked:\n{}", run.stderr);
     match run.code {
         0 | 1 | 8 => {}
-        2 => {
+        2 | 4 => {
             let lines: Vec<&str> = run.stderr.lines().collect();
             assert!(
                 lines.len() == 1 && lines[0].starts_with("jug-host: "),
@@ -183,6 +183,11 @@ fn no_number_on_the_command_line_makes_execute_panic() {
         "--max-memory",
         "--max-result",
         "--max-log",
+        "--max-input",
+        "--build-timeout",
+        "--build-max-memory",
+        "--max-graph-tasks",
+        "--max-graph-bytes",
     ];
     for option in options {
         for value in EXTREMES.iter().chain(WITH_UNITS) {
@@ -209,6 +214,11 @@ fn no_number_in_the_environment_makes_execute_panic() {
         "JUG_MAX_MEMORY",
         "JUG_MAX_RESULT",
         "JUG_MAX_LOG",
+        "JUG_MAX_INPUT",
+        "JUG_BUILD_TIMEOUT",
+        "JUG_BUILD_MAX_MEMORY",
+        "JUG_MAX_GRAPH_TASKS",
+        "JUG_MAX_GRAPH_BYTES",
         "COLUMNS",
     ];
     for variable in variables {

@@ -211,6 +211,13 @@ fn a_repository_file_cannot_grant_directories() {
             ".jugrc: [status] allow_write: a repository's configuration cannot",
         ),
         ("[main]\nallow-write = .\n", "give --allow-write on the command line"),
+        // Nor loosen the limits that keep the host safe from the graph's builder.
+        (
+            "[main]\nbuild-timeout = 100y\n",
+            ".jugrc: [main] build-timeout: a repository's configuration cannot loosen",
+        ),
+        ("[execute]\nmax_input = 1TiB\n", "give --max-input on the command line"),
+        ("[main]\nmax-graph-tasks = 99999999999\n", "cannot loosen the limits that keep the host safe"),
     ];
     for (text, needle) in hostile {
         write(&dir.join(".jugrc"), text);

@@ -16,8 +16,13 @@ const KEY_CONTEXT: &str = "jug-host 2026-11 task key";
 /// Everything about the host that can change a task's result for the same code and input:
 /// the WIT ABI and the determinism settings of the engine. Changing any of them must change
 /// every key on purpose, never silently.
+///
+/// The trailing `host=N` counts changes to what keys cover that are not in the rest of the
+/// string (README, "Upgrading"): 2 is issue 11's, where read-only grants entered keys by
+/// content, compound tasks by the libraries they used, and the SDKs' digests by every byte
+/// they bundle.
 pub const HOST_SEMANTICS: &str =
-    "jug:task@0.1.0;nan-canonical;relaxed-simd-deterministic;clock=fixed;random=key-seeded";
+    "jug:task@0.1.0;nan-canonical;relaxed-simd-deterministic;clock=fixed;random=key-seeded;host=2";
 
 /// A task's 32-byte key, shown as 64 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -190,29 +190,33 @@ pub fn environment(grants: &[Grant]) -> Result<Environment, ContentError> {
     Ok(Environment { key: Some(Key(*hasher.finalize().as_bytes())), grants: granted })
 }
 
-/// The content digest of a read-only grant's directory.
+/// The content digest of a read-only grant's directory: walked through the handle the grant
+/// holds, so what is hashed is what the tasks will be given, whatever happened to its path.
 fn content(grant: &Grant) -> Result<Key, crate::tree::TreeError> {
-    let dir = Dir::open_ambient_dir(&grant.host, ambient_authority())
-        .map_err(|error| crate::tree::TreeError::Io { path: ".".into(), error })?;
-    crate::tree::digest(&dir)
+    crate::tree::digest(&grant.dir)
 }
 
 /// The content digests of directories granted to single tasks, each taken once per build
 /// however many tasks are granted it.
-#[derive(Default)]
 pub struct Contents {
+    policy: Arc<crate::policy::Policy>,
     taken: HashMap<(String, String), Key>,
 }
 
 impl Contents {
-    /// The digest of the directory `dir` names, checked like the grant it is (see
-    /// `files::grant`).
+    /// Digests directories opened under `policy` (the working directory it holds).
+    pub fn new(policy: Arc<crate::policy::Policy>) -> Contents {
+        Contents { policy, taken: HashMap::new() }
+    }
+
+    /// The digest of the directory `dir` names, opened like the grant it is (see
+    /// `files::grant`), so the tree hashed is the one the task will be given.
     pub fn of(&mut self, dir: &jug_core::cbor::DirInput) -> Result<Key, String> {
         let id = (dir.path.clone(), dir.guest.clone());
         if let Some(&key) = self.taken.get(&id) {
             return Ok(key);
         }
-        let grant = crate::files::grant(dir)?;
+        let grant = crate::files::grant(&self.policy, dir)?;
         let key = content(&grant).map_err(|e| e.to_string())?;
         self.taken.insert(id, key);
         Ok(key)

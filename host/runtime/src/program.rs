@@ -132,7 +132,7 @@ impl Program {
     pub fn build(&self, args: &[String], results: Arc<dyn Results>) -> Result<Graph, BuildError> {
         let code = self.code();
         let environment = crate::grants::environment(&self.grants).map_err(BuildError::Grant)?;
-        let mut contents = crate::grants::Contents::default();
+        let mut contents = crate::grants::Contents::new(self.policy.clone());
         let phase = Phase::Build {
             builder: Box::new(
                 GraphBuilder::new(self.stem(), code)

@@ -228,7 +228,8 @@ impl graph::Host for Sandbox {
     }
 
     fn compound(&mut self, name: String, args: Vec<u8>) -> Result<(Vec<u8>, bool), String> {
-        let Phase::Build { builder, results, store_error, first_error, components } = &mut self.phase else {
+        let Phase::Build { builder, results, store_error, first_error, components, .. } = &mut self.phase
+        else {
             return Err(ONLY_WHILE_BUILDING.into());
         };
         let handle = match builder.compound_key(&name, &args) {
