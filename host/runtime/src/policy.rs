@@ -124,14 +124,14 @@ impl Policy {
         }
         // A read-only grant is in every key by its content (see `grants`): one holding the
         // store would change with every result written, and no key would ever settle.
-        if let Some(store) = store.map(|path| resolve(&policy.cwd_path, path)) {
-            if let Some(grant) = dirs.iter().find(|g| !g.writable && store.starts_with(&g.host)) {
-                return Err(BadFlags(format!(
-                    "`--dir {}` is read-only and holds the store {}: its content, which is in every key, would change with every result; grant a directory beside the store or move the store (--store)",
-                    grant.named.display(),
-                    store.display()
-                )));
-            }
+        if let Some(store) = store.map(|path| resolve(&policy.cwd_path, path))
+            && let Some(grant) = dirs.iter().find(|g| !g.writable && store.starts_with(&g.host))
+        {
+            return Err(BadFlags(format!(
+                "`--dir {}` is read-only and holds the store {}: its content, which is in every key, would change with every result; grant a directory beside the store or move the store (--store)",
+                grant.named.display(),
+                store.display()
+            )));
         }
         Ok(policy)
     }

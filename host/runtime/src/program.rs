@@ -145,7 +145,7 @@ impl Program {
             results,
             store_error: None,
             components: self.components.clone(),
-            grants: Checker::new(self.policy.clone()),
+            grants: Box::new(Checker::new(self.policy.clone())),
         };
         let mut store = Store::new(&self.engine, Sandbox::new(&code, phase, &self.limits));
         store.limiter(|sandbox| &mut sandbox.memory);

@@ -45,7 +45,7 @@ pub enum Phase {
         /// Where `declare-in` finds the libraries it names.
         components: std::sync::Arc<crate::program::Components>,
         /// What the graph may grant its tasks (see `policy`); a refusal ends the build.
-        grants: crate::policy::Checker,
+        grants: Box<crate::policy::Checker>,
     },
     Run,
 }
