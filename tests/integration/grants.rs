@@ -85,6 +85,16 @@ fn bad_grants_are_usage_errors() {
         assert_eq!(run.code, 2, "--dir {grant}: {}", run.stderr);
         assert!(run.stderr.contains("--dir"), "--dir {grant}: {}", run.stderr);
     }
+    // A read-only grant holding the store would be in every key by a content that changes with
+    // every result: refused, before anything is written.
+    for grant in [".", ".:/w:ro"] {
+        dir.jug(&["execute", "tasks.wasm", "--dir", grant])
+            .run()
+            .expect_one_line_error(2, "is read-only and holds the store");
+    }
+    assert!(!dir.join("tasks.jugdata").exists());
+    // Writable, or with the store elsewhere, it is the user's choice.
+    dir.jug(&["status", "tasks.wasm", "--dir", ".", "--store", "memory://"]).run().expect_code(1);
 }
 
 #[test]
