@@ -193,12 +193,15 @@ fn a_changed_grant_is_named() {
         let stdout = run.expect_code(code).stdout;
         stdout.lines().map(|l| l.split_once(": ").unwrap().1.to_owned()).collect::<Vec<_>>()
     };
-    dir.jug(&["execute", "tasks.wasm", "--dir", "other:/o"]).arg_words(&words).run().expect_code(0);
-    std::fs::write(dir.join("other/x.txt"), "y").unwrap();
-    assert_eq!(lines("other:/o", 1), ["the content of the granted directory /o changed"; 3]);
-    assert_eq!(lines("other:/o:rw", 1)[2], "the directory /o is granted read-write now, read-only before",);
+    // (Its own directory: what tasks may write, nothing may read through a grant of its own.)
+    std::fs::create_dir_all(dir.join("shared")).unwrap();
+    std::fs::write(dir.join("shared/x.txt"), "x").unwrap();
+    dir.jug(&["execute", "tasks.wasm", "--dir", "shared:/o"]).arg_words(&words).run().expect_code(0);
+    std::fs::write(dir.join("shared/x.txt"), "y").unwrap();
+    assert_eq!(lines("shared:/o", 1), ["the content of the granted directory /o changed"; 3]);
+    assert_eq!(lines("shared:/o:rw", 1)[2], "the directory /o is granted read-write now, read-only before",);
     assert_eq!(
-        lines("data:/elsewhere", 1)[2],
+        lines("shared:/elsewhere", 1)[2],
         "the directory /elsewhere is granted now, and was not in earlier runs of tasks.constant"
     );
 }

@@ -94,7 +94,8 @@ fn bad_grants_are_usage_errors() {
     }
     assert!(!dir.join("tasks.jugdata").exists());
     // Writable, or with the store elsewhere, it is the user's choice.
-    dir.jug(&["status", "tasks.wasm", "--dir", ".", "--store", "memory://"]).run().expect_code(1);
+    let status = ["status", "tasks.wasm", "--dir", ".", "--store", "memory://"];
+    dir.jug(&status).arg_words(&["read", "/x"]).run().expect_code(1);
 }
 
 #[test]

@@ -55,7 +55,8 @@ fn an_unreachable_s3_server_is_one_clear_error() {
         .env("AWS_REGION", "us-east-1")
         .env("JUG_STORE_RETRY_SECS", "1")
         .run();
-    run.expect_one_line_error(5, "cannot list s3://jug-test/x/results");
+    // The first request of any command reads the store's format marker.
+    run.expect_one_line_error(5, "cannot read s3://jug-test/x/format");
 }
 
 #[test]
