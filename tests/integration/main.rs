@@ -7,6 +7,7 @@ mod cleanup;
 mod commands;
 mod compound;
 mod config;
+mod cutoff;
 mod exhaustion;
 mod explain;
 mod failures;

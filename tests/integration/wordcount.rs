@@ -68,10 +68,15 @@ fn wordcount_reruns_what_an_edited_text_reaches_and_nothing_for_its_title() {
     // Done, the compound's sub-graph leaves the graph: 9 - 3 tasks are left, all loaded.
     execute(&words, "Executed:  0 tasks\nLoaded:  6 tasks\n** Total: 6 tasks.\n");
 
-    // Editing c.txt re-runs its count_file chunk, the identity, the merge, the report (built
-    // again with its three sub-tasks) and render: 8; the a+b chunk is loaded.
+    // Editing c.txt re-runs its count_file chunk, the merge, the report (built again with its
+    // three sub-tasks) and render: 7; the a+b chunk is loaded, and so is the identity of the
+    // line counts: c.txt has as many lines as before, so its input values are the same and its
+    // earlier result is reused (early cutoff).
     std::fs::write(dir.join("texts/c.txt"), C_EDITED).unwrap();
-    execute(&words, "Executed:  8 tasks\nLoaded:  1 tasks\n** Total: 9 tasks.\n");
+    execute(
+        &words,
+        "Executed:  7 tasks\nLoaded:  2 tasks\n** Total: 9 tasks.\n1 result reused: their inputs' results were unchanged\n",
+    );
     let text = expected_render("Word count", &[A, B, C_EDITED]);
     assert_eq!(text, "Word count\n3 files, 5 lines, 23 words, 14 distinct\n1. the 5\n2. dog 3\n3. a 2\n");
     assert_eq!(value("render", &words), format!("{}\n", serde_json::to_string(&text).unwrap()));

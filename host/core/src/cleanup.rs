@@ -23,6 +23,8 @@
 //! - Manifests of this graph's names are pruned as `status --explain` allows (those that
 //!   record a task of the graph as built now, and the newest of each name, stay); other
 //!   graphs' manifests are left alone.
+//! - Traces (early cutoff, see `trace`) that lead to a result that is gone or going are of use
+//!   to no graph, whoever wrote them: they go.
 //! - A graph that stopped at a barrier has tasks nobody has declared yet, whose results would
 //!   look unused: nothing but expired locks is removed then (the caller says why).
 
@@ -42,6 +44,8 @@ pub struct Plan {
     pub logs: Vec<Key>,
     pub failures: Vec<Key>,
     pub manifests: Vec<ManifestId>,
+    /// Traces (see `trace`) that lead to a result that is gone or going: (trace, key).
+    pub traces: Vec<(Key, Key)>,
     /// Results no task of the graph uses, kept because nothing ties them to this graph.
     pub kept: usize,
 }
@@ -102,6 +106,12 @@ pub fn plan(store: &Store, graph: &Graph, all_graphs: bool) -> Result<Plan, Stor
     }
     plan.logs.sort();
     plan.failures.sort();
+    // A trace is of use to no graph once its result is gone, whoever stored it.
+    for (trace, keys) in store.list_traces()? {
+        let dangling = keys.into_iter().filter(|key| removed.contains(key) || !stored.contains(key));
+        plan.traces.extend(dangling.map(|key| (trace, key)));
+    }
+    plan.traces.sort();
 
     // Manifests: prune this graph's names only (see the module docs).
     let names: HashSet<&str> = graph.names().iter().map(String::as_str).collect();
@@ -145,6 +155,9 @@ pub fn apply(store: &Store, plan: &Plan) -> Result<(), StoreError> {
     }
     for id in &plan.manifests {
         store.delete_manifest(id)?;
+    }
+    for (trace, key) in &plan.traces {
+        store.delete_trace(trace, key)?;
     }
     store.sync()
 }

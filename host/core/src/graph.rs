@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use crate::Key;
 use crate::cbor::{self, CborError, Reference, References};
 use crate::compound::{self, Library};
+use crate::trace;
 
 /// One declared task.
 #[derive(Debug, Clone)]
@@ -30,6 +31,9 @@ pub struct TaskSpec {
     pub compound: bool,
     /// Limits the builder set for this task (`graph.set-limits`), over `execute`'s.
     pub limits: TaskLimits,
+    /// What its trace derives from (see [`crate::trace`]); `None` for a task whose result is
+    /// never reused from another key: a compound task, or one that may write through a grant.
+    pub shape: Option<Key>,
 }
 
 /// Per-task limits from the graph builder; `None` keeps the command line's.
@@ -391,6 +395,9 @@ impl GraphBuilder {
         let (mut references, mut wrappers) =
             cbor::validate_template(&template, References::Allowed).map_err(bad)?;
         self.take_grant_contents(function, &mut wrappers)?;
+        let may_write = wrappers.iter().any(|w| w.dir.as_ref().is_some_and(|d| d.writable))
+            || self.graph.grants.values().any(|g| matches!(g, crate::manifest::Granted::Writable));
+        let shape = (!may_write).then(|| trace::shape(&code, function, &template, &references, &wrappers));
         // NoHash/CustomHash: the key hashes their key forms, the task gets their values.
         let files: Vec<_> = wrappers.iter().filter_map(|w| w.file.clone()).collect();
         let dirs: Vec<_> = wrappers.iter().filter_map(|w| w.dir.clone()).collect();
@@ -420,6 +427,7 @@ impl GraphBuilder {
             return Ok(key);
         }
         self.admit(template.len() + function.len())?;
+
         let function = self.function_id(component, function);
         let limits = TaskLimits::default();
         Ok(self.push(TaskSpec {
@@ -432,6 +440,7 @@ impl GraphBuilder {
             dirs,
             compound: false,
             limits,
+            shape,
         }))
     }
 
@@ -557,6 +566,7 @@ impl GraphBuilder {
             dirs,
             compound: true,
             limits,
+            shape: None,
         });
         Ok(key)
     }
@@ -678,11 +688,15 @@ mod tests {
             assert_eq!(graph.task(0).dirs[0].content, Some(Key([content; 32])));
             // The task gets the guest path, whatever the content.
             assert_eq!(graph.task(0).template, [0x81, 0x62, b'/', b'd']);
-            (read, write, plain)
+            // Early cutoff: the content is in the read's trace; a task that may write through
+            // a grant has none (its run is an effect a copied result would not repeat).
+            assert!(graph.task(1).shape.is_none() && graph.task(2).shape.is_some());
+            (read, write, plain, graph.task(0).shape.expect("a reader has a trace"))
         };
-        let (read, write, plain) = keys(1);
-        let (read2, write2, plain2) = keys(2);
+        let (read, write, plain, shape) = keys(1);
+        let (read2, write2, plain2, shape2) = keys(2);
         assert_ne!(read, read2);
+        assert_ne!(shape, shape2);
         assert_eq!((write, plain), (write2, plain2));
     }
 

@@ -13,6 +13,7 @@
 //! - [`status`]: Jug's task states; [`table`]: Jug's summary tables;
 //! - [`text`]: guest text made safe to show on a terminal;
 //! - [`execute`]: the scheduler that runs ready tasks through a [`execute::Runner`];
+//!   [`trace`]: early cutoff, reusing a result when only upstream keys changed;
 //! - [`verify`]: runs complete tasks again and compares with their stored results;
 //! - [`cleanup`]: what `cleanup` may remove from a store others may share.
 //!
@@ -37,6 +38,7 @@ pub mod store;
 pub mod table;
 pub mod task_log;
 pub mod text;
+pub mod trace;
 pub mod verify;
 
 pub use graph::{Graph, GraphBuilder, TaskSpec};

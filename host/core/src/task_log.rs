@@ -42,6 +42,10 @@ pub struct LogRecord {
     pub ran_unix_ms: u64,
     /// The worker that ran it: `host:pid:nonce`.
     pub owner: String,
+    /// Set when nothing ran: the result was copied from this earlier key's, whose task ran the
+    /// same code on the same input values (early cutoff, see `trace`). Hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
 }
 
 /// A log as read back.
@@ -65,8 +69,19 @@ impl TaskLog {
             output_bytes: output.len() as u64,
             ran_unix_ms: crate::store::unix_ms_now(),
             owner: owner.to_owned(),
+            reused_from: None,
         };
         TaskLog { record: Some(record), output: output.to_vec() }.to_bytes()
+    }
+
+    /// The bytes of `logs/<key>` when worker `owner` reused the result of `source` for task
+    /// `name` instead of running it; stamped now.
+    pub fn reused(name: &str, owner: &str, source: &crate::Key) -> Vec<u8> {
+        let mut log = TaskLog::from_bytes(&TaskLog::encode(name, None, owner, b""));
+        if let Some(record) = log.record.as_mut() {
+            record.reused_from = Some(source.to_hex());
+        }
+        log.to_bytes()
     }
 
     /// The stored form: the output, then the record (if any) on a line of its own.

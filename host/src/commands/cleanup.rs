@@ -104,6 +104,9 @@ fn listing(plan: &Plan) -> String {
     for key in &plan.failures {
         out.push_str(&format!("would remove the failure mark of key {}\n", key.to_hex()));
     }
+    for (trace, key) in &plan.traces {
+        out.push_str(&format!("would remove the trace {} to key {}\n", trace.to_hex(), key.to_hex()));
+    }
     for id in &plan.manifests {
         out.push_str(&format!("would remove the manifest {}/{}\n", id.name, id.batch));
     }

@@ -76,6 +76,10 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
         table::terminal_columns(),
     );
     super::print(&summary)?;
+    if report.reused > 0 {
+        let (n, s) = (report.reused, if report.reused == 1 { "" } else { "s" });
+        super::print(&format!("{n} result{s} reused: their inputs' results were unchanged\n"))?;
+    }
     if let Some(note) = lease_note(&report) {
         super::print(&note)?;
     }
@@ -163,6 +167,7 @@ fn merge(total: execute::Report, round: execute::Report) -> execute::Report {
         failed,
         taken_over: total.taken_over + round.taken_over,
         duplicates: total.duplicates + round.duplicates,
+        reused: total.reused + round.reused,
         ..round
     }
 }

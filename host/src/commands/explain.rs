@@ -38,6 +38,9 @@ pub fn explain(loaded: &super::Loaded, selector: &Selector) -> anyhow::Result<i3
             }
         }
         failed = store.list_failures()?;
+    }
+    // A complete task's log says whether its result was reused rather than computed.
+    if !chosen.is_empty() {
         logs = store.list_logs()?;
     }
 
@@ -45,7 +48,10 @@ pub fn explain(loaded: &super::Loaded, selector: &Selector) -> anyhow::Result<i3
     for &i in &chosen {
         let key = graph.task(i).key;
         let why = if results.contains(&key) {
-            "complete".to_owned()
+            match logs.contains(&key) {
+                true => complete(store, &key)?,
+                false => "complete".to_owned(),
+            }
         } else {
             let runs = earlier.get(graph.name(i)).map(Vec::as_slice).unwrap_or_default();
             let ran_last = runs.iter().filter(|(_, e)| e.key == key).map(|(ms, _)| *ms).max();
@@ -68,6 +74,19 @@ pub fn explain(loaded: &super::Loaded, selector: &Selector) -> anyhow::Result<i3
     }
     super::print(&out)?;
     Ok(if missing.is_empty() { exit_code::OK } else { exit_code::NOT_DONE })
+}
+
+/// `complete`, and where the result came from if it was reused from another key (early
+/// cutoff, see `jug_core::trace`).
+fn complete(store: &jug_core::store::Store, key: &Key) -> anyhow::Result<String> {
+    let reused = store.get_task_log(key)?.and_then(|log| log.record).and_then(|record| record.reused_from);
+    Ok(match reused {
+        Some(source) => format!(
+            "complete (reused the result of key {}: the same code on the same input values)",
+            jug_core::text::one_line(source.get(..12).unwrap_or(&source))
+        ),
+        None => "complete".to_owned(),
+    })
 }
 
 /// How a task's last run failed, if it did: from its failure mark (`true`) or its log, with

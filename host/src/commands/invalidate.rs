@@ -1,10 +1,11 @@
 //! `jug-host invalidate`: remove the results of the selected tasks and of everything
-//! downstream of them, so the next `execute` recomputes exactly that.
+//! downstream of them, and the traces that lead to them, so the next `execute` recomputes
+//! exactly that.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use jug_core::store::{Access, Store};
-use jug_core::table;
+use jug_core::{Key, table};
 
 use crate::cli::InvalidateArgs;
 use crate::exit_code;
@@ -33,6 +34,17 @@ pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
     let mut removed: table::Counts = BTreeMap::new();
     if !to_remove.is_empty() {
         let store = Store::open(&loaded.store, Access::ReadWrite)?;
+        // Traces first (see `jug_core::trace`): each that leads to a result being removed goes
+        // whole, with the other keys it leads to, or the next execute would copy the same
+        // bytes back from an older key instead of computing them again.
+        let keys: HashSet<Key> = to_remove.iter().map(|&i| graph.task(i).key).collect();
+        for (trace, sources) in store.list_traces()? {
+            if sources.iter().any(|source| keys.contains(source)) {
+                for source in &sources {
+                    store.delete_trace(&trace, source)?;
+                }
+            }
+        }
         for i in to_remove {
             store.delete_result(&graph.task(i).key)?;
             *removed.entry(graph.name(i).to_owned()).or_default() += 1;

@@ -99,9 +99,13 @@ fn header(entry: &Entry) -> String {
         let now = if entry.state == State::Complete { "complete" } else { "not complete" };
         return format!("{now}; the log of an earlier run, without a record (an older jug-host wrote it)");
     };
-    let ran = match &record.failure {
-        Some(failure) => failed(failure),
-        None => "ok".to_owned(),
+    let ran = match (&record.failure, &record.reused_from) {
+        (Some(failure), _) => failed(failure),
+        (None, Some(source)) => format!(
+            "reused the result of key {} (same code, same input values: nothing ran)",
+            text::one_line(source.get(..12).unwrap_or(source))
+        ),
+        (None, None) => "ok".to_owned(),
     };
     let since = match (record.outcome, entry.state) {
         (LogOutcome::Failed, State::Complete) => " (from an earlier run; the task has since completed)",
@@ -156,6 +160,7 @@ fn json(entry: &Entry) -> serde_json::Value {
             "failure": record.and_then(|r| r.failure.as_ref()),
             "ran_unix_ms": record.map(|r| r.ran_unix_ms),
             "owner": record.map(|r| r.owner.as_str()),
+            "reused_from": record.and_then(|r| r.reused_from.as_deref()),
             "output": log.output_text(),
         })
     });

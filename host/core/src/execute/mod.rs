@@ -15,6 +15,11 @@
 //! A task whose lease was taken over [`CRASH_LIMIT`] times in a row has killed that many
 //! workers (out of memory, say): it is marked failed, whatever `keep_failed` says, and
 //! never given to another.
+//!
+//! Early cutoff (see `trace`): before running a task, its trace (code and input values) is
+//! looked up in one listing of the store's traces, taken the first time a task is about to
+//! run; a hit copies the result an earlier key stored. Traces of what ran are written once
+//! the results are durable, with the batch.
 
 mod run;
 mod waiting;
@@ -31,10 +36,10 @@ use crate::failure::FailureRecord;
 pub use crate::failure::{Failure, FailureKind};
 use crate::manifest::Manifest;
 use crate::select::Selector;
-use crate::store::{CRASH_LIMIT, LockRecord, Locking, Store, StoreError, Stored};
+use crate::store::{CRASH_LIMIT, LockRecord, Locking, Store, StoreError, Stored, Traces};
 use crate::table::Counts;
 use crate::task_log::TaskLog;
-use crate::{Graph, Key};
+use crate::{Graph, Key, trace};
 
 /// Runs task functions. The runtime crate implements it with a fresh sandbox per call.
 pub trait Runner: Sync {
@@ -141,6 +146,8 @@ pub struct Report {
     pub stopped_early: Option<String>,
     /// Selected tasks skipped because a failure record marks them failed.
     pub marked_failed: usize,
+    /// Tasks not run because an earlier key's result was reused (counted in `loaded`).
+    pub reused: usize,
 }
 
 /// Runs every selected task of `graph` that has no stored result.
@@ -188,6 +195,7 @@ pub fn execute(
         duplicates: state.duplicates,
         stopped_early: state.stopped_early.clone(),
         marked_failed: state.marked_failed,
+        reused: state.reused,
     })
 }
 
@@ -216,6 +224,11 @@ struct State {
     running: usize,
     /// Stored but not yet durable: (task, whether we hold its lock).
     uncommitted: Vec<u32>,
+    /// Of the uncommitted tasks: the traces to record once they are durable, and which of
+    /// them reused another key's result rather than ran.
+    traces: HashMap<u32, Key>,
+    reused_from: HashMap<u32, Key>,
+    reused: usize,
     /// Results produced or read here, so dependents need not read them back.
     cache: HashMap<u32, Arc<[u8]>>,
     cache_bytes: usize,
@@ -272,6 +285,8 @@ struct Shared {
     /// Wakes the lease keeper at the end of the run.
     keeper: Condvar,
     dependents: Vec<Vec<u32>>,
+    /// The store's traces, listed the first time a task is about to run (see `trace`).
+    known_traces: Mutex<Option<Arc<Traces>>>,
 }
 
 impl Shared {
@@ -318,6 +333,9 @@ impl Shared {
                 ready,
                 running: 0,
                 uncommitted: Vec::new(),
+                traces: HashMap::new(),
+                reused_from: HashMap::new(),
+                reused: 0,
                 cache: HashMap::new(),
                 cache_bytes: 0,
                 executed: Counts::new(),
@@ -345,6 +363,7 @@ impl Shared {
             commit: Condvar::new(),
             keeper: Condvar::new(),
             dependents: graph.dependents(),
+            known_traces: Mutex::new(None),
         }
     }
 
@@ -398,10 +417,13 @@ impl Shared {
 
 /// What a worker found when it took a task.
 enum Outcome {
-    /// `duplicate`: someone else stored the same result meanwhile.
+    /// `duplicate`: someone else stored the same result meanwhile; `trace`: to record once
+    /// durable; `reused_from`: the earlier key whose result was copied, when nothing ran.
     Stored {
         result: Arc<[u8]>,
         duplicate: bool,
+        trace: Option<Key>,
+        reused_from: Option<Key>,
     },
     AlreadyDone,
     /// With the time its holder's lease expires, if we could read it.
@@ -484,8 +506,14 @@ impl Context<'_> {
     fn apply(&self, state: &mut State, task: u32, outcome: Outcome) {
         let name = self.graph.name(task as usize);
         match outcome {
-            Outcome::Stored { result, duplicate } => {
+            Outcome::Stored { result, duplicate, trace, reused_from } => {
                 state.duplicates += usize::from(duplicate);
+                if let Some(trace) = trace {
+                    state.traces.insert(task, trace);
+                }
+                if let Some(source) = reused_from {
+                    state.reused_from.insert(task, source);
+                }
                 if state.cache_bytes + result.len() <= CACHE_LIMIT {
                     state.cache_bytes += result.len();
                     state.cache.insert(task, result);
@@ -578,7 +606,17 @@ impl Context<'_> {
                 None => return Ok(Outcome::InputUnusable(dep)),
             };
         }
-        let run = run_task(self.graph, self.runner, task as usize, &inputs);
+        let input = match run::input(self.graph, self.runner.max_input(), task as usize, &inputs) {
+            Ok(input) => input,
+            Err(failure) => return self.failed(task, failure, &[], self.options.keep_failed),
+        };
+        let trace = spec.shape.map(|shape| trace::trace(&shape, &input));
+        if let Some(trace) = trace
+            && let Some(outcome) = self.reuse(task, trace)?
+        {
+            return Ok(outcome);
+        }
+        let run = run::run_input(self.graph, self.runner, task as usize, &input);
         let (log, name) = (run.log, self.graph.name(task as usize));
         let owner = &self.options.owner;
         match run.outcome {
@@ -590,10 +628,41 @@ impl Context<'_> {
                 if !log.is_empty() {
                     self.store.put_log(&spec.key, &TaskLog::encode(name, None, owner, &log))?;
                 }
-                Ok(Outcome::Stored { result: result.into(), duplicate })
+                Ok(Outcome::Stored { result: result.into(), duplicate, trace, reused_from: None })
             }
             Err(failure) => self.failed(task, failure, &log, self.options.keep_failed),
         }
+    }
+
+    /// Early cutoff: copies the result of an earlier key whose task ran with this `trace` (the
+    /// same code on the same input values, see `trace`); `None` if there is none to copy. The
+    /// task's log says where its result came from.
+    fn reuse(&self, task: u32, trace: Key) -> Result<Option<Outcome>, StoreError> {
+        let spec = self.graph.task(task as usize);
+        let known = self.known_traces()?;
+        let Some(sources) = known.get(&trace) else { return Ok(None) };
+        for source in sources.iter().filter(|&&source| source != spec.key) {
+            // Gone or damaged (invalidated, cleaned up): not ours to report; try the next.
+            let Stored::Present(result) = self.store.get_result(source)? else { continue };
+            let duplicate = !self.store.put_result(&spec.key, &result)?;
+            let name = self.graph.name(task as usize);
+            self.store.put_log(&spec.key, &TaskLog::reused(name, &self.options.owner, source))?;
+            let (result, trace, reused_from) = (result.into(), Some(trace), Some(*source));
+            return Ok(Some(Outcome::Stored { result, duplicate, trace, reused_from }));
+        }
+        Ok(None)
+    }
+
+    /// The store's traces: listed once per run, by the first task about to run, so a run
+    /// with nothing to do never lists them.
+    fn known_traces(&self) -> Result<Arc<Traces>, StoreError> {
+        let mut known = self.shared.known_traces.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(traces) = known.as_ref() {
+            return Ok(traces.clone());
+        }
+        let traces = Arc::new(self.store.list_traces()?);
+        *known = Some(traces.clone());
+        Ok(traces)
     }
 
     /// Stores the log of a failed run, and with `mark`, the failure record.
@@ -695,6 +764,20 @@ impl Context<'_> {
                 self.store.unlock(&self.graph.task(task as usize).key)?;
             }
             synced?;
+            // Traces lead to durable results only. Advice too: a lost one costs a run.
+            let traces: Vec<(Key, Key)> = {
+                let mut state = self.shared.lock();
+                let key = |task: u32| self.graph.task(task as usize).key;
+                batch
+                    .iter()
+                    .filter_map(|&task| state.traces.remove(&task).map(|trace| (trace, key(task))))
+                    .collect()
+            };
+            for (trace, key) in &traces {
+                if let Err(e) = self.store.put_trace(trace, key) {
+                    tracing::warn!("cannot record the trace of {}: {e}", key.short());
+                }
+            }
             // What went into these keys, for `status --explain`: one object per task name in
             // the batch, never one per task. Advice only, so a failed write is no failure.
             for manifest in Manifest::for_batch(self.graph, &batch, &self.options.owner, sequence) {
@@ -705,7 +788,14 @@ impl Context<'_> {
             sequence += 1;
             let mut state = self.shared.lock();
             for &task in &batch {
-                *state.executed.entry(self.graph.name(task as usize).to_owned()).or_default() += 1;
+                let name = self.graph.name(task as usize).to_owned();
+                if state.reused_from.remove(&task).is_some() {
+                    state.reused += 1;
+                    state.counted_loaded[task as usize] = true;
+                    *state.loaded.entry(name).or_default() += 1;
+                } else {
+                    *state.executed.entry(name).or_default() += 1;
+                }
             }
             state.committed += batch.len();
             (self.on_event)(Event::Progress { done: state.committed, to_run: state.to_run });

@@ -14,11 +14,18 @@ use crate::{Graph, Key};
 /// deterministic CBOR. A part of a result that is not there (a tasklet) fails the task like
 /// any other error.
 pub fn run_task(graph: &Graph, runner: &dyn Runner, task: usize, inputs: &HashMap<Key, Arc<[u8]>>) -> Run {
-    let spec = graph.task(task);
-    let run = match input(graph, runner.max_input(), task, inputs) {
+    match input(graph, runner.max_input(), task, inputs) {
         Err(failure) => Run { outcome: Err(failure), log: Vec::new() },
-        Ok(input) if spec.compound => compound_result(graph.name(task), &input),
-        Ok(input) => runner.run(graph.component(task), spec, graph.function(task), &input),
+        Ok(input) => run_input(graph, runner, task, &input),
+    }
+}
+
+/// [`run_task`] on an input already spliced (by [`input`]).
+pub(super) fn run_input(graph: &Graph, runner: &dyn Runner, task: usize, input: &[u8]) -> Run {
+    let spec = graph.task(task);
+    let run = match spec.compound {
+        true => compound_result(graph.name(task), input),
+        false => runner.run(graph.component(task), spec, graph.function(task), input),
     };
     let outcome = run.outcome.and_then(|bytes| match cbor::validate(&bytes, References::Forbidden) {
         Ok(_) => Ok(bytes),
@@ -33,7 +40,7 @@ pub fn run_task(graph: &Graph, runner: &dyn Runner, task: usize, inputs: &HashMa
 /// The task's input: its template with the parts of results it takes spliced in, if that is
 /// at most `max_input` bytes. The size is known from the parts' lengths before anything is
 /// allocated, so a template naming one big result many times costs nothing to refuse.
-fn input(
+pub(super) fn input(
     graph: &Graph,
     max_input: u64,
     task: usize,

@@ -59,6 +59,9 @@ pub use format::FORMAT;
 pub use location::{StoreLocation, mask_credentials, mask_credentials_in};
 pub use lock::{CRASH_LIMIT, DEFAULT_LEASE, Lease, LockRecord, Locking, new_owner_id};
 
+/// Traces (see [`crate::trace`]), each with the keys whose results it leads to.
+pub type Traces = HashMap<Key, Vec<Key>>;
+
 /// Milliseconds since the Unix epoch, now.
 pub fn unix_ms_now() -> u64 {
     lock::unix_ms(std::time::SystemTime::now())
@@ -504,6 +507,36 @@ impl Store {
         self.delete(&manifest_path(id))
     }
 
+    /// Records that the task stored under `key` ran with `trace` (see [`crate::trace`]): an
+    /// empty object `traces/<trace>/<key>`, so one listing tells every trace and where it
+    /// leads, with no object read.
+    pub fn put_trace(&self, trace: &Key, key: &Key) -> Result<(), StoreError> {
+        self.put(&trace_path(trace, key), Vec::new(), PutMode::Overwrite, "store the trace").map(drop)
+    }
+
+    /// Every trace in the store, with the keys whose results it leads to, from one listing.
+    pub fn list_traces(&self) -> Result<Traces, StoreError> {
+        let prefix = Path::from("traces");
+        let listing = self
+            .call(|| self.objects.list(Some(&prefix)).try_collect::<Vec<_>>())
+            .map_err(|source| self.backend_error("list", "traces", source))?;
+        let mut traces = Traces::new();
+        for meta in &listing {
+            let mut parts = meta.location.parts();
+            let found = (parts.next(), parts.next(), parts.next(), parts.next());
+            if let (Some(_), Some(trace), Some(key), None) = found
+                && let (Some(trace), Some(key)) = (Key::from_hex(trace.as_ref()), Key::from_hex(key.as_ref()))
+            {
+                traces.entry(trace).or_default().push(key);
+            }
+        }
+        Ok(traces)
+    }
+
+    pub fn delete_trace(&self, trace: &Key, key: &Key) -> Result<(), StoreError> {
+        self.delete(&trace_path(trace, key))
+    }
+
     /// Takes a task's lease: if nobody holds it, or if its holder let it expire.
     pub fn try_lock(&self, key: &Key, record: &LockRecord) -> Result<Locking, StoreError> {
         // A lock can vanish between our failed create and our read of it; look again, a few
@@ -753,6 +786,10 @@ fn failure_path(key: &Key) -> Path {
 
 fn log_path(key: &Key) -> Path {
     Path::from(format!("logs/{}", key.to_hex()))
+}
+
+fn trace_path(trace: &Key, key: &Key) -> Path {
+    Path::from(format!("traces/{}/{}", trace.to_hex(), key.to_hex()))
 }
 
 fn manifest_path(id: &ManifestId) -> Path {
