@@ -10,6 +10,8 @@
 //! failed/<key hex>                         failure record left by `execute --keep-failed`
 //! manifests/<task name>/<batch id>         what went into the keys of one commit batch's
 //!                                          results of that name (see `manifest`)
+//! traces/<trace hex>/<key hex>             empty: the task stored under the key ran with
+//!                                          that trace (early cutoff, see `trace`)
 //! format                                   the store's format marker (see `format`)
 //! ```
 //!
