@@ -155,7 +155,11 @@ fn cleanup_keeps_the_manifests_explain_needs() {
     // code on the same input value, 3 (early cutoff).
     let lines = explain(&dir, "tasks.wasm", "*", &["diamond", "1", "3"], 0);
     assert!(lines.iter().all(|l| l.contains(": complete")), "{lines:?}");
-    assert_eq!(lines.iter().filter(|l| l.contains("complete (reused the result of key")).count(), 1, "{lines:?}");
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("complete (reused the result of key")).count(),
+        1,
+        "{lines:?}"
+    );
 }
 
 #[test]

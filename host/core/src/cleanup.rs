@@ -107,11 +107,11 @@ pub fn plan(store: &Store, graph: &Graph, all_graphs: bool) -> Result<Plan, Stor
     plan.logs.sort();
     plan.failures.sort();
     // A trace is of use to no graph once its result is gone, whoever stored it.
-    for (trace, keys) in store.list_traces()? {
-        let dangling = keys.into_iter().filter(|key| removed.contains(key) || !stored.contains(key));
-        plan.traces.extend(dangling.map(|key| (trace, key)));
-    }
+    let packs = crate::trace::read_packs(store)?;
+    let dangling = |key: &Key| removed.contains(key) || !stored.contains(key);
+    plan.traces = packs.iter().flat_map(|(_, e)| e).filter(|(_, key)| dangling(key)).copied().collect();
     plan.traces.sort();
+    plan.traces.dedup();
 
     // Manifests: prune this graph's names only (see the module docs).
     let names: HashSet<&str> = graph.names().iter().map(String::as_str).collect();
@@ -156,8 +156,9 @@ pub fn apply(store: &Store, plan: &Plan) -> Result<(), StoreError> {
     for id in &plan.manifests {
         store.delete_manifest(id)?;
     }
-    for (trace, key) in &plan.traces {
-        store.delete_trace(trace, key)?;
+    if !plan.traces.is_empty() {
+        let goes: HashSet<&(Key, Key)> = plan.traces.iter().collect();
+        crate::trace::remove(store, &crate::trace::read_packs(store)?, |t, k| goes.contains(&(*t, *k)))?;
     }
     store.sync()
 }

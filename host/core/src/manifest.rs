@@ -149,7 +149,7 @@ fn grants_of(graph: &Graph, index: usize) -> BTreeMap<String, Granted> {
 }
 
 /// `<unix ms, 13 digits>-<owner>-<sequence>`, with only characters safe in every store path.
-fn batch_id(unix_ms: u64, owner: &str, sequence: u64) -> String {
+pub fn batch_id(unix_ms: u64, owner: &str, sequence: u64) -> String {
     let owner: String = owner
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })

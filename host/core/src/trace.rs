@@ -15,17 +15,40 @@
 //! The key template keeps what only the key sees (file and directory content digests,
 //! `CustomHash` key forms); the spliced input is exactly the bytes the task is given (results
 //! and the parts of them a tasklet takes, `NoHash` values included, so they are covered too).
-//! When a task runs and its result is durable, `execute` stores `traces/<trace>/<key>`; before
-//! running a task with no result, it looks its trace up in one listing of `traces/` made per
-//! run, and on a hit copies the earlier key's result to the new key: same code, same input
-//! values, so by the determinism the sandbox enforces, the same bytes.
+//! When a task runs and its result is durable, `execute` records `(trace, key)`; before running
+//! a task with no result, it looks its trace up in the store's traces, read once per run, and
+//! on a hit copies the earlier key's result to the new key: same code, same input values, so
+//! by the determinism the sandbox enforces, the same bytes.
+//!
+//! Traces are stored in **packs**, `traces/<pack id>`, lines of `<trace hex> <key hex>`: a
+//! worker writes one pack per [`PACK_ENTRIES`] traces or [`PACK_INTERVAL`], and one when its
+//! run ends, so traces cost a request per thousands of tasks, not one per task, to write and
+//! to read. They are advice: a pack lost with a killed worker costs runs, never a wrong
+//! result, so they are not synced. Removing traces (`invalidate`, `cleanup`) rewrites the packs
+//! that hold them.
 //!
 //! Never reused this way: compound tasks (nothing runs), and tasks that may write through a
 //! grant (their own `jug::directory(…).writable()` or a `--dir …:rw`), whose run is an effect
 //! the copy would not repeat.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use crate::Key;
 use crate::cbor::{Reference, Wrapper};
+use crate::store::{Store, StoreError};
+
+/// Traces, each with the keys whose results it leads to.
+pub type Traces = HashMap<Key, Vec<Key>>;
+
+/// A stored pack: its id and its `(trace, key)` entries.
+pub type Pack = (String, Vec<(Key, Key)>);
+
+/// A worker writes its traces as a pack once it holds this many…
+pub const PACK_ENTRIES: usize = 4096;
+
+/// …or this long after its last pack, whichever comes first, and at the end of its run.
+pub const PACK_INTERVAL: Duration = Duration::from_secs(30);
 
 /// blake3 domain separation for traces.
 const CONTEXT: &str = "jug-host 2026-12 trace";
@@ -68,6 +91,72 @@ pub fn trace(shape: &Key, input: &[u8]) -> Key {
     Key(*hasher.finalize().as_bytes())
 }
 
+/// The bytes of a pack of `(trace, key)` entries.
+pub fn encode_pack(entries: &[(Key, Key)]) -> Vec<u8> {
+    let mut out = String::with_capacity(entries.len() * 130);
+    for (trace, key) in entries {
+        out.push_str(&trace.to_hex());
+        out.push(' ');
+        out.push_str(&key.to_hex());
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+/// The entries of a pack. A store may be shared, so lines that are not two keys are skipped
+/// rather than trusted.
+pub fn decode_pack(bytes: &[u8]) -> Vec<(Key, Key)> {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .filter_map(|line| {
+            let (trace, key) = line.split_once(' ')?;
+            Some((Key::from_hex(trace)?, Key::from_hex(key)?))
+        })
+        .collect()
+}
+
+/// Every pack in `store`, by id, with its entries: one listing and one read per pack.
+pub fn read_packs(store: &Store) -> Result<Vec<Pack>, StoreError> {
+    let mut packs = Vec::new();
+    for id in store.list_trace_packs()? {
+        if let Some(bytes) = store.get_trace_pack(&id)? {
+            packs.push((id, decode_pack(&bytes)));
+        }
+    }
+    Ok(packs)
+}
+
+/// The traces of `packs`, for lookups.
+pub fn index(packs: &[Pack]) -> Traces {
+    let mut traces = Traces::new();
+    for (trace, key) in packs.iter().flat_map(|(_, entries)| entries) {
+        let keys = traces.entry(*trace).or_default();
+        if !keys.contains(key) {
+            keys.push(*key);
+        }
+    }
+    traces
+}
+
+/// Removes the entries `goes` picks from `packs` in `store`: each pack that loses some is
+/// written again without them, or deleted when none is left. Returns how many went.
+pub fn remove(store: &Store, packs: &[Pack], goes: impl Fn(&Key, &Key) -> bool) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    for (id, entries) in packs {
+        let kept: Vec<(Key, Key)> =
+            entries.iter().filter(|(trace, key)| !goes(trace, key)).copied().collect();
+        if kept.len() == entries.len() {
+            continue;
+        }
+        removed += entries.len() - kept.len();
+        match kept.is_empty() {
+            true => store.delete_trace_pack(id)?,
+            false => store.put_trace_pack(id, &encode_pack(&kept))?,
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +185,19 @@ mod tests {
         assert_eq!(trace(&a, b"\x81\x01"), trace(&a, b"\x81\x01"));
         assert_ne!(trace(&a, b"\x81\x01"), trace(&a, b"\x81\x02"));
         assert_ne!(trace(&a, b"\x81\x01"), trace(&b, b"\x81\x01"));
+    }
+
+    #[test]
+    fn packs_round_trip_and_skip_what_is_not_an_entry() {
+        let entries = vec![(Key([1; 32]), Key([2; 32])), (Key([3; 32]), Key([4; 32]))];
+        let mut bytes = encode_pack(&entries);
+        assert_eq!(decode_pack(&bytes), entries);
+        bytes.extend_from_slice(b"not a line\n\xff\xfe\n0101 0202\n");
+        assert_eq!(decode_pack(&bytes), entries);
+        let index = index(&[
+            ("a".into(), entries.clone()),
+            ("b".into(), vec![entries[0], (Key([1; 32]), Key([5; 32]))]),
+        ]);
+        assert_eq!(index[&Key([1; 32])], [Key([2; 32]), Key([5; 32])]);
     }
 }

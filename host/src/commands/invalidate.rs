@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use jug_core::store::{Access, Store};
-use jug_core::{Key, table};
+use jug_core::{Key, table, trace};
 
 use crate::cli::InvalidateArgs;
 use crate::exit_code;
@@ -38,13 +38,14 @@ pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
         // whole, with the other keys it leads to, or the next execute would copy the same
         // bytes back from an older key instead of computing them again.
         let keys: HashSet<Key> = to_remove.iter().map(|&i| graph.task(i).key).collect();
-        for (trace, sources) in store.list_traces()? {
-            if sources.iter().any(|source| keys.contains(source)) {
-                for source in &sources {
-                    store.delete_trace(&trace, source)?;
-                }
-            }
-        }
+        let packs = trace::read_packs(&store)?;
+        let dropped: HashSet<Key> = packs
+            .iter()
+            .flat_map(|(_, e)| e)
+            .filter(|(_, key)| keys.contains(key))
+            .map(|(t, _)| *t)
+            .collect();
+        trace::remove(&store, &packs, |t, _| dropped.contains(t))?;
         for i in to_remove {
             store.delete_result(&graph.task(i).key)?;
             *removed.entry(graph.name(i).to_owned()).or_default() += 1;

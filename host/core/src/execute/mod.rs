@@ -17,9 +17,9 @@
 //! never given to another.
 //!
 //! Early cutoff (see `trace`): before running a task, its trace (code and input values) is
-//! looked up in one listing of the store's traces, taken the first time a task is about to
-//! run; a hit copies the result an earlier key stored. Traces of what ran are written once
-//! the results are durable, with the batch.
+//! looked up in the store's traces, read the first time a task is about to run; a hit copies
+//! the result an earlier key stored. Traces of what ran are recorded once their results are
+//! durable, and written in packs by the committer.
 
 mod run;
 mod waiting;
@@ -36,9 +36,10 @@ use crate::failure::FailureRecord;
 pub use crate::failure::{Failure, FailureKind};
 use crate::manifest::Manifest;
 use crate::select::Selector;
-use crate::store::{CRASH_LIMIT, LockRecord, Locking, Store, StoreError, Stored, Traces};
+use crate::store::{CRASH_LIMIT, LockRecord, Locking, Store, StoreError, Stored};
 use crate::table::Counts;
 use crate::task_log::TaskLog;
+use crate::trace::Traces;
 use crate::{Graph, Key, trace};
 
 /// Runs task functions. The runtime crate implements it with a fresh sandbox per call.
@@ -259,6 +260,37 @@ struct State {
 impl State {
     fn unfinished(&self, graph: &Graph) -> usize {
         (0..graph.len()).filter(|&i| !matches!(self.phase[i], Phase::Done | Phase::Excluded)).count()
+    }
+}
+
+/// The traces of durable results not written yet, and when the last pack went out.
+struct PendingTraces {
+    entries: Vec<(Key, Key)>,
+    last: std::time::Instant,
+    sequence: u64,
+}
+
+impl Default for PendingTraces {
+    fn default() -> Self {
+        PendingTraces { entries: Vec::new(), last: std::time::Instant::now(), sequence: 0 }
+    }
+}
+
+impl PendingTraces {
+    /// Writes a pack if there are enough entries, or it is time, or `end` says the run is over.
+    /// Traces are advice (see `trace`): a pack that cannot be written is a warning.
+    fn flush(&mut self, store: &Store, owner: &str, end: bool) {
+        let due = self.entries.len() >= trace::PACK_ENTRIES || self.last.elapsed() >= trace::PACK_INTERVAL;
+        if self.entries.is_empty() || !(due || end) {
+            return;
+        }
+        let id = crate::manifest::batch_id(crate::store::unix_ms_now(), owner, self.sequence);
+        if let Err(e) = store.put_trace_pack(&id, &trace::encode_pack(&self.entries)) {
+            tracing::warn!("cannot record {} traces: {e}", self.entries.len());
+        }
+        self.entries.clear();
+        self.last = std::time::Instant::now();
+        self.sequence += 1;
     }
 }
 
@@ -660,7 +692,7 @@ impl Context<'_> {
         if let Some(traces) = known.as_ref() {
             return Ok(traces.clone());
         }
-        let traces = Arc::new(self.store.list_traces()?);
+        let traces = Arc::new(trace::index(&trace::read_packs(self.store)?));
         *known = Some(traces.clone());
         Ok(traces)
     }
@@ -740,6 +772,7 @@ impl Context<'_> {
     fn committer(&self) -> Result<(), StoreError> {
         let mut next_sync = std::time::Instant::now();
         let mut sequence = 0;
+        let mut traces = PendingTraces::default();
         loop {
             let batch = {
                 let mut state = self.shared.lock();
@@ -754,6 +787,8 @@ impl Context<'_> {
                         self.shared.commit.wait_timeout(state, timeout).unwrap_or_else(|p| p.into_inner()).0;
                 }
                 if state.uncommitted.is_empty() {
+                    drop(state);
+                    traces.flush(self.store, &self.options.owner, true);
                     return Ok(());
                 }
                 std::mem::take(&mut state.uncommitted)
@@ -765,19 +800,14 @@ impl Context<'_> {
             }
             synced?;
             // Traces lead to durable results only. Advice too: a lost one costs a run.
-            let traces: Vec<(Key, Key)> = {
+            {
                 let mut state = self.shared.lock();
                 let key = |task: u32| self.graph.task(task as usize).key;
-                batch
-                    .iter()
-                    .filter_map(|&task| state.traces.remove(&task).map(|trace| (trace, key(task))))
-                    .collect()
-            };
-            for (trace, key) in &traces {
-                if let Err(e) = self.store.put_trace(trace, key) {
-                    tracing::warn!("cannot record the trace of {}: {e}", key.short());
-                }
+                let durable =
+                    batch.iter().filter_map(|&task| state.traces.remove(&task).map(|t| (t, key(task))));
+                traces.entries.extend(durable);
             }
+            traces.flush(self.store, &self.options.owner, false);
             // What went into these keys, for `status --explain`: one object per task name in
             // the batch, never one per task. Advice only, so a failed write is no failure.
             for manifest in Manifest::for_batch(self.graph, &batch, &self.options.owner, sequence) {

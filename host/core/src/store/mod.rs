@@ -10,8 +10,8 @@
 //! failed/<key hex>                         failure record left by `execute --keep-failed`
 //! manifests/<task name>/<batch id>         what went into the keys of one commit batch's
 //!                                          results of that name (see `manifest`)
-//! traces/<trace hex>/<key hex>             empty: the task stored under the key ran with
-//!                                          that trace (early cutoff, see `trace`)
+//! traces/<pack id>                         lines `<trace hex> <key hex>`: the task stored under
+//!                                          the key ran with that trace (early cutoff, see `trace`)
 //! format                                   the store's format marker (see `format`)
 //! ```
 //!
@@ -60,9 +60,6 @@ pub use envelope::HEADER_LEN;
 pub use format::FORMAT;
 pub use location::{StoreLocation, mask_credentials, mask_credentials_in};
 pub use lock::{CRASH_LIMIT, DEFAULT_LEASE, Lease, LockRecord, Locking, new_owner_id};
-
-/// Traces (see [`crate::trace`]), each with the keys whose results it leads to.
-pub type Traces = HashMap<Key, Vec<Key>>;
 
 /// Milliseconds since the Unix epoch, now.
 pub fn unix_ms_now() -> u64 {
@@ -509,34 +506,36 @@ impl Store {
         self.delete(&manifest_path(id))
     }
 
-    /// Records that the task stored under `key` ran with `trace` (see [`crate::trace`]): an
-    /// empty object `traces/<trace>/<key>`, so one listing tells every trace and where it
-    /// leads, with no object read.
-    pub fn put_trace(&self, trace: &Key, key: &Key) -> Result<(), StoreError> {
-        self.put(&trace_path(trace, key), Vec::new(), PutMode::Overwrite, "store the trace").map(drop)
+    /// Stores a pack of traces (see [`crate::trace`]) as `traces/<id>`; replaces one of the
+    /// same id.
+    pub fn put_trace_pack(&self, id: &str, pack: &[u8]) -> Result<(), StoreError> {
+        self.put(&trace_pack_path(id), pack.to_vec(), PutMode::Overwrite, "store the traces").map(drop)
     }
 
-    /// Every trace in the store, with the keys whose results it leads to, from one listing.
-    pub fn list_traces(&self) -> Result<Traces, StoreError> {
+    /// The ids of every trace pack, from one listing.
+    pub fn list_trace_packs(&self) -> Result<Vec<String>, StoreError> {
         let prefix = Path::from("traces");
         let listing = self
             .call(|| self.objects.list(Some(&prefix)).try_collect::<Vec<_>>())
             .map_err(|source| self.backend_error("list", "traces", source))?;
-        let mut traces = Traces::new();
-        for meta in &listing {
-            let mut parts = meta.location.parts();
-            let found = (parts.next(), parts.next(), parts.next(), parts.next());
-            if let (Some(_), Some(trace), Some(key), None) = found
-                && let (Some(trace), Some(key)) = (Key::from_hex(trace.as_ref()), Key::from_hex(key.as_ref()))
-            {
-                traces.entry(trace).or_default().push(key);
-            }
-        }
-        Ok(traces)
+        let mut ids: Vec<String> = listing
+            .iter()
+            .filter_map(|meta| {
+                let mut parts = meta.location.parts();
+                let (_, id) = (parts.next()?, parts.next()?);
+                parts.next().is_none().then(|| id.as_ref().to_owned())
+            })
+            .collect();
+        ids.sort();
+        Ok(ids)
     }
 
-    pub fn delete_trace(&self, trace: &Key, key: &Key) -> Result<(), StoreError> {
-        self.delete(&trace_path(trace, key))
+    pub fn get_trace_pack(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(&trace_pack_path(id))
+    }
+
+    pub fn delete_trace_pack(&self, id: &str) -> Result<(), StoreError> {
+        self.delete(&trace_pack_path(id))
     }
 
     /// Takes a task's lease: if nobody holds it, or if its holder let it expire.
@@ -790,8 +789,8 @@ fn log_path(key: &Key) -> Path {
     Path::from(format!("logs/{}", key.to_hex()))
 }
 
-fn trace_path(trace: &Key, key: &Key) -> Path {
-    Path::from(format!("traces/{}/{}", trace.to_hex(), key.to_hex()))
+fn trace_pack_path(id: &str) -> Path {
+    Path::from(format!("traces/{id}"))
 }
 
 fn manifest_path(id: &ManifestId) -> Path {
