@@ -74,3 +74,39 @@ fn an_unchanged_result_stops_the_reruns_downstream(backend: Backend) {
     let run = execute();
     assert_eq!(counts(&run), (0, 3), "{run:?}");
 }
+
+/// How many results a run's summary says it reused.
+fn reused(run: &Run) -> u64 {
+    let line = run.stdout.lines().find(|l| l.contains(" reused: their inputs' results were unchanged"));
+    line.map_or(0, |l| l.split_whitespace().next().unwrap().parse().unwrap())
+}
+
+/// Two workers in two directories share an S3 store after an edit: between them the parser
+/// runs once and each of the two results after it is reused once, and a third directory's
+/// `status` sees every task complete.
+#[test]
+fn two_workers_reuse_each_result_once() {
+    let store = Backend::S3.store_args("cutoff-workers");
+    let dirs: Vec<TestDir> =
+        (0..3).map(|i| TestDir::with_guest(&format!("cutoff-workers-{i}"), "tasks.wasm")).collect();
+    let jug = |dir: &TestDir, command: &[&str]| {
+        let mut args: Vec<&str> = command.to_vec();
+        args.extend(store.iter().map(String::as_str));
+        dir.jug(&args).arg_words(&["cutoff", "notes.txt"])
+    };
+    for dir in &dirs {
+        std::fs::write(dir.join("notes.txt"), "one\ntwo\n").unwrap();
+    }
+    jug(&dirs[0], &["execute", "tasks.wasm", "--short"]).run().expect_code(0);
+    for dir in &dirs {
+        std::fs::write(dir.join("notes.txt"), "one\ntwo   \n").unwrap();
+    }
+    let workers: Vec<_> =
+        dirs[..2].iter().map(|dir| jug(dir, &["execute", "tasks.wasm", "--short"]).spawn()).collect();
+    let runs: Vec<Run> = workers.into_iter().map(|worker| worker.wait().expect_code(0)).collect();
+    let executed: u64 = runs.iter().map(|run| counts(run).0).sum();
+    let reused: u64 = runs.iter().map(reused).sum();
+    assert_eq!((executed, reused), (1, 2), "{runs:?}");
+    let status = jug(&dirs[2], &["status", "tasks.wasm", "--short"]).run().expect_code(0);
+    assert!(status.stdout.starts_with("All tasks complete"), "{status:?}");
+}

@@ -217,6 +217,24 @@ fn file_inputs_rerun_when_the_content_changes() {
     missing.expect_one_line_error(4, "data.txt");
 }
 
+/// Early cutoff with a Python graph: an edit that leaves the line count as it was re-runs
+/// the count only; the square after it is reused.
+#[test]
+fn an_unchanged_python_result_stops_the_reruns_downstream() {
+    let dir = features_dir("python-cutoff");
+    std::fs::write(dir.join("data.txt"), "one\ntwo\n").unwrap();
+    let run = execute(&dir, "cutoff").expect_code(0);
+    assert_eq!(run.stdout, "Executed:  2 tasks\nLoaded:  0 tasks\n** Total: 2 tasks.\n", "{run:?}");
+    std::fs::write(dir.join("data.txt"), "one\ntwo   \n").unwrap();
+    let run = execute(&dir, "cutoff").expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "Executed:  1 tasks\nLoaded:  1 tasks\n** Total: 2 tasks.\n1 result reused: their inputs' results were unchanged\n",
+        "{run:?}"
+    );
+    assert_eq!(value(&dir, "square", "cutoff"), "4\n");
+}
+
 /// A test directory for the directory grants: data/in.txt (12 bytes), an empty out/, and
 /// secret.txt next to data/.
 pub(crate) fn with_grantable_dirs(dir: TestDir) -> TestDir {
