@@ -153,4 +153,5 @@ conformance!(
     a_result_of_another_format_version_is_not_damaged,
     a_store_of_a_newer_format_is_refused,
     takeovers_are_counted_in_the_lease,
+    trace_packs_are_listed_read_and_rewritten,
 );

@@ -3,9 +3,9 @@
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};
 
-use jug_core::Key;
 use jug_core::manifest::ManifestId;
 use jug_core::store::{Access, LockRecord, Locking, StoreError, StoreLocation, Stored};
+use jug_core::{Key, trace};
 
 use crate::Backend;
 
@@ -102,6 +102,26 @@ pub fn manifests_are_listed_by_name(backend: &Backend) {
     store.delete_manifest(&ids[0]).unwrap();
     assert_eq!(store.get_manifest(&ids[0]).unwrap(), None);
     assert_eq!(store.list_manifests().unwrap().len(), 2);
+}
+
+/// Trace packs (early cutoff, see `jug_core::trace`): written, listed back by id, read into
+/// one index, and rewritten without the entries that go (deleted once empty).
+pub fn trace_packs_are_listed_read_and_rewritten(backend: &Backend) {
+    let store = backend.open();
+    let (t1, t2, k1, k2, k3) = (key("t1"), key("t2"), key("k1"), key("k2"), key("k3"));
+    store.put_trace_pack("0001-a-000000", &trace::encode_pack(&[(t1, k1), (t2, k2)])).unwrap();
+    store.put_trace_pack("0002-b-000000", &trace::encode_pack(&[(t1, k3)])).unwrap();
+    assert_eq!(store.list_trace_packs().unwrap(), ["0001-a-000000", "0002-b-000000"]);
+    let packs = trace::read_packs(&store).unwrap();
+    let index = trace::index(&packs);
+    assert_eq!((index[&t1].as_slice(), index[&t2].as_slice()), (&[k1, k3][..], &[k2][..]));
+
+    // Everything that leads to k3 goes: its pack is left empty, so it goes too.
+    assert_eq!(trace::remove(&store, &packs, |_, k| *k == k3 || *k == k2).unwrap(), 2);
+    assert_eq!(store.list_trace_packs().unwrap(), ["0001-a-000000"]);
+    let index = trace::index(&trace::read_packs(&backend.open()).unwrap());
+    assert_eq!(index.len(), 1);
+    assert_eq!(index[&t1], [k1]);
 }
 
 pub fn a_second_copy_of_a_result_is_reported(backend: &Backend) {

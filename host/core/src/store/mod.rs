@@ -480,21 +480,30 @@ impl Store {
 
     /// Every manifest in the store, oldest first within a name, from one listing.
     pub fn list_manifests(&self) -> Result<Vec<ManifestId>, StoreError> {
-        let prefix = Path::from("manifests");
-        let listing = self
-            .call(|| self.objects.list(Some(&prefix)).try_collect::<Vec<_>>())
-            .map_err(|source| self.backend_error("list", "manifests", source))?;
-        let mut ids: Vec<ManifestId> = listing
-            .iter()
-            .filter_map(|meta| {
-                let mut parts = meta.location.parts();
-                let (_, name, batch) = (parts.next()?, parts.next()?, parts.next()?);
-                let name = crate::manifest::unescape_name(name.as_ref())?;
-                parts.next().is_none().then(|| ManifestId { name, batch: batch.as_ref().to_owned() })
+        let mut ids: Vec<ManifestId> = self
+            .list_below("manifests")?
+            .into_iter()
+            .filter_map(|parts| match parts.as_slice() {
+                [name, batch] => {
+                    Some(ManifestId { name: crate::manifest::unescape_name(name)?, batch: batch.clone() })
+                }
+                _ => None,
             })
             .collect();
         ids.sort();
         Ok(ids)
+    }
+
+    /// The paths below `prefix`, from one listing, each as its parts after the prefix.
+    fn list_below(&self, prefix: &'static str) -> Result<Vec<Vec<String>>, StoreError> {
+        let prefix_path = Path::from(prefix);
+        let listing = self
+            .call(|| self.objects.list(Some(&prefix_path)).try_collect::<Vec<_>>())
+            .map_err(|source| self.backend_error("list", prefix, source))?;
+        Ok(listing
+            .iter()
+            .map(|meta| meta.location.parts().skip(1).map(|p| p.as_ref().to_owned()).collect())
+            .collect())
     }
 
     /// Reads a manifest, as stored.
@@ -514,17 +523,11 @@ impl Store {
 
     /// The ids of every trace pack, from one listing.
     pub fn list_trace_packs(&self) -> Result<Vec<String>, StoreError> {
-        let prefix = Path::from("traces");
-        let listing = self
-            .call(|| self.objects.list(Some(&prefix)).try_collect::<Vec<_>>())
-            .map_err(|source| self.backend_error("list", "traces", source))?;
-        let mut ids: Vec<String> = listing
-            .iter()
-            .filter_map(|meta| {
-                let mut parts = meta.location.parts();
-                let (_, id) = (parts.next()?, parts.next()?);
-                parts.next().is_none().then(|| id.as_ref().to_owned())
-            })
+        let mut ids: Vec<String> = self
+            .list_below("traces")?
+            .into_iter()
+            .filter_map(|parts| <[String; 1]>::try_from(parts).ok())
+            .map(|[id]| id)
             .collect();
         ids.sort();
         Ok(ids)
