@@ -12,6 +12,10 @@
 //! componentize-py/js snapshot an interpreter and never produce the same bytes twice: their
 //! digest covers the sources, the SDK and the toolchain versions. The host cannot check such a
 //! claim; it is the SDK's promise that equal digests mean equal behaviour.
+//!
+//! It may also declare the identity of each task function (`jug-function-digests`): a task of
+//! a function listed there is keyed by that function's identity instead of the component's,
+//! so editing one function re-runs its tasks only (the Python SDK does, see `jug_py.digest`).
 
 use crate::Key;
 
@@ -20,6 +24,10 @@ const DECLARED_CONTEXT: &str = "jug-host 2026-11 declared code identity";
 
 /// The custom section in which a component declares its code identity.
 pub const DECLARED_DIGEST_SECTION: &str = "jug-code-digest";
+
+/// The custom section in which a component declares the identity of each task function.
+pub const FUNCTION_DIGESTS_SECTION: &str = "jug-function-digests";
+const FUNCTION_CONTEXT: &str = "jug-host 2026-12 declared function identity";
 
 /// The 8-byte preambles: `\0asm` + version/layer.
 const CORE_MODULE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -92,19 +100,47 @@ fn digest(bytes: &[u8], hasher: &mut blake3::Hasher) -> Result<(), MalformedWasm
 /// The payload of the top-level `jug-code-digest` section, if there is one. Two such
 /// sections, or an empty one, make the component malformed: which claim would be true?
 pub fn declared_digest(bytes: &[u8]) -> Result<Option<&[u8]>, MalformedWasm> {
+    declared_section(bytes, DECLARED_DIGEST_SECTION)
+}
+
+/// The identity of each task function a component declares (section `jug-function-digests`:
+/// a JSON object of function name to digest string), each derived into a key of its own, or
+/// an empty map if it declares none. Like the component's declared digest, a claim the host
+/// cannot check; the SDK promises that equal digests mean equal behaviour of that function.
+pub fn function_digests(bytes: &[u8]) -> Result<std::collections::BTreeMap<String, Key>, MalformedWasm> {
+    let Some(payload) = declared_section(bytes, FUNCTION_DIGESTS_SECTION)? else {
+        return Ok(Default::default());
+    };
+    let table: std::collections::BTreeMap<String, String> = serde_json::from_slice(payload).map_err(|e| {
+        MalformedWasm(format!(
+            "the `{FUNCTION_DIGESTS_SECTION}` section is not a JSON object of strings: {e}"
+        ))
+    })?;
+    Ok(table
+        .into_iter()
+        .map(|(function, digest)| {
+            let mut hasher = blake3::Hasher::new_derive_key(FUNCTION_CONTEXT);
+            hasher.update(digest.as_bytes());
+            (function, Key(*hasher.finalize().as_bytes()))
+        })
+        .collect())
+}
+
+/// The payload of the top-level custom section `name`: at most one, and not empty.
+fn declared_section<'b>(bytes: &'b [u8], name: &str) -> Result<Option<&'b [u8]>, MalformedWasm> {
     if kind(bytes) != WasmKind::Component {
         return Ok(None);
     }
     let mut found = None;
     for section in sections(bytes) {
         let (id, content) = section?;
-        if id != 0 || custom_section_name(content).ok() != Some(DECLARED_DIGEST_SECTION) {
+        if id != 0 || custom_section_name(content).ok() != Some(name) {
             continue;
         }
-        let payload = &content[1 + DECLARED_DIGEST_SECTION.len()..];
+        let payload = &content[1 + name.len()..];
         if payload.is_empty() || found.replace(payload).is_some() {
             return Err(MalformedWasm(format!(
-                "a component must have at most one non-empty `{DECLARED_DIGEST_SECTION}` section"
+                "a component must have at most one non-empty `{name}` section"
             )));
         }
     }

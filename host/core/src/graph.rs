@@ -52,6 +52,21 @@ pub struct ComponentRef {
     pub stem: String,
     /// The component's code identity.
     pub code: Key,
+    /// The identities of the task functions it declares one for (see
+    /// [`crate::code::function_digests`]); a task of any other function is keyed by `code`.
+    pub functions: std::sync::Arc<std::collections::BTreeMap<String, Key>>,
+}
+
+impl ComponentRef {
+    /// A component that declares no identity per function.
+    pub fn new(stem: impl Into<String>, code: Key) -> ComponentRef {
+        ComponentRef { stem: stem.into(), code, functions: Default::default() }
+    }
+
+    /// The code identity of `function`'s tasks: its own, or the component's.
+    pub fn code_of(&self, function: &str) -> Key {
+        self.functions.get(function).copied().unwrap_or(self.code)
+    }
 }
 
 /// The library code a compound task's result is valid for (see [`compound`]).
@@ -119,6 +134,12 @@ impl Graph {
     /// The component whose function a task runs.
     pub fn component(&self, index: usize) -> &ComponentRef {
         &self.components[self.function_components[self.tasks[index].function as usize] as usize]
+    }
+
+    /// The code identity a task's key derives from: its function's, if its component declares
+    /// one, else the component's (the environment is mixed in on top, see `keyed_code`).
+    pub fn code_of(&self, index: usize) -> Key {
+        self.component(index).code_of(self.function(index))
     }
 
     /// The task's name as Jug shows it: `stem.function` (`primes.is_prime`).
@@ -248,7 +269,7 @@ impl GraphBuilder {
         let stem = stem.into();
         GraphBuilder {
             graph: Graph {
-                components: vec![ComponentRef { stem: stem.clone(), code }],
+                components: vec![ComponentRef::new(stem.clone(), code)],
                 stem,
                 code,
                 functions: Vec::new(),
@@ -269,6 +290,16 @@ impl GraphBuilder {
             limits: GraphLimits::default(),
             bytes: 0,
         }
+    }
+
+    /// Keys the tasks of the functions in `functions` by their own identity (see
+    /// [`ComponentRef::code_of`]) rather than the graph component's.
+    pub fn with_functions(
+        mut self,
+        functions: std::sync::Arc<std::collections::BTreeMap<String, Key>>,
+    ) -> Self {
+        self.graph.components[0].functions = functions;
+        self
     }
 
     /// Refuses declarations past `limits` (instead of the defaults).
@@ -383,7 +414,7 @@ impl GraphBuilder {
         function: &str,
         template: Vec<u8>,
     ) -> Result<Key, DeclareError> {
-        let code = self.keyed_code(self.graph.components[component as usize].code);
+        let code = self.keyed_code(self.graph.components[component as usize].code_of(function));
         let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
         if function.is_empty() || !function.chars().all(valid_char) {
             return Err(DeclareError::BadFunctionName(function.to_owned()));
@@ -646,8 +677,8 @@ mod tests {
     #[test]
     fn tasks_of_another_component_are_keyed_and_named_by_it() {
         let mut builder = GraphBuilder::new("g", Key([1; 32]));
-        let stats = builder.component(ComponentRef { stem: "stats".into(), code: Key([2; 32]) });
-        assert_eq!(builder.component(ComponentRef { stem: "stats".into(), code: Key([2; 32]) }), stats);
+        let stats = builder.component(ComponentRef::new("stats", Key([2; 32])));
+        assert_eq!(builder.component(ComponentRef::new("stats", Key([2; 32]))), stats);
         let own = builder.declare("mean", vec![0x81, 0x01]).unwrap();
         let theirs = builder.declare_in(stats, "mean", vec![0x81, 0x01]).unwrap();
         assert_ne!(own, theirs);

@@ -88,7 +88,7 @@ impl Entry {
         Entry {
             key: spec.key,
             name: graph.name(index).to_owned(),
-            code: graph.component(index).code,
+            code: graph.code_of(index),
             function: graph.function(index).to_owned(),
             dependencies: spec.dependencies.iter().map(|&d| graph.task(d as usize).key).collect(),
             arguments: arguments_digest(&spec.template, &spec.references),

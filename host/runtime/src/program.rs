@@ -136,6 +136,7 @@ impl Program {
         let phase = Phase::Build {
             builder: Box::new(
                 GraphBuilder::new(self.stem(), code)
+                    .with_functions(self.main.component.functions.clone())
                     .with_environment(environment.key)
                     .with_grants(environment.grants)
                     .with_grant_contents(Box::new(move |dir: &jug_core::cbor::DirInput| contents.of(dir)))
@@ -318,6 +319,7 @@ impl Components {
         }
         let invalid = |reason: String| LoadError::Invalid { path: path.to_owned(), reason };
         let code = code::identity(bytes).map_err(|e| invalid(e.to_string()))?;
+        let functions = code::function_digests(bytes).map_err(|e| invalid(e.to_string()))?;
         let component = cache::load(&self.engine, bytes).map_err(|e| invalid(format!("{e:#}")))?;
         let wrong_world =
             |e: wasmtime::Error| LoadError::WrongWorld { path: path.to_owned(), reason: format!("{e:#}") };
@@ -325,7 +327,8 @@ impl Components {
         let pre = TaskPre::new(instance_pre).map_err(wrong_world)?;
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let file = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(Loaded { pre, component: ComponentRef { stem, code }, file })
+        let component = ComponentRef { stem, code, functions: Arc::new(functions) };
+        Ok(Loaded { pre, component, file })
     }
 
     /// The library a builder names (`graph.declare-in`), loaded on first use. Its path is

@@ -125,11 +125,15 @@ fn describe(graph: &Graph, i: usize, change: Option<Change>) -> String {
     match change {
         None => format!("never run: no result and no earlier run of {name} on record"),
         Some(Change::SameTask) => "its result was removed (invalidated or cleaned up)".to_owned(),
+        // With an identity per function, the change is that function's own.
         Some(Change::Code { was }) => format!(
             "the code of {} changed: stored results of {name} were computed by code {}, now {}",
-            graph.component(i).stem,
+            match graph.component(i).functions.contains_key(graph.function(i)) {
+                true => name,
+                false => &graph.component(i).stem,
+            },
             was.short(),
-            graph.component(i).code.short()
+            graph.code_of(i).short()
         ),
         Some(Change::Arguments) => "its arguments changed".to_owned(),
         Some(Change::Inputs(positions)) => {

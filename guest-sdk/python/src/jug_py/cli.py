@@ -93,6 +93,10 @@ class Build:
         self.digest = digest.code_digest(
             versions=self.versions, wit_dir=self.wit, entry_module=self.entry_module, trees=self.trees
         )
+        self.functions = digest.function_digests(
+            script_path=self.script, versions=self.versions, wit_dir=self.wit,
+            entry_template=entry.TEMPLATE, trees=self.trees,
+        )  # fmt: skip
 
     def up_to_date(self):
         return wasm.declared_digest(self.output) == self.digest.encode()
@@ -127,6 +131,9 @@ class Build:
             if done.returncode != 0 or not os.path.isfile(temporary):
                 raise Failure(self.failure(done.stdout.decode(errors="replace")))
             with open(temporary, "ab") as f:
+                if self.functions:
+                    table = json.dumps(self.functions, sort_keys=True, separators=(",", ":"))
+                    f.write(wasm.custom_section(wasm.FUNCTIONS_SECTION, table.encode()))
                 f.write(wasm.custom_section(wasm.DIGEST_SECTION, self.digest.encode()))
             os.replace(temporary, self.output)
         finally:

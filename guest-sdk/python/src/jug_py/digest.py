@@ -32,7 +32,7 @@ SKIPPED_SUFFIXES = (".pyc", ".pyo")
 class Digest:
     def __init__(self):
         self._hash = hashlib.sha256()
-        self.field("jug-py code digest", b"2")
+        self.field("jug-py code digest", b"3")
 
     def field(self, label, data):
         if isinstance(data, str):
@@ -156,3 +156,188 @@ def code_digest(*, versions, wit_dir, entry_module, trees):
         for relative in tree.files:
             digest.file(f"{tree.name}/{relative}", os.path.join(tree.source, relative))
     return "sha256:" + digest.hexdigest()
+
+
+# Per-function identity --------------------------------------------------------------------
+#
+# A task's key should change when, and only when, the code that task function can run changes.
+# For each function defined at the top level of the script, jug-py declares a digest (custom
+# section `jug-function-digests`) over:
+#
+# - the *base*: the component digest's fields that no function can be told apart by (versions,
+#   WIT, the entry module's template and the script's name, the SDK, every `-p` directory);
+# - the function's definition, as an AST without line numbers (moving code changes nothing;
+#   its decorators and docstring count);
+# - transitively, every top-level statement of the script that binds or mentions a name the
+#   function (or a statement already counted) uses: the helpers it calls, the constants and
+#   classes it reads, the imports it relies on, and statements that could change them
+#   (`CONFIG.update(...)` mentions CONFIG);
+# - every local module the counted statements import, whole (with what they import).
+#
+# Conservative where Python is dynamic: a function or counted statement that uses `eval`,
+# `exec`, `globals`, `vars`, `locals`, `getattr`, `setattr`, `__import__`, `importlib`,
+# `sys.modules` or `__dict__` counts the whole script and every local module; so does any
+# top-level statement using them, for every function, and `from m import *` counts for every
+# function. A script the host's Python cannot parse declares no table, and its tasks keep the
+# whole-component identity.
+#
+# This reads the script's syntax with the Python running jug-py (it imports and runs
+# nothing); the component's CPython may parse a newer syntax, in which case the table is left
+# out rather than guessed.
+
+DYNAMIC_NAMES = {
+    "eval", "exec", "globals", "vars", "locals", "getattr", "setattr", "delattr", "__import__",
+    "importlib", "__dict__", "modules", "__builtins__", "compile",
+}  # fmt: skip
+
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp,
+          ast.DictComp, ast.GeneratorExp)  # fmt: skip
+
+
+def _identifiers(node):
+    """Every identifier in a node: names, attribute names, import names."""
+    found = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            found.add(sub.id)
+        elif isinstance(sub, ast.Attribute):
+            found.add(sub.attr)
+        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+            found.update((alias.asname or alias.name).split(".")[0] for alias in sub.names)
+    return found
+
+
+def _free_names(function):
+    """The names a function definition reads from the module: the names it loads (decorators,
+    defaults and annotations included) less its parameters and the names it assigns."""
+    local = set()
+    for sub in ast.walk(function):
+        if isinstance(sub, ast.arg):
+            local.add(sub.arg)
+        elif isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+            local.add(sub.id)
+        elif isinstance(sub, (ast.Import, ast.ImportFrom)) and sub is not function:
+            local.update((alias.asname or alias.name).split(".")[0] for alias in sub.names)
+    loaded = {sub.id for sub in ast.walk(function) if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)}
+    nested = {sub.name for sub in ast.walk(function) if isinstance(sub, SCOPES[:3]) and sub is not function}
+    return loaded - local - nested
+
+
+def _uses(statement):
+    """The module-level names a top-level statement reads."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return _free_names(statement)
+    return {sub.id for sub in ast.walk(statement) if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)}
+
+
+def _bound_names(statement):
+    """The module-level names a top-level statement binds (nested scopes left out)."""
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {statement.name}
+    bound = set()
+    pending = [statement]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            continue
+        if not isinstance(node, SCOPES):
+            pending.extend(ast.iter_child_nodes(node))
+    return bound
+
+
+def _touched(statement):
+    """The names a plain top-level statement could change without assigning them: every name
+    it loads, except where it only calls it (`f(x)` may change x, not f)."""
+    called = {id(sub.func) for sub in ast.walk(statement) if isinstance(sub, ast.Call)}
+    return {
+        sub.id for sub in ast.walk(statement)
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and id(sub) not in called
+    }  # fmt: skip
+
+
+def _local_imports(statement, local_names):
+    """The local modules (top-level names in `local_names`) a statement imports."""
+    found = set()
+    for sub in ast.walk(statement):
+        if isinstance(sub, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in sub.names)
+        elif isinstance(sub, ast.ImportFrom) and sub.level == 0 and sub.module:
+            found.add(sub.module.split(".")[0])
+    return found & local_names
+
+
+def function_digests(*, script_path, versions, wit_dir, entry_template, trees):
+    """`{function name: "sha256:<hex>"}` for the top-level functions of `script_path` (see
+    above); `{}` if the script cannot be parsed here."""
+    with open(script_path, encoding="utf-8") as f:
+        source = f.read()
+    try:
+        tree = ast.parse(source, os.path.basename(script_path))
+    except SyntaxError:
+        return {}
+    base = Digest()
+    base.field("jug-py function digest", "1")
+    for label, version in sorted(versions.items()):
+        base.field(f"version {label}", version)
+    for relative in files_under(wit_dir, ".wit"):
+        base.file(f"wit {relative}", os.path.join(wit_dir, relative))
+    base.field("entry template", entry_template)
+    base.field("script name", os.path.basename(script_path))
+    app = next(t for t in trees if t.name == "app")
+    for t in trees:
+        if t is not app:
+            base.field("tree", t.name)
+            for relative in t.files:
+                base.file(f"{t.name}/{relative}", os.path.join(t.source, relative))
+    base = base.hexdigest()
+
+    statements = tree.body
+    plain = [not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom))
+             for s in statements]  # fmt: skip
+    dumps = [ast.dump(s, include_attributes=False) for s in statements]
+    uses = [_uses(s) for s in statements]
+    bound = [_bound_names(s) for s in statements]
+    touched = [_touched(s) if p else set() for s, p in zip(statements, plain)]
+    dynamic = [bool(_identifiers(s) & DYNAMIC_NAMES) for s in statements]
+    # `from m import *` binds names no one can list: every function counts it.
+    star = [isinstance(s, ast.ImportFrom) and any(a.name == "*" for a in s.names) for s in statements]
+    module_of = {relative: relative.split("/")[0].removesuffix(".py") for relative in app.files}
+    local_names = set(module_of.values())
+
+    digests = {}
+    for index, statement in enumerate(statements):
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        counted = {index} | {i for i, is_star in enumerate(star) if is_star}
+        names = set()
+        pending = sorted(counted)
+        while pending:
+            i = pending.pop()
+            new = uses[i] - names
+            names |= new
+            for j in range(len(statements)):
+                if j not in counted and (bound[j] & new or touched[j] & new):
+                    counted.add(j)
+                    pending.append(j)
+        if any(dynamic[i] for i in counted) or any(dynamic[i] for i, p in enumerate(plain) if p):
+            counted = set(range(len(statements)))
+            modules = local_names
+        else:
+            modules = set()
+            for i in counted:
+                modules |= _local_imports(statements[i], local_names)
+        digest = Digest()
+        digest.field("base", base)
+        digest.field("function", statement.name)
+        for i in sorted(counted):
+            digest.field("statement", dumps[i])
+        for relative in app.files:
+            if module_of[relative] in modules:
+                digest.file(f"app/{relative}", os.path.join(app.source, relative))
+        digests[statement.name] = "sha256:" + digest.hexdigest()
+    return digests

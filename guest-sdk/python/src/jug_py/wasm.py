@@ -3,6 +3,8 @@ appending it."""
 
 COMPONENT_PREAMBLE = b"\x00asm\x0d\x00\x01\x00"
 DIGEST_SECTION = "jug-code-digest"
+# `{"function": "sha256:…"}`: the identity of each task function (see `digest.function_digests`).
+FUNCTIONS_SECTION = "jug-function-digests"
 
 
 def leb128(n):
