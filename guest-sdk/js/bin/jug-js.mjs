@@ -12,8 +12,9 @@
 //    gets: the bundle, its modules named relative to the script, the SDK's as `jug-sdk/...`,
 //    so that two checkouts agree, and its source map; plus the SDK and tool versions and the
 //    WIT), and stops there if OUT already declares that digest;
-// 4. componentizes the bundle with componentize-js (15-30 s), appends the digest as the
-//    custom section `jug-code-digest`, and writes OUT atomically.
+// 4. componentizes the bundle with componentize-js (15-30 s), appends the identity of each
+//    task function as the custom section `jug-function-digests` (see function-digests.mjs)
+//    and the digest as `jug-code-digest`, and writes OUT atomically.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -23,10 +24,12 @@ import { basename, dirname, extname, join, relative, resolve, sep } from 'node:p
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { decodeMappings } from '../src/stack.js';
+import { functionDigests } from './function-digests.mjs';
 
 const SDK_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SDK_ENTRY = join(SDK_ROOT, 'src', 'jug.js');
 const DIGEST_SECTION = 'jug-code-digest';
+const FUNCTIONS_SECTION = 'jug-function-digests';
 /** componentize-js options that shape the component (part of the digest). */
 const WORLD = 'task';
 const DISABLED_FEATURES = ['http', 'fetch-event'];
@@ -359,22 +362,29 @@ function findCustomSection(bytes, name) {
 }
 
 function codeDigest(source, wit) {
-  const sdkVersion = packageVersion(SDK_ROOT);
+  return sha256([['format', 'jug-js code digest 3'], ...toolchain(wit), ['component source', source]]);
+}
+
+/** What every task of every build depends on besides its source: the SDK, the tools, the WIT. */
+function toolchain(wit) {
+  const parts = [['sdk', packageVersion(SDK_ROOT)]];
+  for (const dep of ['@bytecodealliance/componentize-js', '@bytecodealliance/preview2-shim', 'esbuild', 'cborg']) {
+    parts.push([dep, dependencyVersion(dep)]);
+  }
+  parts.push(['componentize', JSON.stringify({ world: WORLD, disableFeatures: DISABLED_FEATURES })]);
+  for (const file of wit.files) parts.push([`wit ${file.name}`, file.text]);
+  return parts;
+}
+
+/** `sha256:<hex>` over labelled parts, each length-prefixed. */
+function sha256(parts) {
   const hash = createHash('sha256');
-  const part = (label, value) => {
+  for (const [label, value] of parts) {
     const bytes = Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
     hash.update(`${label} ${bytes.length}\n`);
     hash.update(bytes);
     hash.update('\n');
-  };
-  part('format', 'jug-js code digest 2');
-  part('sdk', sdkVersion);
-  for (const dep of ['@bytecodealliance/componentize-js', '@bytecodealliance/preview2-shim', 'esbuild', 'cborg']) {
-    part(dep, dependencyVersion(dep));
   }
-  part('componentize', JSON.stringify({ world: WORLD, disableFeatures: DISABLED_FEATURES }));
-  for (const file of wit.files) part(`wit ${file.name}`, file.text);
-  part('component source', source);
   return `sha256:${hash.digest('hex')}`;
 }
 
@@ -423,6 +433,9 @@ async function build(options) {
     const bundleName = `${stem}.bundle.js`;
     const source = componentSource(bundled, dirname(script), bundleName);
     const digest = codeDigest(source, wit);
+    // Over the bundle without its source map (see function-digests.mjs).
+    const base = sha256([['format', 'jug-js function base 1'], ...toolchain(wit)]);
+    const identities = functionDigests(normalisedCode(bundled, dirname(script)), base);
 
     if (!options.force && existsSync(output)) {
       const current = findCustomSection(await readFile(output), DIGEST_SECTION);
@@ -456,7 +469,13 @@ async function build(options) {
     } catch (e) {
       throw new BuildError(`componentize-js failed: ${componentizeMessage(e)}`);
     }
-    const bytes = Buffer.concat([Buffer.from(component), customSection(DIGEST_SECTION, Buffer.from(digest, 'latin1'))]);
+    const sections = [Buffer.from(component)];
+    if (Object.keys(identities).length > 0) {
+      const table = JSON.stringify(Object.fromEntries(Object.entries(identities).sort()));
+      sections.push(customSection(FUNCTIONS_SECTION, Buffer.from(table, 'utf8')));
+    }
+    sections.push(customSection(DIGEST_SECTION, Buffer.from(digest, 'latin1')));
+    const bytes = Buffer.concat(sections);
     const temporary = join(dirname(output), `.${basename(output)}.${process.pid}.tmp`);
     try {
       await writeFile(temporary, bytes);
