@@ -124,6 +124,14 @@ class FunctionDigests(unittest.TestCase):
         self.assertNotEqual(before["helper"], base["helper"])
         self.assertEqual(sorted(n for n in base if base[n] != after[n]), ["first", "helper", "second"])
 
+    def test_a_global_statement_keeps_the_module_binding(self):
+        script = SCRIPT.replace("def helper(x):\n", "def helper(x):\n    global SCALE\n    SCALE = SCALE + 0\n")
+        self.write("graph.py", script)
+        before = self.digests()
+        self.write("graph.py", script.replace("SCALE = 10", "SCALE = 12"))
+        after = self.digests()
+        self.assertEqual(sorted(n for n in before if before[n] != after[n]), ["first", "helper", "second"])
+
     def test_dynamic_lookups_count_the_whole_script(self):
         dynamic = SCRIPT.replace("return x\n", "return globals()['helper'](x)\n")
         self.write("graph.py", dynamic)

@@ -220,7 +220,9 @@ def _free_names(function):
             local.update((alias.asname or alias.name).split(".")[0] for alias in sub.names)
     loaded = {sub.id for sub in ast.walk(function) if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)}
     nested = {sub.name for sub in ast.walk(function) if isinstance(sub, SCOPES[:3]) and sub is not function}
-    return loaded - local - nested
+    # `global x` makes x the module's, however the function assigns it.
+    declared_global = {name for sub in ast.walk(function) if isinstance(sub, ast.Global) for name in sub.names}
+    return (loaded - local - nested) | (loaded & declared_global)
 
 
 def _uses(statement):
