@@ -55,11 +55,12 @@ fn a_redis_server_that_comes_up_late_is_waited_for() {
     let dir = TestDir::with_guest("redis-late", "primes.wasm");
     let port = free_port();
     let store = format!("redis://127.0.0.1:{port}/");
-    let worker = dir
+    let mut worker = dir
         .jug(&["execute", "primes.wasm", "--store", &store, "--short", "--", "30"])
         .env("JUG_STORE_RETRY_SECS", "60")
         .spawn();
-    std::thread::sleep(Duration::from_secs(3));
+    // The server starts once the worker has said it cannot reach it.
+    assert!(worker.wait_for_stderr("is unreachable"), "the worker never said the store was unreachable");
     let _server = PrivateRedis::start(&dir, port);
     let run = worker.wait().expect_code(0);
     assert!(run.stdout.starts_with("Executed:  "), "{}", run.stdout);

@@ -281,13 +281,15 @@ impl JugCommand {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("jug-host starts");
-        Running { child }
+        Running { child, stderr_read: String::new() }
     }
 }
 
 /// A `jug-host` started with [`JugCommand::spawn`].
 pub struct Running {
     child: std::process::Child,
+    /// What [`Running::wait_for_stderr`] read of its stderr so far.
+    stderr_read: String,
 }
 
 impl Running {
@@ -298,7 +300,33 @@ impl Running {
     }
 
     pub fn wait(self) -> Run {
-        Run::from(self.child.wait_with_output().expect("jug-host ends"))
+        let mut run = Run::from(self.child.wait_with_output().expect("jug-host ends"));
+        run.stderr.insert_str(0, &self.stderr_read);
+        run
+    }
+
+    /// Reads the process's stderr, a line at a time, until a line contains `needle`: what a
+    /// test waits for before changing the world under the process (not a fixed sleep, which a
+    /// loaded machine outruns). False if stderr ended first. What was read stays part of the
+    /// [`Running::wait`] output.
+    pub fn wait_for_stderr(&mut self, needle: &str) -> bool {
+        use std::io::Read as _;
+        let Some(stderr) = self.child.stderr.as_mut() else { return false };
+        let mut line = Vec::new();
+        let mut byte = [0u8];
+        while stderr.read(&mut byte).unwrap_or(0) == 1 {
+            line.push(byte[0]);
+            if byte[0] == b'\n' {
+                let text = String::from_utf8_lossy(&line).into_owned();
+                self.stderr_read.push_str(&text);
+                line.clear();
+                if text.contains(needle) {
+                    return true;
+                }
+            }
+        }
+        self.stderr_read.push_str(&String::from_utf8_lossy(&line));
+        false
     }
 
     /// Waits for the process, and returns what it printed with its peak resident memory in
