@@ -4,7 +4,8 @@
 //
 // For each `taskGenerator(function name(...) {...})` or `taskGenerator('name', f)` at the top
 // level of the bundle, the identity is a sha256 over:
-// - `base`: the SDK, tool and WIT versions and the componentize options (as the code digest);
+// - `base`: the SDK, tool and WIT versions, the componentize options, the SDK's sources and the
+//   entry module (every task runs through them, reached from its statement or not);
 // - the source text of every top-level statement of the bundle the task's statement reaches:
 //   statements that bind an identifier a reached statement uses (helpers, constants, classes,
 //   the SDK's own code), and plain statements (not declarations) that use such an identifier

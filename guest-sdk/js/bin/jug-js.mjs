@@ -433,8 +433,20 @@ async function build(options) {
     const bundleName = `${stem}.bundle.js`;
     const source = componentSource(bundled, dirname(script), bundleName);
     const digest = codeDigest(source, wit);
-    // Over the bundle without its source map (see function-digests.mjs).
-    const base = sha256([['format', 'jug-js function base 1'], ...toolchain(wit)]);
+    // Over the bundle without its source map (see function-digests.mjs). Every task runs
+    // through the SDK (argument decoding, result encoding, the entry module's dispatch), not
+    // only the statements its own reaches: the SDK's sources and the entry module are in every
+    // function's identity.
+    const sdkSources = readdirSync(join(SDK_ROOT, 'src'))
+      .filter((f) => f.endsWith('.js'))
+      .sort()
+      .map((f) => [`sdk ${f}`, readFileSync(join(SDK_ROOT, 'src', f))]);
+    const base = sha256([
+      ['format', 'jug-js function base 2'],
+      ...toolchain(wit),
+      ...sdkSources,
+      ['entry module', entrySource(script, false)],
+    ]);
     const identities = functionDigests(normalisedCode(bundled, dirname(script)), base);
 
     if (!options.force && existsSync(output)) {

@@ -63,9 +63,23 @@ impl ComponentRef {
         ComponentRef { stem: stem.into(), code, functions: Default::default() }
     }
 
-    /// The code identity of `function`'s tasks: its own, or the component's.
+    /// The code identity of `function`'s tasks: its own, or the component's. The batch
+    /// variants of `jug::mapreduce` (`f.map`, `f.reduce`; task names have no dots of their own)
+    /// run `f` through the SDK, which every function's identity covers: theirs derives from f's.
     pub fn code_of(&self, function: &str) -> Key {
-        self.functions.get(function).copied().unwrap_or(self.code)
+        if let Some(&code) = self.functions.get(function) {
+            return code;
+        }
+        let variant = function.rsplit_once('.').filter(|(_, variant)| matches!(*variant, "map" | "reduce"));
+        match variant.and_then(|(base, variant)| Some((self.functions.get(base)?, variant))) {
+            Some((code, variant)) => {
+                let mut hasher = blake3::Hasher::new_derive_key("jug-host 2026-12 batch variant identity");
+                hasher.update(&code.0);
+                hasher.update(variant.as_bytes());
+                Key(*hasher.finalize().as_bytes())
+            }
+            None => self.code,
+        }
     }
 }
 
@@ -729,6 +743,30 @@ mod tests {
         assert_ne!(read, read2);
         assert_ne!(shape, shape2);
         assert_eq!((write, plain), (write2, plain2));
+    }
+
+    #[test]
+    fn a_function_with_an_identity_of_its_own_is_keyed_by_it_and_so_are_its_batch_variants() {
+        let table = std::collections::BTreeMap::from([("f".to_owned(), Key([3; 32]))]);
+        let keys = |f_code: u8, component: u8| {
+            let table = table.iter().map(|(n, _)| (n.clone(), Key([f_code; 32]))).collect();
+            let mut builder =
+                GraphBuilder::new("g", Key([component; 32])).with_functions(std::sync::Arc::new(table));
+            ["f", "f.map", "f.reduce", "g", "g.map"]
+                .map(|function| builder.declare(function, vec![0x81, 0x01]).unwrap())
+        };
+        let base = keys(3, 1);
+        // Another component identity: only the functions without one of their own change.
+        let other_component = keys(3, 2);
+        assert_eq!(base[..3], other_component[..3]);
+        assert_ne!(base[3], other_component[3]);
+        assert_ne!(base[4], other_component[4]);
+        // Another identity of f: f and its variants change, g does not.
+        let other_f = keys(4, 1);
+        assert!((0..3).all(|i| base[i] != other_f[i]));
+        assert_eq!(base[3..], other_f[3..]);
+        // The variants are told apart from each other and from f.
+        assert!(base[0] != base[1] && base[1] != base[2] && base[0] != base[2]);
     }
 
     #[test]
