@@ -749,7 +749,7 @@ mod tests {
     fn a_function_with_an_identity_of_its_own_is_keyed_by_it_and_so_are_its_batch_variants() {
         let table = std::collections::BTreeMap::from([("f".to_owned(), Key([3; 32]))]);
         let keys = |f_code: u8, component: u8| {
-            let table = table.iter().map(|(n, _)| (n.clone(), Key([f_code; 32]))).collect();
+            let table = table.keys().map(|n| (n.clone(), Key([f_code; 32]))).collect();
             let mut builder =
                 GraphBuilder::new("g", Key([component; 32])).with_functions(std::sync::Arc::new(table));
             ["f", "f.map", "f.reduce", "g", "g.map"]
