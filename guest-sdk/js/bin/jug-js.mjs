@@ -361,8 +361,15 @@ function findCustomSection(bytes, name) {
   return found;
 }
 
-function codeDigest(source, wit) {
-  return sha256([['format', 'jug-js code digest 3'], ...toolchain(wit), ['component source', source]]);
+/** The component's declared digest: everything in it, the function identities included (so
+ *  that a change in how they are computed rebuilds a component that is otherwise current). */
+function codeDigest(source, wit, identities) {
+  return sha256([
+    ['format', 'jug-js code digest 3'],
+    ...toolchain(wit),
+    ['component source', source],
+    ['function identities', JSON.stringify(Object.entries(identities).sort())],
+  ]);
 }
 
 /** What every task of every build depends on besides its source: the SDK, the tools, the WIT. */
@@ -432,7 +439,6 @@ async function build(options) {
     // script (see src/stack.js).
     const bundleName = `${stem}.bundle.js`;
     const source = componentSource(bundled, dirname(script), bundleName);
-    const digest = codeDigest(source, wit);
     // Over the bundle without its source map (see function-digests.mjs). Every task runs
     // through the SDK (argument decoding, result encoding, the entry module's dispatch), not
     // only the statements its own reaches: the SDK's sources and the entry module are in every
@@ -448,6 +454,7 @@ async function build(options) {
       ['entry module', entrySource(script, false)],
     ]);
     const identities = functionDigests(normalisedCode(bundled, dirname(script)), base);
+    const digest = codeDigest(source, wit, identities);
 
     if (!options.force && existsSync(output)) {
       const current = findCustomSection(await readFile(output), DIGEST_SECTION);

@@ -90,12 +90,13 @@ class Build:
         self.trees = digest.bundle(
             script_path=self.script, sdk_runtime_dir=RUNTIME_DIR, python_path=self.extra_paths
         )
-        self.digest = digest.code_digest(
-            versions=self.versions, wit_dir=self.wit, entry_module=self.entry_module, trees=self.trees
-        )
         self.functions = digest.function_digests(
             script_path=self.script, versions=self.versions, wit_dir=self.wit,
             entry_template=entry.TEMPLATE, trees=self.trees,
+        )  # fmt: skip
+        self.digest = digest.code_digest(
+            versions=self.versions, wit_dir=self.wit, entry_module=self.entry_module, trees=self.trees,
+            functions=self.functions,
         )  # fmt: skip
 
     def up_to_date(self):

@@ -21,6 +21,7 @@ equal behaviour; an edit to any bundled byte changes it.
 
 import ast
 import hashlib
+import json
 import os
 
 # Never bundled (nor hashed): version control, caches, and compiled bytecode, which CPython
@@ -142,10 +143,13 @@ def bundle(*, script_path, sdk_runtime_dir, python_path):
     return trees
 
 
-def code_digest(*, versions, wit_dir, entry_module, trees):
+def code_digest(*, versions, wit_dir, entry_module, trees, functions=None):
     """`sha256:<hex>` for a build that bundles `entry_module` (its source) and `trees` (see the
-    module's docs)."""
+    module's docs), with the identities of its functions (`function_digests`), so that a
+    change in how they are computed rebuilds a component that is otherwise current."""
     digest = Digest()
+    if functions:
+        digest.field("function identities", json.dumps(functions, sort_keys=True))
     for label, version in sorted(versions.items()):
         digest.field(f"version {label}", version)
     for relative in files_under(wit_dir, ".wit"):
