@@ -440,9 +440,17 @@ impl GraphBuilder {
         let (mut references, mut wrappers) =
             cbor::validate_template(&template, References::Allowed).map_err(bad)?;
         self.take_grant_contents(function, &mut wrappers)?;
+        // A trace's shape needs the template as declared: taken now if unwrapping will replace
+        // it, else only once the task turns out not to be declared yet.
         let may_write = wrappers.iter().any(|w| w.dir.as_ref().is_some_and(|d| d.writable))
             || self.graph.grants.values().any(|g| matches!(g, crate::manifest::Granted::Writable));
-        let shape = (!may_write).then(|| trace::shape(&code, function, &template, &references, &wrappers));
+        let shape = |template: &[u8], references: &[Reference]| {
+            (!may_write).then(|| trace::shape(&code, function, template, references, &wrappers))
+        };
+        let declared_shape = match wrappers.is_empty() {
+            true => None,
+            false => Some(shape(&template, &references)),
+        };
         // NoHash/CustomHash: the key hashes their key forms, the task gets their values.
         let files: Vec<_> = wrappers.iter().filter_map(|w| w.file.clone()).collect();
         let dirs: Vec<_> = wrappers.iter().filter_map(|w| w.dir.clone()).collect();
@@ -472,7 +480,7 @@ impl GraphBuilder {
             return Ok(key);
         }
         self.admit(template.len() + function.len())?;
-
+        let shape = declared_shape.unwrap_or_else(|| shape(&template, &references));
         let function = self.function_id(component, function);
         let limits = TaskLimits::default();
         Ok(self.push(TaskSpec {
