@@ -1,9 +1,9 @@
 //! Task keys: a Merkle hash of code identity, function and arguments.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
-use crate::util::{self, TestDir};
+use crate::rust_crate::RustCrate;
+use crate::util::TestDir;
 
 fn result_keys(dir: &TestDir, store: &str) -> BTreeSet<String> {
     dir.files_under(&format!("{store}/results")).into_iter().map(|f| f[3..].to_owned()).collect()
@@ -43,52 +43,9 @@ fn changing_one_input_changes_exactly_the_downstream_keys() {
     );
 }
 
-/// A copy of `examples/primes` as a crate of its own, so the test can edit and rebuild it.
-struct PrimesCopy {
-    dir: TestDir,
-}
-
-impl PrimesCopy {
-    fn new() -> PrimesCopy {
-        let dir = TestDir::new("keys-rebuild");
-        let workspace = util::workspace();
-        std::fs::create_dir_all(dir.join("crate/src")).unwrap();
-        std::fs::copy(workspace.join("examples/primes/src/lib.rs"), dir.join("crate/src/lib.rs")).unwrap();
-        std::fs::copy(workspace.join("Cargo.lock"), dir.join("crate/Cargo.lock")).unwrap();
-        let manifest = format!(
-            "[package]\nname = \"primes\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n\
-             [dependencies]\njug = {{ package = \"jug-sdk\", path = {:?} }}\n\n[workspace]\n",
-            workspace.join("guest-sdk/rust")
-        );
-        std::fs::write(dir.join("crate/Cargo.toml"), manifest).unwrap();
-        PrimesCopy { dir }
-    }
-
-    /// Builds the crate and puts the component at `primes.wasm` in the test directory.
-    fn build(&self) {
-        let target = util::guest_target_dir().with_file_name("guests-edited");
-        let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(self.dir.join("crate"))
-            .args(["build", "--release", "--target", "wasm32-wasip2"])
-            .env("CARGO_TARGET_DIR", &target)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        std::fs::copy(target.join("wasm32-wasip2/release/primes.wasm"), self.dir.join("primes.wasm"))
-            .unwrap();
-    }
-
-    fn edit(&self, from: &str, to: &str) {
-        let path = self.dir.join("crate/src/lib.rs");
-        let source = std::fs::read_to_string(&path).unwrap();
-        assert!(source.contains(from));
-        std::fs::write(&path, source.replace(from, to)).unwrap();
-    }
-}
-
 #[test]
 fn rebuilding_keeps_keys_and_editing_code_changes_them() {
-    let copy = PrimesCopy::new();
+    let copy = RustCrate::primes("keys-rebuild");
     copy.build();
     let dir = &copy.dir;
     dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);

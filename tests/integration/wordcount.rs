@@ -35,7 +35,19 @@ fn expected_render(title: &str, texts: &[&str]) -> String {
 
 #[test]
 fn wordcount_reruns_what_an_edited_text_reaches_and_nothing_for_its_title() {
-    let dir = TestDir::with_guest("wordcount", "wordcount.wasm");
+    reruns_what_an_edited_text_reaches(TestDir::with_guest("wordcount", "wordcount.wasm"));
+}
+
+/// The same, built with `cargo jug build`: every task (the mapreduce batches, `identity`,
+/// the compound's sub-tasks) runs in its function's variant, and gives the same results.
+#[test]
+fn wordcount_built_per_task_gives_the_same_results() {
+    let dir = TestDir::new("wordcount-per-task");
+    crate::rust_crate::build_workspace_guest("wordcount", &dir.join("wordcount.wasm"));
+    reruns_what_an_edited_text_reaches(dir);
+}
+
+fn reruns_what_an_edited_text_reaches(dir: TestDir) {
     std::fs::create_dir_all(dir.join("texts")).unwrap();
     for (path, text) in [("texts/a.txt", A), ("texts/b.txt", B), ("texts/c.txt", C)] {
         std::fs::write(dir.join(path), text).unwrap();

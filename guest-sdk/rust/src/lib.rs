@@ -141,25 +141,51 @@ macro_rules! export {
 
         impl $crate::bindings::Guest for __JugComponent {
             fn build(args: ::std::vec::Vec<::std::string::String>) -> ::std::result::Result<(), ::std::string::String> {
-                $crate::__private::run_build(&args, $build)
+                $crate::__private::build(&args)
             }
 
             fn run(
                 function: ::std::string::String,
                 input: ::std::vec::Vec<u8>,
             ) -> ::std::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
-                if function == $crate::IDENTITY {
-                    return $crate::__private::run_identity(&input);
-                }
-                $(
-                    if let ::core::option::Option::Some(result) = $($task)::+::dispatch(&function, &input) {
-                        return result;
+                $crate::__private::run(&function, &input)
+            }
+        }
+
+        // What `build` and `run` reach through the linker, so that `cargo jug build` can link
+        // a variant of the component per task function that has neither (see `__private`).
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        #[allow(improper_ctypes_definitions)]
+        pub unsafe extern "C" fn __jug_build(
+            args: *const ::std::vec::Vec<::std::string::String>,
+            out: *mut ::std::result::Result<(), ::std::string::String>,
+        ) -> u32 {
+            unsafe { out.write($crate::__private::run_build(&*args, $build)) };
+            0
+        }
+
+        #[doc(hidden)]
+        #[unsafe(no_mangle)]
+        #[inline(never)]
+        #[allow(improper_ctypes_definitions)]
+        pub unsafe extern "C" fn __jug_dispatch(call: *const $crate::__private::Call, out: *mut $crate::__private::Outcome) {
+            unsafe {
+                $crate::__private::answer(call, out, |function, input| {
+                    if function == $crate::IDENTITY {
+                        return ::core::option::Option::Some($crate::__private::run_identity(input));
                     }
-                )*
-                ::std::result::Result::Err($crate::__private::unknown_function(
-                    &function,
-                    &[$($($task)::+::NAME),*],
-                ))
+                    $(
+                        if let ::core::option::Option::Some(result) = $($task)::+::dispatch(function, input) {
+                            return ::core::option::Option::Some(result);
+                        }
+                    )*
+                    ::core::option::Option::Some(::std::result::Result::Err($crate::__private::unknown_function(
+                        function,
+                        &[$($($task)::+::NAME),*],
+                    )))
+                })
             }
         }
 
@@ -168,11 +194,75 @@ macro_rules! export {
 }
 
 /// Support code for the macros; not a stable API.
+///
+/// The component's `build` and `run` reach the graph builder and the task functions only
+/// through two symbols the linker resolves, `__jug_build` and `__jug_dispatch` (defined by
+/// `export!`), and each task function has a symbol of its own, `__jug_task.<name>` (defined by
+/// `#[jug::task]`). `cargo jug build` links the component once as is, then once per task
+/// function with both symbols redirected (`wasm-ld --wrap`): `__jug_dispatch` to that task's
+/// symbol and `__jug_build` to a stub. `--gc-sections` then keeps exactly the code and data
+/// that task function can reach, and that variant is what the host hashes and runs for it.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::cbor::{decode_args, encode_result};
     pub use crate::task::declare;
     pub use ciborium::Value;
+
+    /// One call of `run`, passed by pointer between the symbols above.
+    pub struct Call<'a> {
+        pub function: &'a str,
+        pub input: &'a [u8],
+    }
+
+    /// What a dispatcher answers: `None` when it has no such task function.
+    pub type Outcome = Option<Result<Vec<u8>, String>>;
+
+    // Both sides are this SDK's Rust, built by the same compiler: the types need no C layout.
+    #[allow(improper_ctypes)]
+    unsafe extern "C" {
+        fn __jug_build(args: *const Vec<String>, out: *mut Result<(), String>) -> u32;
+        fn __jug_dispatch(call: *const Call, out: *mut Outcome);
+    }
+
+    /// The component's `build` export.
+    pub fn build(args: &Vec<String>) -> Result<(), String> {
+        let mut out = std::mem::MaybeUninit::uninit();
+        // SAFETY: `__jug_build` writes `out` exactly when it returns 0; a variant's stub
+        // returns 1 and writes nothing.
+        match unsafe { __jug_build(args, out.as_mut_ptr()) } {
+            0 => unsafe { out.assume_init() },
+            _ => Err("this is the variant of one task function, which has no graph builder; \
+                 build the graph with the component `cargo jug build` wrote"
+                .into()),
+        }
+    }
+
+    /// The component's `run` export.
+    pub fn run(function: &str, input: &[u8]) -> Result<Vec<u8>, String> {
+        let mut out = std::mem::MaybeUninit::uninit();
+        // SAFETY: every dispatcher writes `out` (see `answer`).
+        unsafe { __jug_dispatch(&Call { function, input }, out.as_mut_ptr()) };
+        unsafe { out.assume_init() }
+            .unwrap_or_else(|| Err(format!("this component has no task function `{function}`")))
+    }
+
+    /// The task function `identity` has a variant of its own: it runs SDK code only.
+    #[unsafe(export_name = "__jug_task.jug.identity")]
+    #[allow(improper_ctypes_definitions)]
+    pub unsafe extern "C" fn identity_entry(call: *const Call, out: *mut Outcome) {
+        unsafe {
+            answer(call, out, |function, input| (function == crate::IDENTITY).then(|| run_identity(input)))
+        }
+    }
+
+    /// Answers `call` with `dispatch` into `out`.
+    ///
+    /// # Safety
+    /// `call` points to a live [`Call`] and `out` to writable space for an [`Outcome`].
+    pub unsafe fn answer(call: *const Call, out: *mut Outcome, dispatch: fn(&str, &[u8]) -> Outcome) {
+        let call = unsafe { &*call };
+        unsafe { out.write(dispatch(call.function, call.input)) }
+    }
 
     pub fn run_build(args: &[String], build: fn(&[String]) -> crate::Result) -> Result<(), String> {
         build(args).map_err(|e| e.0)

@@ -16,6 +16,11 @@
 //! It may also declare the identity of each task function (`jug-function-digests`): a task of
 //! a function listed there is keyed by that function's identity instead of the component's,
 //! so editing one function re-runs its tasks only (the Python SDK does, see `jug_py.digest`).
+//!
+//! A Rust graph built with `cargo jug build` carries more than a claim: a *variant* of itself per
+//! task function (custom sections `jug-variant:<function>`), linked so that it holds only the
+//! code and data that function can reach. The host computes that variant's identity like any
+//! component's and runs the function's tasks in it, so what is hashed is what runs.
 
 use crate::Key;
 
@@ -66,6 +71,12 @@ pub fn identity(bytes: &[u8]) -> Result<Key, MalformedWasm> {
     if let Some(declared) = declared_digest(bytes)? {
         return Ok(Key(blake3::derive_key(DECLARED_CONTEXT, declared)));
     }
+    computed_identity(bytes)
+}
+
+/// The identity of a component's code, ignoring any digest it declares: for what the host
+/// runs as it is (a variant, see [`variants`]).
+pub fn computed_identity(bytes: &[u8]) -> Result<Key, MalformedWasm> {
     let mut hasher = blake3::Hasher::new_derive_key(IDENTITY_CONTEXT);
     digest(bytes, &mut hasher)?;
     Ok(Key(*hasher.finalize().as_bytes()))
@@ -124,6 +135,42 @@ pub fn function_digests(bytes: &[u8]) -> Result<std::collections::BTreeMap<Strin
             (function, Key(*hasher.finalize().as_bytes()))
         })
         .collect())
+}
+
+/// The custom sections that hold a variant of the component per task function.
+pub const VARIANT_SECTION_PREFIX: &str = "jug-variant:";
+
+/// The per-function variants of a component (see the module's doc), by function name: each a
+/// component of its own. Two variants of one function, or one that is not a component, make
+/// the component malformed.
+pub fn variants(bytes: &[u8]) -> Result<std::collections::BTreeMap<String, &[u8]>, MalformedWasm> {
+    let mut found = std::collections::BTreeMap::new();
+    if kind(bytes) != WasmKind::Component {
+        return Ok(found);
+    }
+    for section in sections(bytes) {
+        let (id, content) = section?;
+        if id != 0 {
+            continue;
+        }
+        let name = custom_section_name(content)?;
+        let Some(function) = name.strip_prefix(VARIANT_SECTION_PREFIX) else { continue };
+        let variant = &content[custom_payload_start(content)?..];
+        if kind(variant) != WasmKind::Component {
+            return Err(MalformedWasm(format!("the variant of `{function}` is not a component")));
+        }
+        if found.insert(function.to_owned(), variant).is_some() {
+            return Err(MalformedWasm(format!("two variants of `{function}`")));
+        }
+    }
+    Ok(found)
+}
+
+/// Where a custom section's payload starts: after its name's length and the name.
+fn custom_payload_start(content: &[u8]) -> Result<usize, MalformedWasm> {
+    let mut pos = 0;
+    let len = leb128_u32(content, &mut pos)? as usize;
+    Ok(pos + len)
 }
 
 /// The payload of the top-level custom section `name`: at most one, and not empty.

@@ -70,7 +70,7 @@ impl ComponentRef {
         if let Some(&code) = self.functions.get(function) {
             return code;
         }
-        let variant = function.rsplit_once('.').filter(|(_, variant)| matches!(*variant, "map" | "reduce"));
+        let variant = batch_variant(function);
         match variant.and_then(|(base, variant)| Some((self.functions.get(base)?, variant))) {
             Some((code, variant)) => {
                 let mut hasher = blake3::Hasher::new_derive_key("jug-host 2026-12 batch variant identity");
@@ -81,6 +81,17 @@ impl ComponentRef {
             None => self.code,
         }
     }
+}
+
+/// `("f", "map")` for `f.map`, `("f", "reduce")` for `f.reduce`: the batch variants of
+/// `jug::mapreduce`, which run `f`'s code.
+pub fn batch_variant(function: &str) -> Option<(&str, &str)> {
+    function.rsplit_once('.').filter(|(_, variant)| matches!(*variant, "map" | "reduce"))
+}
+
+/// The function whose code a task of `function` runs: `f` for `f.map` and `f.reduce`.
+pub fn batch_base(function: &str) -> Option<&str> {
+    batch_variant(function).map(|(base, _)| base)
 }
 
 /// The library code a compound task's result is valid for (see [`compound`]).

@@ -44,6 +44,15 @@ pub(crate) struct Loaded {
     pre: TaskPre<Sandbox>,
     pub(crate) component: ComponentRef,
     file: String,
+    /// Its variant per task function (`cargo jug build`), compiled when a task first runs.
+    variants: std::collections::BTreeMap<String, Variant>,
+}
+
+/// The variant of a component that runs one task function: what that function's tasks are
+/// keyed by, and run in.
+struct Variant {
+    bytes: Vec<u8>,
+    pre: std::sync::OnceLock<Result<TaskPre<Sandbox>, String>>,
 }
 
 /// Every component a graph may run: the graph's own and the libraries its builder declared
@@ -219,13 +228,19 @@ impl Runner for Program {
                 log: Vec::new(),
             };
         };
+        let pre = match self.components.pre_for(&loaded, function) {
+            Ok(pre) => pre,
+            Err(message) => {
+                return Run { outcome: Err(Failure { kind: FailureKind::Trap, message }), log: Vec::new() };
+            }
+        };
         // A timeout may be the machine's fault rather than the task's: one more try. Every
         // other failure is deterministic, and trying again would only fail again.
         let limits = self.limits.for_task(&task.limits);
-        let first = self.run_once(&loaded, &limits, task, function, input);
+        let first = self.run_once(pre, &limits, task, function, input);
         match &first.outcome {
             Err(failure) if failure.kind == FailureKind::Timeout => {
-                let mut second = self.run_once(&loaded, &limits, task, function, input);
+                let mut second = self.run_once(pre, &limits, task, function, input);
                 let note = format!("jug-host: {}; retried once\n", failure.message);
                 second.log.splice(0..0, first.log.into_iter().chain(note.into_bytes()));
                 second
@@ -250,7 +265,7 @@ impl Program {
 
     fn run_once(
         &self,
-        loaded: &Loaded,
+        pre: &TaskPre<Sandbox>,
         limits: &Limits,
         task: &TaskSpec,
         function: &str,
@@ -282,7 +297,7 @@ impl Program {
             }
         };
         let mut store = self.store(sandbox, limits);
-        let result = match self.slots.instantiate(|| loaded.pre.instantiate(&mut store)) {
+        let result = match self.slots.instantiate(|| pre.instantiate(&mut store)) {
             Ok(instance) => instance.call_run(&mut store, function, input),
             Err(e) => Err(e),
         };
@@ -319,16 +334,49 @@ impl Components {
         }
         let invalid = |reason: String| LoadError::Invalid { path: path.to_owned(), reason };
         let code = code::identity(bytes).map_err(|e| invalid(e.to_string()))?;
-        let functions = code::function_digests(bytes).map_err(|e| invalid(e.to_string()))?;
-        let component = cache::load(&self.engine, bytes).map_err(|e| invalid(format!("{e:#}")))?;
-        let wrong_world =
-            |e: wasmtime::Error| LoadError::WrongWorld { path: path.to_owned(), reason: format!("{e:#}") };
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
-        let pre = TaskPre::new(instance_pre).map_err(wrong_world)?;
+        let mut functions = code::function_digests(bytes).map_err(|e| invalid(e.to_string()))?;
+        // A variant's identity is computed here, from the code that will run, whatever the
+        // component declares.
+        let mut variants = std::collections::BTreeMap::new();
+        for (function, variant) in code::variants(bytes).map_err(|e| invalid(e.to_string()))? {
+            functions.insert(
+                function.clone(),
+                code::computed_identity(variant).map_err(|e| invalid(e.to_string()))?,
+            );
+            variants.insert(function, Variant { bytes: variant.to_vec(), pre: Default::default() });
+        }
+        let pre = self.prepare(bytes).map_err(|(reason, world)| match world {
+            true => LoadError::WrongWorld { path: path.to_owned(), reason },
+            false => invalid(reason),
+        })?;
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let file = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let component = ComponentRef { stem, code, functions: Arc::new(functions) };
-        Ok(Loaded { pre, component, file })
+        Ok(Loaded { pre, component, file, variants })
+    }
+
+    /// Compiles a component (or reads it from the cache) and links it to the task world; an
+    /// error says why, and whether the component was of the wrong world.
+    fn prepare(&self, bytes: &[u8]) -> Result<TaskPre<Sandbox>, (String, bool)> {
+        let component = cache::load(&self.engine, bytes).map_err(|e| (format!("{e:#}"), false))?;
+        let wrong_world = |e: wasmtime::Error| (format!("{e:#}"), true);
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
+        TaskPre::new(instance_pre).map_err(wrong_world)
+    }
+
+    /// What `function`'s tasks run in: its variant (or, for `f.map`/`f.reduce`, f's), compiled
+    /// on first use, or the whole component when it has none.
+    fn pre_for<'l>(&self, loaded: &'l Loaded, function: &str) -> Result<&'l TaskPre<Sandbox>, String> {
+        let base = jug_core::graph::batch_base(function).unwrap_or(function);
+        let Some(variant) = loaded.variants.get(function).or_else(|| loaded.variants.get(base)) else {
+            return Ok(&loaded.pre);
+        };
+        let pre = variant.pre.get_or_init(|| {
+            self.prepare(&variant.bytes).map_err(|(reason, _)| {
+                format!("the variant of `{function}` in {} cannot be loaded: {reason}", loaded.file)
+            })
+        });
+        pre.as_ref().map_err(Clone::clone)
     }
 
     /// The library a builder names (`graph.declare-in`), loaded on first use. Its path is

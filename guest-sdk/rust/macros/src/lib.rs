@@ -55,6 +55,9 @@ fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
     }
 
     let declared = quote!(::core::stringify!(#name));
+    // The symbol `cargo jug build` links one variant of the component around (see the SDK's
+    // `variant` module): a literal, since `export_name` takes no macro.
+    let entry_symbol = format!("{}{name}", "__jug_task.");
     let (task_type, encode) = match &sig.output {
         ReturnType::Default => {
             (quote!(()), quote!(::jug::__private::encode_result(&{ __body(#(#params),*); })))
@@ -101,6 +104,15 @@ fn expand(function: ItemFn) -> syn::Result<proc_macro2::TokenStream> {
             pub const NAME: &str = #declared;
 
             #batches
+
+            /// The root of this task function's variant: everything it can run, and nothing
+            /// of the other task functions or the builder (see `jug::__private::Entry`).
+            #[doc(hidden)]
+            #[unsafe(export_name = #entry_symbol)]
+            #[allow(improper_ctypes_definitions)]
+            pub unsafe extern "C" fn __jug_entry(call: *const ::jug::__private::Call, out: *mut ::jug::__private::Outcome) {
+                unsafe { ::jug::__private::answer(call, out, dispatch) }
+            }
 
             /// Runs the task on its CBOR argument tuple and returns its CBOR result.
             pub fn run(input: &[u8]) -> ::core::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
