@@ -213,3 +213,56 @@ fn a_plain_cargo_build_keys_every_task_by_the_whole_component() {
     let value = dir.jug(&["value", "primes.wasm", "write_output"]).run().expect_code(0);
     assert_eq!(value.stdout, "\"Found 25 primes up to 100.\\n\"\n");
 }
+
+/// What a task is keyed by is what it runs in, and the host, not the component, says what
+/// that is: a declared digest cannot give a function another identity, a task runs in its
+/// function's variant (here, a variant of another function, which cannot run it), and a
+/// variant that is not a component is refused with the rest of the component.
+#[test]
+fn a_task_runs_in_the_variant_its_key_names() {
+    let primes = RustCrate::primes("per-task-variants");
+    primes.build_per_task();
+    let dir = &primes.dir;
+    let graph = dir.join("primes.wasm");
+    assert_eq!(counts(&execute(dir, "primes.wasm", &[])), (101, 0));
+    // `verify` runs each task again, in its variant, and gets the same bytes.
+    dir.jug(&["verify", "primes.wasm"]).run().expect_code(0);
+
+    // A forged claim beside the variants: is_prime's identity stays its variant's. (The
+    // component's own identity changes with any section, and no task is keyed by it.)
+    crate::util::append_custom_section(&graph, "jug-function-digests", br#"{"is_prime": "forged"}"#);
+    assert_eq!(status(dir, "primes.wasm", &[]), "All tasks complete (101 tasks).\n");
+
+    // write_output's variant swapped for is_prime's: a new identity for write_output, and its
+    // task runs in that variant, which has no write_output.
+    let variant = |name: &str| {
+        let sections = crate::util::custom_sections(&graph);
+        sections.into_iter().find(|(n, _)| n == &format!("jug-variant:{name}")).expect("a variant").1
+    };
+    let is_prime = variant("is_prime");
+    crate::util::replace_custom_section(&graph, "jug-variant:write_output", Some(&is_prime));
+    assert_eq!(
+        status(dir, "primes.wasm", &[]),
+        "1 tasks waiting to be run, 0 failed, 100 complete, (none active).\n"
+    );
+    let run = dir.jug(&["execute", "primes.wasm", "--keep-going"]).run();
+    assert!(run.stderr.contains("this component has no task function `write_output`"), "{run:?}");
+
+    // Not a component: the graph is refused as malformed, naming the variant.
+    crate::util::replace_custom_section(&graph, "jug-variant:write_output", Some(b"not wasm"));
+    let refused = dir.jug(&["status", "primes.wasm"]).run();
+    refused.expect_one_line_error(3, "the variant of `write_output` is not a component");
+}
+
+#[test]
+fn cargo_jug_refuses_what_it_cannot_build() {
+    let primes = RustCrate::primes("per-task-usage");
+    let refused = |args: &[&str], needle: &str| {
+        let run = primes.dir.command(crate::rust_crate::cargo_jug(), args).run().expect_code(2);
+        assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
+        assert!(run.stderr.starts_with("cargo jug: ") && run.stderr.contains(needle), "{run:?}");
+    };
+    refused(&["jug", "build", "--target", "wasm32-unknown-unknown"], "always built for wasm32-wasip2");
+    refused(&["jug", "build", "--jobs", "0"], "`--jobs` takes a positive number, not `0`");
+    refused(&["jug", "publish"], "unknown command `publish`");
+}

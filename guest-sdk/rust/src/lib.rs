@@ -22,7 +22,11 @@
 //! jug::export!(graph, [is_prime, count_primes]);
 //! ```
 //!
-//! Build with `cargo build --release --target wasm32-wasip2`; the crate must be a `cdylib`.
+//! The crate must be a `cdylib`. Build with `cargo jug build` (`guest-sdk/rust/cargo-jug`): it
+//! adds a variant of the component per task function, so that each task's key covers only the
+//! code its function can run, and editing one function re-runs its tasks only. Plain
+//! `cargo build --release --target wasm32-wasip2` works too, with one code identity for the
+//! whole component.
 //!
 //! ## What crosses the sandbox wall
 //!

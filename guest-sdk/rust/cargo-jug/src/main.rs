@@ -55,9 +55,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// A usage mistake: one line, then the usage, exit 2.
+/// A usage mistake: one line, exit 2.
 fn usage_error(message: &str) -> ExitCode {
-    eprintln!("cargo jug: {message}");
-    eprint!("{}", cargo::USAGE);
+    eprintln!("cargo jug: {message} (see `cargo jug --help`)");
     ExitCode::from(2)
 }
