@@ -9,6 +9,9 @@
 //!   declares a task (type-checked against the original signature);
 //! - `mod is_prime { const NAME; fn run(input) }`, the sandbox-side entry point that decodes the
 //!   arguments, calls the original body and encodes the result. `jug::export!` lists these.
+//!   It also has the symbol `__jug_task.is_prime`, the root of the function's variant in
+//!   `cargo jug build`. The name is the task's name, so two task functions of one name in a
+//!   component (which would share keys) fail to link: `duplicate symbol: __jug_task.is_prime`.
 //!
 //! A function returning `Result<T, E>` (with `E: Display`) gives a `Task<T>`; an `Err` fails the
 //! task with `E`'s text.
