@@ -214,6 +214,29 @@ fn a_plain_cargo_build_keys_every_task_by_the_whole_component() {
     assert_eq!(value.stdout, "\"Found 25 primes up to 100.\\n\"\n");
 }
 
+/// A library built per task (here primes, whose tasks a `tasks.wasm` graph declares with
+/// `declare-in`) is keyed per function as well: an edit to a function the graph does not use
+/// changes nothing, and one to count_primes re-runs it alone.
+#[test]
+fn a_library_built_per_task_is_keyed_per_function_too() {
+    let library = RustCrate::primes("per-task-library");
+    library.build_per_task();
+    let dir = &library.dir;
+    dir.copy_guest("tasks.wasm", "tasks.wasm");
+    let graph = ["library", "primes.wasm", "20"];
+    assert_eq!(counts(&execute(dir, "tasks.wasm", &graph)), (22, 0));
+    library.edit("primes <= {limit}", "primes up to {limit}");
+    library.build_per_task();
+    assert_eq!(status(dir, "tasks.wasm", &graph), "All tasks complete (22 tasks).\n");
+    library.edit(
+        "flags.into_iter().filter(|&is_prime| is_prime).count() as u64",
+        "flags.iter().filter(|p| **p).count() as u64",
+    );
+    library.build_per_task();
+    let run = execute(dir, "tasks.wasm", &graph);
+    assert_eq!((counts(&run), reused(&run)), ((1, 21), 1), "{run:?}");
+}
+
 /// What a task is keyed by is what it runs in, and the host, not the component, says what
 /// that is: a declared digest cannot give a function another identity, a task runs in its
 /// function's variant (here, a variant of another function, which cannot run it), and a
