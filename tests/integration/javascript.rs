@@ -382,6 +382,18 @@ fn keys_follow_the_code_not_the_build() {
     let run = dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
     assert_eq!(run.stdout, "Executed:  1 tasks\nLoaded:  100 tasks\n** Total: 101 tasks.\n");
     assert_eq!(value(&dir, "primes.wasm", "write_output", &[]), "\"There are 25 primes <= 100.\\n\"\n");
+
+    // is_prime by another loop with the same answers: its 99 tasks run, and the two after
+    // them are reused (early cutoff).
+    let rewritten = edited_primes("rewritten", |text| {
+        text.replace("`Found ${n} primes", "`There are ${n} primes").replace("d * d <= n", "d <= Math.sqrt(n)")
+    });
+    std::fs::copy(sdk_built(&rewritten), dir.join("primes.wasm")).expect("copy");
+    let run = dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "Executed:  99 tasks\nLoaded:  2 tasks\n** Total: 101 tasks.\n2 results reused: their inputs' results were unchanged\n"
+    );
 }
 
 /// Builds a script outside the workspace's sources next to itself (skipped while current).

@@ -411,12 +411,24 @@ fn a_rebuild_keeps_the_keys_and_an_edit_changes_them() {
     // Jug's demo edit: a typo fixed in write_output's message re-runs write_output alone.
     let fixed = edited.replace("Found {0} primes", "Found {0} prime numbers");
     assert_ne!(fixed, edited);
-    std::fs::write(dir.join("primes.py"), fixed).unwrap();
+    std::fs::write(dir.join("primes.py"), &fixed).unwrap();
     jug_py(&dir, &["build", "primes.py"]).expect_code(0);
     let run = dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
     assert_eq!(run.stdout, "Executed:  1 tasks\nLoaded:  100 tasks\n** Total: 101 tasks.\n");
     let sentence = dir.jug(&["value", "primes.wasm", "write_output"]).run().expect_code(0);
     assert_eq!(sentence.stdout, "\"Found 25 prime numbers <= 100.\\n\"\n");
+
+    // is_prime by trial division up to the square root, with the same answers: its 99 tasks
+    // run, and the two after them are reused (early cutoff).
+    let rewritten = fixed.replace("range(2, n - 1)", "range(2, int(n ** 0.5) + 1)");
+    assert_ne!(rewritten, fixed);
+    std::fs::write(dir.join("primes.py"), rewritten).unwrap();
+    jug_py(&dir, &["build", "primes.py"]).expect_code(0);
+    let run = dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
+    assert_eq!(
+        run.stdout,
+        "Executed:  99 tasks\nLoaded:  2 tasks\n** Total: 101 tasks.\n2 results reused: their inputs' results were unchanged\n"
+    );
 }
 
 /// A script that imports `extmod`, which is not next to it: it comes from a `-p` directory or
