@@ -386,7 +386,8 @@ fn keys_follow_the_code_not_the_build() {
     // is_prime by another loop with the same answers: its 99 tasks run, and the two after
     // them are reused (early cutoff).
     let rewritten = edited_primes("rewritten", |text| {
-        text.replace("`Found ${n} primes", "`There are ${n} primes").replace("d * d <= n", "d <= Math.sqrt(n)")
+        text.replace("`Found ${n} primes", "`There are ${n} primes")
+            .replace("d * d <= n", "d <= Math.sqrt(n)")
     });
     std::fs::copy(sdk_built(&rewritten), dir.join("primes.wasm")).expect("copy");
     let run = dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
