@@ -38,6 +38,30 @@ pub enum Command {
     Graph(GraphDiagramArgs),
     /// Run complete tasks again and check that they reproduce their stored results
     Verify(VerifyArgs),
+    /// Show, prune or fill this machine's cache of compiled components
+    Cache(CacheArgs),
+}
+
+/// `cache`: the compiled-code cache (`JUG_CACHE_DIR`), bounded by `JUG_CACHE_MAX`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Remove the least recently used entries until the cache holds at most its limit
+    /// (JUG_CACHE_MAX, or --max)
+    #[arg(long)]
+    pub prune: bool,
+
+    /// The limit for --prune [default: JUG_CACHE_MAX, else 4GiB]
+    #[arg(long, value_name = "SIZE", value_parser = size, requires = "prune")]
+    pub max: Option<u64>,
+
+    /// Remove every entry
+    #[arg(long, conflicts_with = "prune")]
+    pub clear: bool,
+
+    /// Compile these components (and their per-task variants) into the cache now, so the next
+    /// command that runs them starts at once
+    #[arg(long, value_name = "COMPONENT.wasm")]
+    pub warm: Vec<PathBuf>,
 }
 
 /// What every subcommand needs to build the graph and find its store.
@@ -470,7 +494,7 @@ fn jobs(text: &str) -> Result<u32, String> {
 const MAX_JOBS: u32 = 1024;
 
 /// A number of bytes with an optional unit: 4096, 64KiB, 512MiB, 2GiB (also KB, MB, GB = 1000ⁿ).
-fn size(text: &str) -> Result<u64, String> {
+pub fn size(text: &str) -> Result<u64, String> {
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let scale: f64 = match unit.trim() {

@@ -219,6 +219,7 @@ fn no_number_in_the_environment_makes_execute_panic() {
         "JUG_BUILD_MAX_MEMORY",
         "JUG_MAX_GRAPH_TASKS",
         "JUG_MAX_GRAPH_BYTES",
+        "JUG_CACHE_MAX",
         "COLUMNS",
     ];
     for variable in variables {

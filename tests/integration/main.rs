@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod barriers;
+mod cache;
 mod cleanup;
 mod commands;
 mod compound;

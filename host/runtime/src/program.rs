@@ -125,6 +125,15 @@ impl Program {
         &self.grants
     }
 
+    /// Compiles (or finds in the cache) every per-task variant of the graph's component now,
+    /// rather than when its first task runs; returns how many there are.
+    pub fn compile_variants(&self) -> Result<usize, String> {
+        for function in self.main.variants.keys() {
+            self.components.pre_for(&self.main, function)?;
+        }
+        Ok(self.main.variants.len())
+    }
+
     /// The component's code identity (part of every task key).
     pub fn code(&self) -> Key {
         self.main.component.code
@@ -345,20 +354,20 @@ impl Components {
             );
             variants.insert(function, Variant { bytes: variant.to_vec(), pre: Default::default() });
         }
-        let pre = self.prepare(bytes).map_err(|(reason, world)| match world {
+        let file = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let pre = self.prepare(bytes, &file).map_err(|(reason, world)| match world {
             true => LoadError::WrongWorld { path: path.to_owned(), reason },
             false => invalid(reason),
         })?;
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let file = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let component = ComponentRef { stem, code, functions: Arc::new(functions) };
         Ok(Loaded { pre, component, file, variants })
     }
 
     /// Compiles a component (or reads it from the cache) and links it to the task world; an
     /// error says why, and whether the component was of the wrong world.
-    fn prepare(&self, bytes: &[u8]) -> Result<TaskPre<Sandbox>, (String, bool)> {
-        let component = cache::load(&self.engine, bytes).map_err(|e| (format!("{e:#}"), false))?;
+    fn prepare(&self, bytes: &[u8], label: &str) -> Result<TaskPre<Sandbox>, (String, bool)> {
+        let component = cache::load(&self.engine, bytes, label).map_err(|e| (format!("{e:#}"), false))?;
         let wrong_world = |e: wasmtime::Error| (format!("{e:#}"), true);
         let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
         TaskPre::new(instance_pre).map_err(wrong_world)
@@ -372,7 +381,8 @@ impl Components {
             return Ok(&loaded.pre);
         };
         let pre = variant.pre.get_or_init(|| {
-            self.prepare(&variant.bytes).map_err(|(reason, _)| {
+            let label = format!("{}'s {function} variant", loaded.file);
+            self.prepare(&variant.bytes, &label).map_err(|(reason, _)| {
                 format!("the variant of `{function}` in {} cannot be loaded: {reason}", loaded.file)
             })
         });

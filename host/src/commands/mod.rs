@@ -1,6 +1,7 @@
 //! One file per subcommand, plus what they share: load the component, build its graph,
 //! find its store, select tasks by name.
 
+mod cache;
 mod check;
 mod cleanup;
 mod count;
@@ -27,6 +28,7 @@ use crate::cli::{BuilderArgs, Command, GraphArgs, Selection};
 
 /// Runs a subcommand; returns the exit code.
 pub fn run(command: Command) -> anyhow::Result<i32> {
+    cache::configure()?;
     match command {
         Command::Execute(args) => execute::run(args),
         Command::Status(args) => status::run(args),
@@ -39,6 +41,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Count(args) => count::run(args),
         Command::Graph(args) => diagram::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Cache(args) => cache::run(args),
     }
 }
 
