@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const SDK_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SDK_ENTRY = join(SDK_ROOT, 'src', 'jug.js');
 const PRELUDE = join(SDK_ROOT, 'src', 'prelude.js');
-const NODE_GLOBALS = join(SDK_ROOT, 'src', 'node-globals.js');
+const NODE_GLOBALS = join(SDK_ROOT, 'src', 'node-globals', 'index.js');
 
 export class BuildError extends Error {}
 
@@ -99,12 +99,14 @@ function nodeBuiltins(scriptDir) {
         if (!BUILTINS.has(name) && !args.path.startsWith('node:')) return undefined;
         if (args.importer && browserReplaces(args.importer, name)) return undefined;
         if (POLYFILLS[name]) return { path: sdkRequire.resolve(POLYFILLS[name]) };
+        // esbuild puts the importing file and line before the text.
         const pkg = owningPackage(args.importer);
-        const who = pkg
-          ? `the package ${pkg} (${relative(scriptDir, args.importer).split(sep).join('/')})`
-          : relative(scriptDir, args.importer).split(sep).join('/') || 'the script';
-        const why = WHY.get(name) ?? `jug-js has no polyfill for it (it has: ${Object.keys(POLYFILLS).join(', ')})`;
-        return { errors: [{ text: `${who} imports the Node built-in \`${args.path}\`, which cannot work in a task: ${why}` }] };
+        const who = pkg ? `the package ${pkg}` : relative(scriptDir, args.importer).split(sep).join('/');
+        const what = `${who} imports the Node built-in \`${args.path}\``;
+        const text = WHY.has(name)
+          ? `${what}, which cannot work in a task: ${WHY.get(name)}`
+          : `${what}, for which jug-js has no polyfill (it has ${Object.keys(POLYFILLS).join(', ')}): use a package written for browsers`;
+        return { errors: [{ text }] };
       });
     },
   };
