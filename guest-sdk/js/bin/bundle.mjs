@@ -40,6 +40,9 @@ export const POLYFILLS = {
   util: 'util/',
 };
 
+/** The npm packages of POLYFILLS (their versions are in every task function's identity). */
+export const POLYFILL_PACKAGES = [...new Set(Object.values(POLYFILLS).map((s) => s.split('/')[0]))].sort();
+
 /** Built-ins that cannot work in a task, by why. The rest have no polyfill here. */
 const IMPOSSIBLE = [
   [
@@ -213,18 +216,31 @@ export async function bundle(esbuild, script, forCheck) {
  *  `jug-sdk/...` (where the SDK lies relative to the script differs between checkouts and
  *  machines), others as they are. */
 export function sourceName(source, scriptDir) {
-  const path = resolve(scriptDir, source);
-  if (path.startsWith(SDK_ROOT + sep)) return `jug-sdk/${relative(SDK_ROOT, path).split(sep).join('/')}`;
+  // A module a `browser` field disables is named `(disabled):path`.
+  const [, disabled, rest] = /^(\(disabled\):)?(.*)$/s.exec(source);
+  const path = resolve(scriptDir, rest);
+  if (path.startsWith(SDK_ROOT + sep)) return `${disabled ?? ''}jug-sdk/${relative(SDK_ROOT, path).split(sep).join('/')}`;
   return source;
 }
 
-/** The bundle with esbuild's `// path` line before each module naming it by `sourceName`, so
- *  that no byte of it depends on where the checkout is. Lines stay where they are: the source
- *  map still fits. */
+/** The bundle with the paths esbuild writes named by `sourceName`: the `// path` line before
+ *  each module, and the key of a module's wrapper (`__commonJS({ "path"(exports, module) {`,
+ *  `__esm({ "path"() {`), so that no byte of it depends on where the checkout is. Lines stay
+ *  where they are: the source map still fits. */
 export function normalisedCode({ code, metafile }, scriptDir) {
-  const names = new Map(Object.keys(metafile.inputs).map((p) => [`// ${p}`, `// ${sourceName(p, scriptDir)}`]));
+  const names = new Map();
+  for (const path of Object.keys(metafile.inputs)) {
+    const name = sourceName(path, scriptDir);
+    if (name !== path) names.set(path, name);
+  }
   return code
     .split('\n')
-    .map((line) => names.get(line.trim()) ?? line)
+    .map((line) => {
+      const comment = /^(\s*)\/\/ (.*)$/.exec(line);
+      if (comment && names.has(comment[2])) return `${comment[1]}// ${names.get(comment[2])}`;
+      const wrapper = /^(\s*)"([^"]+)"(\(.*)$/.exec(line);
+      if (wrapper && names.has(wrapper[2])) return `${wrapper[1]}${JSON.stringify(names.get(wrapper[2]))}${wrapper[3]}`;
+      return line;
+    })
     .join('\n');
 }

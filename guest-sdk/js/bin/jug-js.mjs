@@ -24,7 +24,7 @@ import { basename, dirname, extname, join, relative, resolve, sep } from 'node:p
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { decodeMappings } from '../src/stack.js';
-import { BuildError, SDK_ROOT, bundle, entrySource, normalisedCode, oneLine, sourceName } from './bundle.mjs';
+import { BuildError, POLYFILL_PACKAGES, SDK_ROOT, bundle, entrySource, normalisedCode, oneLine, sourceName } from './bundle.mjs';
 import { functionDigests } from './function-digests.mjs';
 
 const DIGEST_SECTION = 'jug-code-digest';
@@ -243,10 +243,13 @@ function codeDigest(source, wit, identities) {
   ]);
 }
 
-/** What every task of every build depends on besides its source: the SDK, the tools, the WIT. */
+/** What every task of every build depends on besides its source: the SDK, the tools, the WIT,
+ *  and the Node polyfills (conservatively: esbuild initialises the injected `Buffer` and
+ *  `process` in every CommonJS module, so most tasks that use a package reach them anyway). */
 function toolchain(wit) {
   const parts = [['sdk', packageVersion(SDK_ROOT)]];
-  for (const dep of ['@bytecodealliance/componentize-js', '@bytecodealliance/preview2-shim', 'esbuild', 'cborg']) {
+  const tools = ['@bytecodealliance/componentize-js', '@bytecodealliance/preview2-shim', 'esbuild', 'cborg'];
+  for (const dep of [...tools, ...POLYFILL_PACKAGES]) {
     parts.push([dep, dependencyVersion(dep)]);
   }
   parts.push(['componentize', JSON.stringify({ world: WORLD, disableFeatures: DISABLED_FEATURES })]);
