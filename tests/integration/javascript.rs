@@ -25,7 +25,7 @@ fn features_dir(name: &str) -> TestDir {
 }
 
 /// `jug-js ARGS…` in `dir`.
-fn jug_js(dir: &Path, args: &[&str]) -> Run {
+pub(crate) fn jug_js(dir: &Path, args: &[&str]) -> Run {
     let tool = std::env::var_os("JUG_JS").unwrap_or_else(|| {
         panic!("JUG_JS is not set: run the tests with scripts/test, which installs the SDKs")
     });
@@ -453,11 +453,14 @@ fn jug_js_reports_mistakes_before_componentizing() {
     );
     expect_error(&["build", "anonymous.js"], "f has no name");
 
+    // Math.random() and the clock are fixed while the script loads (src/prelude.js); secure
+    // randomness is refused.
     write(
         "random.js",
-        "import { taskGenerator } from 'jug';\nconst seed = Math.random();\nexport function graph() {}\n",
+        "import { taskGenerator } from 'jug';\nconst seed = crypto.getRandomValues(new Uint8Array(4));\nexport function graph() {}\n",
     );
-    expect_error(&["build", "random.js"], "Math.random() cannot be called at the top level");
+    expect_error(&["build", "random.js"], "crypto.getRandomValues() cannot be called while the script loads");
+    expect_error(&["build", "random.js"], "(at random.js:2:");
 
     write(
         "declares.js",

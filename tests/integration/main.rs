@@ -18,6 +18,7 @@ mod hostile;
 mod hostile_graph;
 mod inputs;
 mod javascript;
+mod js_libraries;
 mod keys;
 mod libraries;
 mod limits;

@@ -9,7 +9,9 @@
 // - the source text of every top-level statement of the bundle the task's statement reaches:
 //   statements that bind an identifier a reached statement uses (helpers, constants, classes,
 //   the SDK's own code), and plain statements (not declarations) that use such an identifier
-//   other than as the function they call (`config.x = 2` may change what a task reads).
+//   other than as the function they call (`config.x = 2` may change what a task reads), and
+//   any statement that assigns such an identifier (esbuild's lazy initialiser of a module
+//   required from CommonJS assigns the names the module's importers read).
 // esbuild prints the bundle itself, so comments and formatting in the sources change nothing,
 // while any edit to reached code does. Identifiers are resolved with scopes (eslint-scope), so
 // a local that shares a top-level name is not a use of it. A reached statement that mentions
@@ -48,7 +50,7 @@ function topLevelUses(program, statements) {
     return low;
   };
   const binds = statements.map(() => new Set());
-  const uses = statements.map(() => ({ all: new Set(), touched: new Set() }));
+  const uses = statements.map(() => ({ all: new Set(), touched: new Set(), written: new Set() }));
   for (const variable of module.variables) {
     for (const def of variable.defs) binds[statementOf(def.name.start)].add(variable.name);
     for (const reference of variable.references) {
@@ -59,6 +61,7 @@ function topLevelUses(program, statements) {
       if (reference.isWrite() || (reference.isRead() && !callees.has(reference.identifier))) {
         at.touched.add(variable.name);
       }
+      if (reference.isWrite()) at.written.add(variable.name);
     }
   }
   return { binds, uses };
@@ -116,6 +119,17 @@ export function functionDigests(code, base) {
   const exporting = (st) => st.type === 'ExportAllDeclaration' || (st.type.startsWith('Export') && !st.declaration);
   const plain = statements.map((st, j) => binds[j].size === 0 && !exporting(st));
   const dynamics = statements.map(dynamic);
+  // name → the statements that bind it, and those that may change it: plain statements that
+  // touch it, and any statement that assigns it (esbuild's lazy module initialisers,
+  // `var init_x = __esm({ ... () { import_y = ... } })`, assign names declared elsewhere). A
+  // large bundle (mathjs) has thousands of top-level statements, too many to scan per name.
+  const binders = new Map();
+  const touchers = new Map();
+  const add = (map, name, j) => (map.get(name) ?? map.set(name, []).get(name)).push(j);
+  statements.forEach((_, j) => {
+    for (const n of binds[j]) add(binders, n, j);
+    for (const n of plain[j] ? uses[j].touched : uses[j].written) add(touchers, n, j);
+  });
   const digests = {};
   statements.forEach((statement, index) => {
     for (const name of taskNames(statement)) {
@@ -124,16 +138,15 @@ export function functionDigests(code, base) {
       const pending = [index];
       while (pending.length > 0) {
         const fresh = [...uses[pending.pop()].all].filter((n) => !names.has(n));
-        for (const n of fresh) names.add(n);
-        statements.forEach((_, j) => {
-          if (counted.has(j)) return;
-          const binding = fresh.some((n) => binds[j].has(n));
-          const touching = plain[j] && fresh.some((n) => uses[j].touched.has(n));
-          if (binding || touching) {
-            counted.add(j);
-            pending.push(j);
+        for (const n of fresh) {
+          names.add(n);
+          for (const j of [...(binders.get(n) ?? []), ...(touchers.get(n) ?? [])]) {
+            if (!counted.has(j)) {
+              counted.add(j);
+              pending.push(j);
+            }
           }
-        });
+        }
       }
       const whole = [...counted].some((j) => dynamics[j]);
       const hash = createHash('sha256');
@@ -143,7 +156,7 @@ export function functionDigests(code, base) {
         hash.update(bytes);
         hash.update('\n');
       };
-      part('format', 'jug-js function digest 1');
+      part('format', 'jug-js function digest 2');
       part('base', base);
       part('function', name);
       texts.forEach((text, j) => {

@@ -24,10 +24,9 @@ import { basename, dirname, extname, join, relative, resolve, sep } from 'node:p
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { decodeMappings } from '../src/stack.js';
+import { BuildError, POLYFILL_PACKAGES, SDK_ROOT, bundle, entrySource, normalisedCode, oneLine, sourceName } from './bundle.mjs';
 import { functionDigests } from './function-digests.mjs';
 
-const SDK_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SDK_ENTRY = join(SDK_ROOT, 'src', 'jug.js');
 const DIGEST_SECTION = 'jug-code-digest';
 const FUNCTIONS_SECTION = 'jug-function-digests';
 /** componentize-js options that shape the component (part of the digest). */
@@ -46,18 +45,9 @@ Builds a JavaScript graph script into a jug:task component for jug-host.
 Environment: JUG_WIT_DIR (default: the wit/ directory of the jug-host checkout).`;
 
 class UsageError extends Error {}
-class BuildError extends Error {}
 
 function say(message) {
   process.stderr.write(`jug-js: ${message}\n`);
-}
-
-function oneLine(text) {
-  return String(text)
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .join(' | ');
 }
 
 function packageVersion(dir) {
@@ -116,115 +106,6 @@ function witDir() {
   return { dir, files: files.map((f) => ({ name: f, text: readFileSync(join(dir, f)) })) };
 }
 
-function entrySource(script, forCheck) {
-  const lines = [
-    `import * as script from ${JSON.stringify(`./${basename(script)}`)};`,
-    "import { __entry } from 'jug';",
-    'const entry = __entry(script);',
-  ];
-  if (forCheck) {
-    lines.push('export { entry };');
-  } else {
-    lines.push(
-      'export function build(args) { return entry.build(args); }',
-      'export function run(name, input) { return entry.run(name, input); }',
-    );
-  }
-  return lines.join('\n') + '\n';
-}
-
-/** The host's interfaces, for loading the bundle in Node: they are not callable there. */
-const hostStubs = {
-  name: 'jug-host-stubs',
-  setup(build) {
-    build.onResolve({ filter: /^jug:task\// }, (args) => ({ path: args.path, namespace: 'jug-stub' }));
-    build.onLoad({ filter: /.*/, namespace: 'jug-stub' }, (args) => {
-      const names = args.path.startsWith('jug:task/log')
-        ? ['write']
-        : ['declare', 'declareIn', 'setLimits', 'value', 'barrier', 'inputFile', 'compound', 'declareCompound'];
-      const stub = (n) =>
-        `export function ${n}() { throw new Error('the host function ${n} cannot be called while the script loads: only graph() declares tasks'); }`;
-      return { contents: names.map(stub).join('\n'), loader: 'js' };
-    });
-  },
-};
-
-async function bundle(esbuild, script, forCheck) {
-  const scriptDir = dirname(script);
-  const stem = basename(script, extname(script));
-  const options = {
-    stdin: {
-      contents: entrySource(script, forCheck),
-      resolveDir: scriptDir,
-      sourcefile: 'jug-entry.js',
-      loader: 'js',
-    },
-    absWorkingDir: scriptDir,
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    mainFields: ['module', 'main'],
-    conditions: ['import', 'module'],
-    target: 'es2022',
-    // Bundling renames clashing top-level names; a task function's name must survive.
-    keepNames: true,
-    alias: { jug: SDK_ENTRY },
-    write: false,
-    outfile: join(scriptDir, `${stem}.bundle.js`),
-    metafile: true,
-    sourcemap: forCheck ? 'inline' : 'external',
-    sourcesContent: false,
-    legalComments: 'none',
-    charset: 'utf8',
-    logLevel: 'silent',
-  };
-  if (forCheck) {
-    options.plugins = [hostStubs];
-    options.outfile = join(scriptDir, `${stem}.check.mjs`);
-    // The check module is loaded from a temporary directory: Node's stack traces find the
-    // sources through this.
-    options.sourceRoot = `${pathToFileURL(scriptDir).href}/`;
-  } else {
-    options.external = ['jug:task/*'];
-  }
-  let result;
-  try {
-    result = await esbuild.build(options);
-  } catch (e) {
-    const first = e.errors && e.errors[0];
-    if (first) {
-      const where = first.location
-        ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: `
-        : '';
-      throw new BuildError(`${where}${first.text}`);
-    }
-    throw new BuildError(oneLine(e.message));
-  }
-  const code = result.outputFiles.find((f) => f.path.endsWith('.js') || f.path.endsWith('.mjs'));
-  const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
-  return { code: code.text, map: map ? JSON.parse(map.text) : null, metafile: result.metafile };
-}
-
-/** How the component names a source file esbuild gives relative to the script: the SDK's as
- *  `jug-sdk/...` (where the SDK lies relative to the script differs between checkouts and
- *  machines), others as they are. */
-function sourceName(source, scriptDir) {
-  const path = resolve(scriptDir, source);
-  if (path.startsWith(SDK_ROOT + sep)) return `jug-sdk/${relative(SDK_ROOT, path).split(sep).join('/')}`;
-  return source;
-}
-
-/** The bundle with esbuild's `// path` line before each module naming it by `sourceName`, so
- *  that no byte of it depends on where the checkout is. Lines stay where they are: the source
- *  map still fits. */
-function normalisedCode({ code, metafile }, scriptDir) {
-  const names = new Map(Object.keys(metafile.inputs).map((p) => [`// ${p}`, `// ${sourceName(p, scriptDir)}`]));
-  return code
-    .split('\n')
-    .map((line) => names.get(line.trim()) ?? line)
-    .join('\n');
-}
-
 /** Exactly the JavaScript componentize-js gets: the bundle, then the source map its stack
  *  traces use (see src/stack.js; appending keeps the bundle's line numbers). The code digest
  *  covers all of it. */
@@ -242,40 +123,27 @@ async function checkScript(esbuild, script, tempDir) {
   const file = join(tempDir, `${basename(script, extname(script))}.check.mjs`);
   await writeFile(file, code);
   process.setSourceMapsEnabled?.(true);
-  // In the component, the top level runs once, while the snapshot is taken: there is no
-  // randomness there (it traps), and a clock reading would be frozen into the component
-  // without showing in its digest. Catch both here, with the line that did it.
-  const refuse = (what, why) => () => {
-    throw new Error(`${what} cannot be called at the top level of a script: ${why}; call it inside a task or graph()`);
+  // The prelude (src/prelude.js) gives the top level a fixed clock and a seeded Math.random.
+  // crypto.getRandomValues() is for secrets, which a fixed seed would make a lie: in the
+  // component it traps while the snapshot is taken. Catch it here, naming the line that did it.
+  const saved = globalThis.crypto?.getRandomValues;
+  const refuse = () => {
+    throw new Error(
+      'crypto.getRandomValues() cannot be called while the script loads: the top level runs once, ' +
+        'while the component is built, where there is no secure randomness; call it inside a task',
+    );
   };
-  const noRandom = 'the top level runs while the component is built, where there is no randomness';
-  const noClock = 'the top level runs while the component is built, and would freeze that time into it';
-  const RealDate = globalThis.Date;
-  class GuardedDate extends RealDate {
-    constructor(...args) {
-      if (args.length === 0) refuse('new Date()', noClock)();
-      super(...args);
-    }
-    static now() {
-      return refuse('Date.now()', noClock)();
-    }
-  }
-  const saved = { random: Math.random, crypto: globalThis.crypto?.getRandomValues };
-  Math.random = refuse('Math.random()', noRandom);
-  globalThis.Date = GuardedDate;
   try {
-    if (saved.crypto) globalThis.crypto.getRandomValues = refuse('crypto.getRandomValues()', noRandom);
+    if (saved) globalThis.crypto.getRandomValues = refuse;
   } catch {}
   let module;
   try {
     module = await import(pathToFileURL(file).href);
   } catch (e) {
-    throw new BuildError(`the script fails while loading: ${describeLoadError(e, script)}`);
+    throw new BuildError(`the script fails while loading: ${describeLoadError(e)}`);
   } finally {
-    Math.random = saved.random;
-    globalThis.Date = RealDate;
     try {
-      if (saved.crypto) globalThis.crypto.getRandomValues = saved.crypto;
+      if (saved) globalThis.crypto.getRandomValues = saved;
     } catch {}
   }
   const functions = module.entry.functions();
@@ -288,19 +156,22 @@ async function checkScript(esbuild, script, tempDir) {
   return functions;
 }
 
-function describeLoadError(e, script) {
+/** The error's line, and where it was thrown: the first frame outside the SDK (its prelude and
+ *  polyfills included) and the check module, named as the package and its file when that is
+ *  under node_modules, so that the script is not blamed for a dependency's line. */
+function describeLoadError(e) {
   const plain = e instanceof Error && (e.constructor === Error || e.name === 'JugError');
   const line = plain ? e.message : e && typeof e.message === 'string' ? `${e.name}: ${e.message}` : String(e);
-  const scriptDir = dirname(script);
   const frames = typeof e?.stack === 'string' ? e.stack.split('\n').filter((l) => /^\s+at /.test(l)) : [];
   for (const frame of frames) {
     const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/.exec(frame);
     if (!m) continue;
     // Source-mapped frames may read `<script dir>/../../<sdk>/jug.js`: resolve before testing.
     const path = resolve(m[1].startsWith('file://') ? fileURLToPath(m[1]) : m[1]);
-    if (path.startsWith(scriptDir + sep) && !path.includes(`${sep}node_modules${sep}`)) {
-      return `${line} (at ${relative(process.cwd(), path) || path}:${m[2]}:${m[3]})`;
-    }
+    if (path.startsWith(SDK_ROOT + sep) || path.endsWith('.check.mjs')) continue;
+    const where = `${relative(process.cwd(), path) || path}:${m[2]}:${m[3]}`;
+    const pkg = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path.split(sep).join('/'));
+    return pkg ? `${line} (in the package ${pkg[1]}, at ${where})` : `${line} (at ${where})`;
   }
   return line;
 }
@@ -372,10 +243,13 @@ function codeDigest(source, wit, identities) {
   ]);
 }
 
-/** What every task of every build depends on besides its source: the SDK, the tools, the WIT. */
+/** What every task of every build depends on besides its source: the SDK, the tools, the WIT,
+ *  and the Node polyfills (conservatively: esbuild initialises the injected `Buffer` and
+ *  `process` in every CommonJS module, so most tasks that use a package reach them anyway). */
 function toolchain(wit) {
   const parts = [['sdk', packageVersion(SDK_ROOT)]];
-  for (const dep of ['@bytecodealliance/componentize-js', '@bytecodealliance/preview2-shim', 'esbuild', 'cborg']) {
+  const tools = ['@bytecodealliance/componentize-js', '@bytecodealliance/preview2-shim', 'esbuild', 'cborg'];
+  for (const dep of [...tools, ...POLYFILL_PACKAGES]) {
     parts.push([dep, dependencyVersion(dep)]);
   }
   parts.push(['componentize', JSON.stringify({ world: WORLD, disableFeatures: DISABLED_FEATURES })]);

@@ -2,7 +2,7 @@
 // of small scripts: what changes a function's identity, and what does not.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as esbuild from 'esbuild';
 
+import { bundle, normalisedCode } from '../bin/bundle.mjs';
 import { functionDigests } from '../bin/function-digests.mjs';
 
 const SDK_ENTRY = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'jug.js');
@@ -87,4 +88,46 @@ test('a direct eval counts the whole bundle', async () => {
   const after = await digests(dynamic.replace(': 3;', ': 30;'));
   assert.notEqual(before.alone, after.alone);
   assert.equal(before.first, after.first);
+});
+
+// Through jug-js's own bundling (bin/bundle.mjs): npm packages, CommonJS ones included, and
+// the Node polyfills count for the tasks whose code reaches them, and only for those.
+const PACKAGED = `import { taskGenerator } from 'jug';
+import pad from 'left-pad';
+import { EventEmitter } from 'events';
+
+export const padded = taskGenerator(function padded(s) { return pad(s, 8); });
+export const bytes = taskGenerator(function bytes(s) { return Buffer.from(s).length; });
+export const emits = taskGenerator(function emits() { return new EventEmitter().listenerCount('x'); });
+export const plain = taskGenerator(function plain(x) { return x + 1; });
+export function graph() {}
+`;
+
+async function packagedDigests(padCode) {
+  const dir = mkdtempSync(join(tmpdir(), 'jug-js-packages-'));
+  mkdirSync(join(dir, 'node_modules', 'left-pad'), { recursive: true });
+  writeFileSync(join(dir, 'node_modules', 'left-pad', 'package.json'), '{"name": "left-pad", "version": "1.0.0"}');
+  writeFileSync(join(dir, 'node_modules', 'left-pad', 'index.js'), padCode);
+  writeFileSync(join(dir, 'graph.js'), PACKAGED);
+  const bundled = await bundle(esbuild, join(dir, 'graph.js'), false);
+  return { code: bundled.code, digests: functionDigests(normalisedCode(bundled, dir), 'base') };
+}
+
+test('an npm package counts for the tasks that reach it, polyfills too', async () => {
+  const pad = 'module.exports = (s, n) => s.padStart(n);\n';
+  const before = await packagedDigests(pad);
+  const after = await packagedDigests(pad.replace('padStart(n)', 'padStart(n, " ")'));
+  assert.deepEqual(Object.keys(before.digests).sort(), ['bytes', 'emits', 'padded', 'plain']);
+  assert.deepEqual(Object.keys(before.digests).filter((n) => before.digests[n] !== after.digests[n]), ['padded']);
+  // The polyfills are in the bundle (a change of their pinned version shows in its text), for
+  // the free `Buffer` and for `import 'events'`.
+  assert.match(before.code, /\/\/ .*node_modules\/buffer\/index\.js/);
+  assert.match(before.code, /\/\/ .*node_modules\/events\/events\.js/);
+  // Another version of the buffer polyfill, as far as the bundle shows: `bytes`, which uses
+  // Buffer, and the tasks that reach a CommonJS module (esbuild initialises the injected globals
+  // in each of those: left-pad, events), not `plain`.
+  const edited = before.code.replace('K_MAX_LENGTH = 2147483647', 'K_MAX_LENGTH = 2147483646');
+  assert.notEqual(edited, before.code);
+  const [old, again] = [functionDigests(before.code, 'base'), functionDigests(edited, 'base')];
+  assert.deepEqual(Object.keys(again).filter((n) => again[n] !== old[n]).sort(), ['bytes', 'emits', 'padded']);
 });
