@@ -85,6 +85,32 @@ class _StubLoader(importlib.abc.Loader):
 
         module.__getattr__ = __getattr__
         module.__all__ = []
+        if name == "ctypes":
+            _add_ctypes_sizes(module, placeholders)
+
+
+# `ctypes.sizeof(ctypes.c_long)` needs no C: packages compute limits with it at import (sympy).
+_CTYPES_CODES = {
+    "c_bool": "?", "c_char": "c", "c_byte": "b", "c_ubyte": "B", "c_short": "h", "c_ushort": "H",
+    "c_int": "i", "c_uint": "I", "c_long": "l", "c_ulong": "L", "c_longlong": "q", "c_ulonglong": "Q",
+    "c_size_t": "N", "c_ssize_t": "n", "c_float": "f", "c_double": "d", "c_void_p": "P", "c_char_p": "P",
+    "c_wchar_p": "P",
+}  # fmt: skip
+
+
+def _add_ctypes_sizes(module, placeholders):
+    import struct
+
+    for type_name, code in _CTYPES_CODES.items():
+        placeholders[type_name] = _UnavailableType(type_name, (), {"__module__": "ctypes", "_type_": code})
+
+    def sizeof(obj):
+        code = getattr(obj if isinstance(obj, type) else type(obj), "_type_", None)
+        if not isinstance(code, str):
+            raise _unavailable("ctypes")
+        return struct.calcsize(code)
+
+    module.sizeof = sizeof
 
 
 def _user_paths():
