@@ -57,13 +57,15 @@ def _unavailable(module):
 
 
 class _UnavailableType(type):
+    """The type of a stub's attributes; `_jug_stub` (inherited by subclasses) names the stub."""
+
     def __call__(cls, *args, **kwargs):
-        raise _unavailable(cls.__module__)
+        raise _unavailable(cls._jug_stub)
 
     def __getattr__(cls, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        raise _unavailable(cls.__module__)
+        raise _unavailable(cls._jug_stub)
 
 
 class _StubLoader(importlib.abc.Loader):
@@ -80,7 +82,7 @@ class _StubLoader(importlib.abc.Loader):
             if attribute.startswith("__"):
                 raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
             if attribute not in placeholders:
-                placeholders[attribute] = _UnavailableType(attribute, (), {"__module__": name})
+                placeholders[attribute] = _UnavailableType(attribute, (), {"__module__": name, "_jug_stub": name})
             return placeholders[attribute]
 
         module.__getattr__ = __getattr__
@@ -102,7 +104,7 @@ def _add_ctypes_sizes(module, placeholders):
     import struct
 
     for type_name, code in _CTYPES_CODES.items():
-        placeholders[type_name] = _UnavailableType(type_name, (), {"__module__": "ctypes", "_type_": code})
+        placeholders[type_name] = _UnavailableType(type_name, (), {"__module__": "ctypes", "_jug_stub": "ctypes", "_type_": code})
 
     def sizeof(obj):
         code = getattr(obj if isinstance(obj, type) else type(obj), "_type_", None)
@@ -131,8 +133,12 @@ class StubFinder(importlib.abc.MetaPathFinder):
         if top not in STUBBED:
             return None
         if fullname == top:
-            # The user's module of that name, or the real one if this CPython has it, wins.
-            if importlib.machinery.PathFinder.find_spec(top, _user_paths()) is not None or _available(STUBBED[top]):
+            # The user's module of that name wins (the standard library comes first on sys.path,
+            # so it is returned from here), then the real one if this CPython has its C part.
+            own = importlib.machinery.PathFinder.find_spec(top, _user_paths())
+            if own is not None:
+                return own
+            if _available(STUBBED[top]):
                 return None
         elif not isinstance(getattr(sys.modules.get(top), "__loader__", None), _StubLoader):
             return None  # a submodule of the real package, or of the user's

@@ -151,8 +151,9 @@ def _explain(output, cwd):
     if missing:
         requirement = missing.group(1)
         name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0]
-        native = _pip(["download", "--dry-run", "--quiet", "--no-deps", "--only-binary=:all:", *NATIVE_PLATFORMS,
-                       "--dest", os.devnull, requirement], cwd)  # fmt: skip
+        with tempfile.TemporaryDirectory(prefix="jug-py-resolve-") as scratch:
+            native = _pip(["install", "--dry-run", "--ignore-installed", "--quiet", "--no-deps", "--only-binary=:all:",
+                           *NATIVE_PLATFORMS, "--target", scratch, requirement], cwd)  # fmt: skip
         if native.returncode == 0:
             return (
                 f"{name} has no pure-Python wheel, only builds with C extensions, which cannot load in the "
