@@ -104,7 +104,8 @@ def _add_ctypes_sizes(module, placeholders):
     import struct
 
     for type_name, code in _CTYPES_CODES.items():
-        placeholders[type_name] = _UnavailableType(type_name, (), {"__module__": "ctypes", "_jug_stub": "ctypes", "_type_": code})
+        namespace = {"__module__": "ctypes", "_jug_stub": "ctypes", "_type_": code}
+        placeholders[type_name] = _UnavailableType(type_name, (), namespace)
 
     def sizeof(obj):
         code = getattr(obj if isinstance(obj, type) else type(obj), "_type_", None)
@@ -190,7 +191,8 @@ def _imported_names(module):
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             try:
-                base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level else node.module
+                relative = "." * node.level + (node.module or "")
+                base = importlib.util.resolve_name(relative, package) if node.level else node.module
             except (ImportError, ValueError):
                 continue
             if base:

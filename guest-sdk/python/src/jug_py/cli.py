@@ -99,6 +99,7 @@ class Build:
         )
         self.functions = digest.function_digests(
             script_path=self.script, versions=self.versions, wit_dir=self.wit,
+            # --include changes what every function's module state is: part of the base.
             entry_template=entry.TEMPLATE + repr(self.include), trees=self.trees,
             distributions=deps.distributions(site) if site else None,
         )  # fmt: skip

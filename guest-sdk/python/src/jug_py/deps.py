@@ -19,6 +19,7 @@ has platform wheels needs a C extension, which cannot load in the component.
 
 import email.parser
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -119,8 +120,6 @@ def _pip(arguments, cwd):
 
 def resolve(requirements, cwd):
     """Resolves requirement lines for the guest: `name==version --hash=sha256:…` lines, sorted."""
-    import json
-
     with tempfile.TemporaryDirectory(prefix="jug-py-resolve-") as scratch:
         listed = os.path.join(scratch, "requirements.txt")
         with open(listed, "w", encoding="utf-8") as f:
@@ -140,7 +139,9 @@ def resolve(requirements, cwd):
         name, version = item["metadata"]["name"], item["metadata"]["version"]
         digest = item.get("download_info", {}).get("archive_info", {}).get("hashes", {}).get("sha256")
         if not digest:
-            raise DependencyError(f"{name} {version} does not come from an index with hashes; jug-py only locks index wheels")
+            raise DependencyError(
+                f"{name} {version} does not come from an index with hashes; jug-py only locks index wheels"
+            )
         pins.append(f"{normalize(name)}=={version} --hash=sha256:{digest}")
     return sorted(pins)
 
@@ -159,7 +160,10 @@ def _explain(output, cwd):
                 f"{name} has no pure-Python wheel, only builds with C extensions, which cannot load in the "
                 f"component's CPython (WebAssembly): only pure-Python packages can be dependencies; remove {name}"
             )
-        return f"no pure-Python wheel of {requirement} for CPython 3.14 on the package index (jug-py installs wheels only)"
+        return (
+            f"no pure-Python wheel of {requirement} for CPython 3.14 on the package index "
+            "(jug-py installs wheels only)"
+        )
     errors = [line.strip() for line in output.splitlines() if line.startswith("ERROR:")]
     detail = errors[-1][len("ERROR:") :].strip() if errors else "see `pip install` for details"
     return f"pip could not resolve the requirements: {detail}"
@@ -245,7 +249,8 @@ def distributions(site):
         info = os.path.join(site, entry)
         with open(os.path.join(info, "METADATA"), encoding="utf-8", errors="replace") as f:
             metadata = email.parser.Parser().parse(f, headersonly=True)
-        requires = {normalize(re.split(r"[\s<>=!~;\[(]", r.strip(), maxsplit=1)[0]) for r in metadata.get_all("Requires-Dist") or []}
+        requirements = metadata.get_all("Requires-Dist") or []
+        requires = {normalize(re.split(r"[\s<>=!~;\[(]", r.strip(), maxsplit=1)[0]) for r in requirements}
         files, modules = [], set()
         with open(os.path.join(info, "RECORD"), encoding="utf-8") as f:
             for row in f.read().splitlines():

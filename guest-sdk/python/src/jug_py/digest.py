@@ -194,8 +194,8 @@ def code_digest(*, versions, wit_dir, entry_module, trees, functions=None):
 # `exec`, `globals`, `vars`, `locals`, `getattr`, `setattr`, `__import__`, `importlib`,
 # `sys.modules` or `__dict__` counts the whole script and every local module; so does any
 # top-level statement using them, for every function (with every installed distribution),
-# and `from m import *` counts for every function. A script the host's Python cannot parse declares no table, and its tasks keep the
-# whole-component identity.
+# and `from m import *` counts for every function. A script the host's Python cannot parse
+# declares no table, and its tasks keep the whole-component identity.
 #
 # This reads the script's syntax with the Python running jug-py (it imports and runs
 # nothing); the component's CPython may parse a newer syntax, in which case the table is left
