@@ -178,6 +178,18 @@ fn missing_c_modules_are_stubs_and_late_imports_say_how_to_include_them() {
     assert_eq!(value("own_lzma"), "\"the user's lzma\"\n");
     assert_eq!(value("long_size"), "4\n", "sizeof(c_long) of wasm32, without _ctypes");
 
+    // --include of a package that does not exist fails the build in one line.
+    let missing =
+        jug_py(&dir, &["build", "imports.py", "-p", "own", "--include", "nosuchpkg"]).expect_code(1);
+    let last = missing.stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(
+            "jug-py: imports.py failed while the component was built: ImportError: --include nosuchpkg: "
+        ) && last.contains("No module named 'nosuchpkg'"),
+        "{}",
+        missing.stderr
+    );
+
     // With --include xml, the module a task imports at run time is in the component.
     jug_py(&dir, &["build", "imports.py", "-p", "own", "--include", "xml"]).expect_code(0);
     dir.jug(&["execute", "imports.wasm", "--keep-going"]).run().expect_code(1);

@@ -224,9 +224,13 @@ def import_lazy_imports():
 
 
 def include(names):
-    """Imports every module of the packages `names` (errors left to the modules' users)."""
+    """Imports every module of the packages `names`: the package itself must import (else
+    ImportError, which fails the build), a module of it that fails is left to fail at use."""
     for name in names:
-        _try_import(name)
-        package = sys.modules.get(name)
+        try:
+            importlib.import_module(name)
+        except Exception as e:
+            raise ImportError(f"--include {name}: {type(e).__name__}: {e}") from None
+        package = sys.modules[name]
         for found in pkgutil.walk_packages(getattr(package, "__path__", []), f"{name}.", onerror=lambda _: None):
             _try_import(found.name)

@@ -108,6 +108,7 @@ def define(path, name, source, include=()):
                 exec(code, script.namespace)
             except BaseException:  # the build will meet it again, with the real arguments
                 stopped = True
+        _imports.include(include)
     except BaseException as e:
         # jug-py shows what is between the markers instead of componentize-py's whole output.
         sys.stderr.write(f"{BUILD_ERROR_START}\n{format_traceback(e)}{BUILD_ERROR_END}\n")
@@ -117,7 +118,6 @@ def define(path, name, source, include=()):
         sys.argv = saved_argv
         _state.mode = "idle"
     _import_nested(script.tree)
-    _imports.include(include)
     _imports.import_lazy_imports()
     _warm_up()
     script.tree = None
