@@ -28,6 +28,7 @@ mod per_task;
 mod polyglot;
 mod primes;
 mod python;
+mod python_libraries;
 mod redis;
 mod results;
 mod rust_crate;

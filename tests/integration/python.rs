@@ -31,7 +31,7 @@ fn features_dir(name: &str) -> TestDir {
 }
 
 /// `jug-py ARGS…` in `dir`.
-fn jug_py(dir: &TestDir, args: &[&str]) -> Run {
+pub(crate) fn jug_py(dir: &TestDir, args: &[&str]) -> Run {
     jug_py_with(dir, args, &[])
 }
 

@@ -24,7 +24,7 @@ import sys
 import traceback
 import types
 
-from . import _cbor, _state
+from . import _cbor, _imports, _state
 from ._errors import BarrierError, JugError
 from ._functions import lookup
 from ._host import Err, WorldBase
@@ -83,8 +83,10 @@ def _is_definition(stmt):
     return False
 
 
-def define(path, name, source):
-    """Pre-initialisation: runs the script in define mode (see the module's docs)."""
+def define(path, name, source, include=()):
+    """Pre-initialisation: runs the script in define mode (see the module's docs), then imports
+    what its tasks may import later (`_imports`) and the packages named in `include`."""
+    _imports.install()
     saved_argv = sys.argv
     sys.argv = [path]
     _state.mode = "define"
@@ -106,6 +108,7 @@ def define(path, name, source):
                 exec(code, script.namespace)
             except BaseException:  # the build will meet it again, with the real arguments
                 stopped = True
+        _imports.include(include)
     except BaseException as e:
         # jug-py shows what is between the markers instead of componentize-py's whole output.
         sys.stderr.write(f"{BUILD_ERROR_START}\n{format_traceback(e)}{BUILD_ERROR_END}\n")
@@ -115,6 +118,7 @@ def define(path, name, source):
         sys.argv = saved_argv
         _state.mode = "idle"
     _import_nested(script.tree)
+    _imports.import_lazy_imports()
     _warm_up()
     script.tree = None
     # Source lines of the modules the script imported (not the standard library's, not the

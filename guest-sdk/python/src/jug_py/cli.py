@@ -1,5 +1,5 @@
-"""`jug-py build SCRIPT.py [-o OUT.wasm] [-p DIR ...] [--force]`: a Jug script to a jug-host
-task component, with componentize-py.
+"""`jug-py build SCRIPT.py [-o OUT.wasm] [-p DIR ...] [--requirements FILE] [--locked]
+[--include PKG ...] [--force]`: a Jug script to a jug-host task component, with componentize-py.
 
 The output declares its code digest (custom section `jug-code-digest`, see `digest.py`); an
 output that already declares the digest of the current sources is up to date and is not
@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from . import __version__, digest, entry, wasm
+from . import __version__, deps, digest, entry, wasm
 
 SRC_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # guest-sdk/python/src
 RUNTIME_DIR = os.path.join(SRC_DIR, "jug")
@@ -66,7 +66,7 @@ def componentize_py_version():
 
 
 class Build:
-    def __init__(self, script, output, extra_paths):
+    def __init__(self, script, output, extra_paths, requirements=None, locked=False, include=()):
         if not os.path.isfile(script):
             raise Failure(f"no such script: {script}", 2)
         self.script_arg = script
@@ -78,6 +78,11 @@ class Build:
         for extra in extra_paths:
             if not os.path.isdir(extra):
                 raise Failure(f"-p {extra}: no such directory", 2)
+        if requirements and not os.path.isfile(requirements):
+            raise Failure(f"--requirements {requirements}: no such file", 2)
+        for name in include:
+            if not all(part.isidentifier() for part in name.split(".")):
+                raise Failure(f"--include {name}: not a module name", 2)
         self.extra_paths = [os.path.abspath(p) for p in extra_paths]
         self.output = os.path.abspath(output or f"{self.name}.wasm")
         self.wit = wit_dir()
@@ -86,18 +91,33 @@ class Build:
             self.source = f.read()
         # The script's file name, not its path: the component must not depend on where the
         # checkout is (the script sees it as `__file__`, tracebacks show it).
-        self.entry_module = entry.render(base, self.name, self.source)
+        self.include = sorted(set(include))
+        self.entry_module = entry.render(base, self.name, self.source, self.include)
+        site = self.install_dependencies(requirements, locked)
         self.trees = digest.bundle(
-            script_path=self.script, sdk_runtime_dir=RUNTIME_DIR, python_path=self.extra_paths
+            script_path=self.script, sdk_runtime_dir=RUNTIME_DIR, python_path=self.extra_paths, site=site
         )
         self.functions = digest.function_digests(
             script_path=self.script, versions=self.versions, wit_dir=self.wit,
-            entry_template=entry.TEMPLATE, trees=self.trees,
+            # --include changes what every function's module state is: part of the base.
+            entry_template=entry.TEMPLATE + repr(self.include), trees=self.trees,
+            distributions=deps.distributions(site) if site else None,
         )  # fmt: skip
         self.digest = digest.code_digest(
             versions=self.versions, wit_dir=self.wit, entry_module=self.entry_module, trees=self.trees,
             functions=self.functions,
         )  # fmt: skip
+
+    def install_dependencies(self, requirements, locked):
+        """The directory of the script's installed dependencies (see deps.py), or None."""
+        try:
+            source, lines = deps.find_requirements(self.script, requirements)
+            if not lines:
+                return None
+            pins = deps.locked_pins(self.script, lines, source, locked)
+            return deps.install(pins) if pins else None
+        except deps.DependencyError as e:
+            raise Failure(str(e)) from None
 
     def up_to_date(self):
         return wasm.declared_digest(self.output) == self.digest.encode()
@@ -189,6 +209,18 @@ def parse_args(argv):
             "-p", "--python-path", action="append", default=[], metavar="DIR",
             help="another directory of modules the script imports (may be repeated)",
         )  # fmt: skip
+        sub.add_argument(
+            "-r", "--requirements", metavar="FILE",
+            help="PyPI requirements to install for the component (default: requirements.txt, else "
+            "pyproject.toml's [project] dependencies, beside the script)",
+        )  # fmt: skip
+        sub.add_argument(
+            "--locked", action="store_true", help="fail if the requirements no longer match <script stem>.lock"
+        )
+        sub.add_argument(
+            "--include", action="append", default=[], metavar="PKG",
+            help="import every module of PKG while building, for tasks that import them at run time (may be repeated)",
+        )  # fmt: skip
 
     build = commands.add_parser("build", help="build SCRIPT.py into a component (skipped when up to date)")
     common(build)
@@ -205,9 +237,9 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         if args.command == "digest":
-            print(Build(args.script, None, args.python_path).digest)
+            print(Build(args.script, None, args.python_path, args.requirements, args.locked, args.include).digest)
             return 0
-        build = Build(args.script, args.output, args.python_path)
+        build = Build(args.script, args.output, args.python_path, args.requirements, args.locked, args.include)
         if not args.force and build.up_to_date():
             print(f"jug-py: {build.display()} is up to date")
             return 0

@@ -24,6 +24,8 @@ import hashlib
 import json
 import os
 
+from . import deps
+
 # Never bundled (nor hashed): version control, caches, and compiled bytecode, which CPython
 # would otherwise prefer to a source that changed without touching its timestamp.
 SKIPPED_DIRS = {"__pycache__", ".git", ".hg", ".svn", ".mypy_cache", ".pytest_cache"}
@@ -127,10 +129,14 @@ class Tree:
         self.files = files
 
 
-def bundle(*, script_path, sdk_runtime_dir, python_path):
+SITE_TREE = "site-packages"
+
+
+def bundle(*, script_path, sdk_runtime_dir, python_path, site=None):
     """The trees a build of `script_path` gives componentize-py, in import order: the script's
-    local modules (`app`, where the entry module goes too), the SDK (`sdk`), then each `-p`
-    directory (`path 0`, `path 1`…)."""
+    local modules (`app`, where the entry module goes too), the SDK (`sdk`), each `-p`
+    directory (`path 0`, `path 1`…), then the installed dependencies (`site-packages`, see
+    `deps.py`), last so that the user's own modules win."""
     script_dir = os.path.dirname(os.path.abspath(script_path))
     sdk_parent = os.path.dirname(sdk_runtime_dir)
     sdk_package = os.path.basename(sdk_runtime_dir)
@@ -140,6 +146,8 @@ def bundle(*, script_path, sdk_runtime_dir, python_path):
     ]
     for i, path in enumerate(python_path):
         trees.append(Tree(f"path {i}", path, files_under(path)))
+    if site:
+        trees.append(Tree(SITE_TREE, site, files_under(site)))
     return trees
 
 
@@ -176,14 +184,18 @@ def code_digest(*, versions, wit_dir, entry_module, trees, functions=None):
 #   function (or a statement already counted) uses: the helpers it calls, the constants and
 #   classes it reads, the imports it relies on, and statements that could change them
 #   (`CONFIG.update(...)` mentions CONFIG);
-# - every local module the counted statements import, whole (with what they import).
+# - every local module the counted statements import, whole (with what they import);
+# - every installed distribution (`--requirements`, see deps.py) whose modules the counted
+#   statements or those local modules import, anywhere in them, and every distribution those
+#   require, transitively (whatever the markers: conservative). Changing one pinned version
+#   changes the functions that can import it and only those.
 #
 # Conservative where Python is dynamic: a function or counted statement that uses `eval`,
 # `exec`, `globals`, `vars`, `locals`, `getattr`, `setattr`, `__import__`, `importlib`,
 # `sys.modules` or `__dict__` counts the whole script and every local module; so does any
-# top-level statement using them, for every function, and `from m import *` counts for every
-# function. A script the host's Python cannot parse declares no table, and its tasks keep the
-# whole-component identity.
+# top-level statement using them, for every function (with every installed distribution),
+# and `from m import *` counts for every function. A script the host's Python cannot parse
+# declares no table, and its tasks keep the whole-component identity.
 #
 # This reads the script's syntax with the Python running jug-py (it imports and runs
 # nothing); the component's CPython may parse a newer syntax, in which case the table is left
@@ -266,20 +278,28 @@ def _touched(statement):
     }  # fmt: skip
 
 
-def _local_imports(statement, local_names):
-    """The local modules (top-level names in `local_names`) a statement imports."""
+def _imports(node):
+    """The top-level names of the modules a node imports (absolute imports), anywhere in it."""
     found = set()
-    for sub in ast.walk(statement):
+    for sub in ast.walk(node):
         if isinstance(sub, ast.Import):
             found.update(alias.name.split(".")[0] for alias in sub.names)
         elif isinstance(sub, ast.ImportFrom) and sub.level == 0 and sub.module:
             found.add(sub.module.split(".")[0])
-    return found & local_names
+    return found
 
 
-def function_digests(*, script_path, versions, wit_dir, entry_template, trees):
+def _tree_digest(tree, relatives):
+    digest = Digest()
+    for relative in relatives:
+        digest.file(f"{tree.name}/{relative}", os.path.join(tree.source, relative))
+    return digest.hexdigest()
+
+
+def function_digests(*, script_path, versions, wit_dir, entry_template, trees, distributions=None):
     """`{function name: "sha256:<hex>"}` for the top-level functions of `script_path` (see
-    above); `{}` if the script cannot be parsed here."""
+    above); `{}` if the script cannot be parsed here. `distributions`: the installed ones
+    (`deps.distributions` of the `site-packages` tree), by name."""
     with open(script_path, encoding="utf-8") as f:
         source = f.read()
     try:
@@ -295,8 +315,10 @@ def function_digests(*, script_path, versions, wit_dir, entry_template, trees):
     base.field("entry template", entry_template)
     base.field("script name", os.path.basename(script_path))
     app = next(t for t in trees if t.name == "app")
+    site = next((t for t in trees if t.name == SITE_TREE), None)
+    distributions = distributions or {}
     for t in trees:
-        if t is not app:
+        if t is not app and t is not site:
             base.field("tree", t.name)
             for relative in t.files:
                 base.file(f"{t.name}/{relative}", os.path.join(t.source, relative))
@@ -314,6 +336,18 @@ def function_digests(*, script_path, versions, wit_dir, entry_template, trees):
     star = [isinstance(s, ast.ImportFrom) and any(a.name == "*" for a in s.names) for s in statements]
     module_of = {relative: relative.split("/")[0].removesuffix(".py") for relative in app.files}
     local_names = set(module_of.values())
+    # What each local module imports (its files together), to follow it to installed packages.
+    local_imports = {name: set() for name in local_names}
+    for relative in app.files:
+        if relative.endswith(".py"):
+            with open(os.path.join(app.source, relative), encoding="utf-8", errors="replace") as f:
+                try:
+                    local_imports[module_of[relative]] |= _imports(ast.parse(f.read()))
+                except SyntaxError:  # newer syntax than this Python's: it may import anything
+                    local_imports[module_of[relative]].add("*")
+    distribution_digests = {
+        name: _tree_digest(site, d.files) for name, d in distributions.items()
+    } if site else {}  # fmt: skip
 
     digests = {}
     for index, statement in enumerate(statements):
@@ -330,13 +364,26 @@ def function_digests(*, script_path, versions, wit_dir, entry_template, trees):
                 if j not in counted and (bound[j] & new or touched[j] & new):
                     counted.add(j)
                     pending.append(j)
-        if any(dynamic[i] for i in counted) or any(dynamic[i] for i, p in enumerate(plain) if p):
+        imported = set()
+        for i in counted:
+            imported |= _imports(statements[i])
+        everything = any(dynamic[i] for i in counted) or any(dynamic[i] for i, p in enumerate(plain) if p)
+        if everything:
             counted = set(range(len(statements)))
             modules = local_names
         else:
-            modules = set()
-            for i in counted:
-                modules |= _local_imports(statements[i], local_names)
+            modules = imported & local_names
+            pending = list(modules)
+            while pending:  # local modules that import local modules
+                for name in local_imports[pending.pop()] & local_names - modules:
+                    modules.add(name)
+                    pending.append(name)
+        for name in modules:
+            imported |= local_imports[name]
+        if everything or "*" in imported:
+            covered = sorted(distributions)
+        else:
+            covered = deps.closure(distributions, imported)
         digest = Digest()
         digest.field("base", base)
         digest.field("function", statement.name)
@@ -345,5 +392,7 @@ def function_digests(*, script_path, versions, wit_dir, entry_template, trees):
         for relative in app.files:
             if module_of[relative] in modules:
                 digest.file(f"app/{relative}", os.path.join(app.source, relative))
+        for name in covered:
+            digest.field("distribution", f"{name} {distribution_digests[name]}")
         digests[statement.name] = "sha256:" + digest.hexdigest()
     return digests
