@@ -22,6 +22,7 @@
 
 pub mod cbor;
 pub mod cleanup;
+pub mod clock;
 pub mod code;
 pub mod compound;
 pub mod early_exit;

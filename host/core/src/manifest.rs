@@ -101,7 +101,7 @@ impl Manifest {
     /// The manifests of one commit batch of `tasks` (indices into `graph`), one per task name,
     /// in order of first appearance. `sequence` tells apart the batches of one worker.
     pub fn for_batch(graph: &Graph, tasks: &[u32], owner: &str, sequence: u64) -> Vec<Manifest> {
-        let stored_unix_ms = crate::store::unix_ms_now();
+        let stored_unix_ms = crate::clock::unix_ms_now();
         let batch = batch_id(stored_unix_ms, owner, sequence);
         let mut manifests: Vec<Manifest> = Vec::new();
         for &task in tasks {

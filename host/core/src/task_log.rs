@@ -67,7 +67,7 @@ impl TaskLog {
             outcome: if failure.is_some() { LogOutcome::Failed } else { LogOutcome::Ok },
             failure: failure.cloned(),
             output_bytes: output.len() as u64,
-            ran_unix_ms: crate::store::unix_ms_now(),
+            ran_unix_ms: crate::clock::unix_ms_now(),
             owner: owner.to_owned(),
             reused_from: None,
         };

@@ -645,7 +645,7 @@ impl Context<'_> {
                 name: name.to_owned(),
                 failure: failure.clone(),
                 owner: self.options.owner.clone(),
-                failed_unix_ms: crate::store::unix_ms_now(),
+                failed_unix_ms: crate::clock::unix_ms_now(),
             };
             self.store.put_failure(&key, &record.to_json())?;
         }

@@ -31,7 +31,7 @@ impl PendingTraces {
         if self.entries.is_empty() || !(due || end) {
             return;
         }
-        let id = crate::manifest::batch_id(crate::store::unix_ms_now(), owner, self.sequence);
+        let id = crate::manifest::batch_id(crate::clock::unix_ms_now(), owner, self.sequence);
         if let Err(e) = store.put_trace_pack(&id, &trace::encode_pack(&self.entries)) {
             tracing::warn!("cannot record {} traces: {e}", self.entries.len());
         }

@@ -20,6 +20,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::unix_ms;
+
 /// How long a lease lasts without renewal unless `--lease` says otherwise.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
@@ -124,10 +126,6 @@ pub fn new_owner_id() -> String {
     let nonce =
         blake3::hash(format!("{host}{}{:?}", std::process::id(), std::time::SystemTime::now()).as_bytes());
     format!("{host}:{}:{}", std::process::id(), &nonce.to_hex()[..8])
-}
-
-pub(crate) fn unix_ms(time: SystemTime) -> u64 {
-    time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 #[cfg(test)]

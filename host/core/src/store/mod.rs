@@ -61,11 +61,6 @@ pub use format::FORMAT;
 pub use location::{StoreLocation, mask_credentials, mask_credentials_in};
 pub use lock::{CRASH_LIMIT, DEFAULT_LEASE, Lease, LockRecord, Locking, new_owner_id};
 
-/// Milliseconds since the Unix epoch, now.
-pub fn unix_ms_now() -> u64 {
-    lock::unix_ms(std::time::SystemTime::now())
-}
-
 use crate::Key;
 use crate::manifest::ManifestId;
 
