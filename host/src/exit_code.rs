@@ -45,11 +45,11 @@ pub fn for_error(error: &anyhow::Error) -> i32 {
         BUILD_FAILED
     } else if error.is::<StoreError>() {
         STORE
-    } else if error.is::<crate::commands::NoMatch>() {
+    } else if error.is::<crate::errors::NoMatch>() {
         NO_MATCH
     } else if error.is::<jug_core::store::Damaged>() {
         DAMAGED_RESULT
-    } else if error.is::<SelectError>() || error.is::<crate::commands::UsageError>() {
+    } else if error.is::<SelectError>() || error.is::<crate::errors::UsageError>() {
         USAGE
     } else {
         NOT_DONE

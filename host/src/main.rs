@@ -8,6 +8,7 @@
 mod cli;
 mod commands;
 mod config;
+mod errors;
 mod exit_code;
 mod progress;
 

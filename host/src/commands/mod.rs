@@ -25,6 +25,7 @@ use jug_core::store::StoreLocation;
 use jug_runtime::Program;
 
 use crate::cli::{BuilderArgs, Command, GraphArgs, Selection};
+pub use crate::errors::{NoMatch, UsageError};
 
 /// Runs a subcommand; returns the exit code.
 pub fn run(command: Command) -> anyhow::Result<i32> {
@@ -108,20 +109,6 @@ pub fn select(graph: &Graph, selector: &Selector) -> anyhow::Result<Vec<usize>> 
     }
     Ok(chosen)
 }
-
-/// A selection that matches no task: almost always a typo, so it is an error, not a no-op.
-#[derive(Debug, thiserror::Error)]
-#[error("no task matches {selector} (task names in this graph: {names})")]
-pub struct NoMatch {
-    selector: String,
-    names: String,
-}
-
-/// A bad setting outside the command line proper (an environment variable, a config
-/// value): reported like a bad command line, exit 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 /// Writes to stdout, reporting a closed pipe as an error the caller can recognise.
 pub fn print(text: &str) -> anyhow::Result<()> {
