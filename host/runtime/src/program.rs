@@ -333,6 +333,12 @@ impl Program {
     }
 }
 
+impl crate::sandbox::Libraries for Components {
+    fn library(&self, name: &str) -> Result<ComponentRef, String> {
+        self.load_library(name).map(|loaded| loaded.component.clone())
+    }
+}
+
 impl Components {
     /// Compiles `bytes` (read from `path`) and checks that it is a task component.
     fn load(&self, path: &Path, bytes: &[u8]) -> Result<Loaded, LoadError> {
@@ -398,7 +404,7 @@ impl Components {
     /// opened below the graph's directory without following symbolic links, as a regular
     /// file (a FIFO cannot hang the build, `/dev/zero` cannot fill memory) of at most
     /// [`MAX_COMPONENT_BYTES`].
-    pub(crate) fn library(&self, name: &str) -> Result<Arc<Loaded>, String> {
+    fn load_library(&self, name: &str) -> Result<Arc<Loaded>, String> {
         let mut libraries = self.libraries.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, loaded)) = libraries.iter().find(|(n, _)| n == name) {
             return Ok(loaded.clone());

@@ -32,6 +32,13 @@ const FIXED_WALL_CLOCK_SECS: u64 = 1_700_000_000;
 const ONLY_WHILE_BUILDING: &str =
     "graph functions can only be called while building the graph, not inside a task";
 
+/// Where the builder's `declare-in` finds library components: the program's loader, behind a
+/// trait so that the sandbox need not know how components are loaded.
+pub trait Libraries: Send + Sync {
+    /// The library `name` (a path below the graph's directory), loaded on first use.
+    fn library(&self, name: &str) -> Result<jug_core::graph::ComponentRef, String>;
+}
+
 /// What an instance is doing: declaring the graph, or running one task.
 pub enum Phase {
     // Boxed: a sandbox is created per task, almost always in the small `Run` phase.
@@ -43,7 +50,7 @@ pub enum Phase {
         /// A store error while answering `value` or `barrier`: it ends the build.
         store_error: Option<String>,
         /// Where `declare-in` finds the libraries it names.
-        components: std::sync::Arc<crate::program::Components>,
+        components: std::sync::Arc<dyn Libraries>,
         /// What the graph may grant its tasks (see `policy`); a refusal ends the build.
         grants: Box<crate::policy::Checker>,
     },
@@ -174,7 +181,7 @@ impl graph::Host for Sandbox {
         grants.check_template(&args)?;
         let declared = match components.library(&component) {
             Ok(library) => {
-                let index = builder.library(&component, library.component.clone());
+                let index = builder.library(&component, library);
                 builder.declare_in(index, &function, args)
             }
             Err(problem) => Err(jug_core::graph::DeclareError::BadComponent { component, problem }),
@@ -240,7 +247,7 @@ impl graph::Host for Sandbox {
                 return Err(message);
             }
         };
-        match stored_compound(builder, results.as_ref(), components, &handle) {
+        match stored_compound(builder, results.as_ref(), components.as_ref(), &handle) {
             Ok(Some(key)) => Ok((key.0.to_vec(), true)),
             Ok(None) => Ok((handle.0.to_vec(), false)),
             Err(e) => {
@@ -305,7 +312,7 @@ impl graph::Host for Sandbox {
 fn stored_compound(
     builder: &mut GraphBuilder,
     results: &dyn jug_core::results::Results,
-    components: &crate::program::Components,
+    components: &dyn Libraries,
     handle: &Key,
 ) -> Result<Option<Key>, String> {
     if results.all_stored(&mut std::iter::once(handle))? {
@@ -323,7 +330,7 @@ fn stored_compound(
     let mut libraries = Vec::with_capacity(names.len());
     for name in names {
         match components.library(&name) {
-            Ok(library) => libraries.push((name, library.component.code)),
+            Ok(library) => libraries.push((name, library.code)),
             Err(_) => return Ok(None),
         }
     }
