@@ -82,12 +82,10 @@ fn variant_args(args: &[String]) -> Vec<String> {
     let mut kept = Vec::new();
     let mut args = args.iter().peekable();
     while let Some(arg) = args.next() {
-        if arg == "--export" && args.peek().is_some_and(|name| name.starts_with("__jug")) {
-            args.next();
-        } else if arg.starts_with("--export=__jug") {
-        } else if arg == "-o" {
-            args.next();
-        } else {
+        let sdk_export = arg == "--export" && args.peek().is_some_and(|name| name.starts_with("__jug"));
+        if sdk_export || arg == "-o" {
+            args.next(); // and its value
+        } else if !arg.starts_with("--export=__jug") {
             kept.push(arg.clone());
         }
     }
