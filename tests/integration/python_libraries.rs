@@ -49,7 +49,14 @@ fn normalised(lines: &str) -> Vec<String> {
     values
 }
 
-/// The values of `function`'s tasks run natively: the host's python3 with the wheels of the
+/// The host's Python with pip: the SDK toolchain's venv (`scripts/sdks` makes it; a bare
+/// `python3` need not have pip on a fresh machine).
+fn native_python() -> PathBuf {
+    let jug_py = std::env::var_os("JUG_PY").expect("JUG_PY is set: run the tests with scripts/test");
+    PathBuf::from(jug_py).with_file_name("python")
+}
+
+/// The values of `function`'s tasks run natively: the host's Python with the wheels of the
 /// script's lock file installed by pip into a test-private directory (once per lock).
 fn native_values(script: &str, function: &str) -> Vec<String> {
     static INSTALLED: std::sync::Mutex<Vec<(PathBuf, TestDir)>> = std::sync::Mutex::new(Vec::new());
@@ -63,7 +70,7 @@ fn native_values(script: &str, function: &str) -> Vec<String> {
         let args =
             [&args[..], &["--require-hashes", "--only-binary=:all:", "--target", "site", "-r", lock_text]]
                 .concat();
-        dir.command(Path::new("python3"), &args).run().expect_code(0);
+        dir.command(&native_python(), &args).run().expect_code(0);
         installed.push((lock.clone(), dir));
     }
     let dir = &installed.iter().find(|(l, _)| *l == lock).unwrap().1;
@@ -71,7 +78,7 @@ fn native_values(script: &str, function: &str) -> Vec<String> {
         format!("{}:{}", dir.join("site").display(), workspace().join("guest-sdk/python/src").display());
     let runner = fixture("native.py");
     let args = [runner.to_str().unwrap(), script.to_str().unwrap(), function];
-    let run = dir.command(Path::new("python3"), &args).env("PYTHONPATH", &path).run().expect_code(0);
+    let run = dir.command(&native_python(), &args).env("PYTHONPATH", &path).run().expect_code(0);
     assert!(!run.stdout.is_empty(), "no task of {function} ran natively");
     normalised(&run.stdout)
 }
