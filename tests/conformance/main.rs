@@ -7,6 +7,7 @@
 //! it): `JUG_TEST_S3` and `JUG_TEST_REDIS` name them. Without them those tests fail, loudly,
 //! rather than skip — a green run must mean every backend was checked.
 
+mod packs;
 mod scenarios;
 
 use std::sync::Arc;
@@ -124,34 +125,38 @@ fn unique(scenario: &str) -> String {
 
 /// Runs each scenario against each backend, as `<backend>::<scenario>` tests.
 macro_rules! conformance {
-    ($($scenario:ident),* $(,)?) => {
-        mod local { $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::local()); } )* }
+    ($($module:ident :: $scenario:ident),* $(,)?) => {
+        mod local { $( #[test] fn $scenario() { crate::$module::$scenario(&crate::Backend::local()); } )* }
         mod local_without_renameat2 {
-            $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::local_without_renameat2()); } )*
+            $( #[test] fn $scenario() { crate::$module::$scenario(&crate::Backend::local_without_renameat2()); } )*
         }
-        mod memory { $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::memory()); } )* }
+        mod memory { $( #[test] fn $scenario() { crate::$module::$scenario(&crate::Backend::memory()); } )* }
         mod s3 {
-            $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::s3(stringify!($scenario))); } )*
+            $( #[test] fn $scenario() { crate::$module::$scenario(&crate::Backend::s3(stringify!($scenario))); } )*
         }
         mod redis {
-            $( #[test] fn $scenario() { crate::scenarios::$scenario(&crate::Backend::redis(stringify!($scenario))); } )*
+            $( #[test] fn $scenario() { crate::$module::$scenario(&crate::Backend::redis(stringify!($scenario))); } )*
         }
     };
 }
 
 conformance!(
-    results_round_trip,
-    a_damaged_result_is_never_returned,
-    logs_round_trip,
-    manifests_are_listed_by_name,
-    a_second_copy_of_a_result_is_reported,
-    a_lock_is_exclusive_until_released,
-    concurrent_lockers_have_one_winner,
-    a_renewed_lease_is_never_taken,
-    an_expired_lease_is_taken_over_by_exactly_one_contender,
-    leases_are_listed_with_their_holder,
-    a_result_of_another_format_version_is_not_damaged,
-    a_store_of_a_newer_format_is_refused,
-    takeovers_are_counted_in_the_lease,
-    trace_packs_are_listed_read_and_rewritten,
+    scenarios::results_round_trip,
+    scenarios::a_damaged_result_is_never_returned,
+    scenarios::logs_round_trip,
+    scenarios::manifests_are_listed_by_name,
+    scenarios::a_second_copy_of_a_result_is_reported,
+    scenarios::a_lock_is_exclusive_until_released,
+    scenarios::concurrent_lockers_have_one_winner,
+    scenarios::a_renewed_lease_is_never_taken,
+    scenarios::an_expired_lease_is_taken_over_by_exactly_one_contender,
+    scenarios::leases_are_listed_with_their_holder,
+    scenarios::a_result_of_another_format_version_is_not_damaged,
+    scenarios::a_store_of_a_newer_format_is_refused,
+    scenarios::takeovers_are_counted_in_the_lease,
+    scenarios::trace_packs_are_listed_read_and_rewritten,
+    packs::packs_survive_removals_and_compaction,
+    packs::batches_that_share_a_task_exclude_each_other,
+    packs::a_result_committed_twice_is_one_result_and_a_counted_duplicate,
+    packs::a_store_from_format_1_is_read_and_upgraded,
 );

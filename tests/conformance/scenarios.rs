@@ -4,23 +4,28 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};
 
 use jug_core::manifest::ManifestId;
-use jug_core::store::{Access, LockRecord, Locking, StoreError, StoreLocation, Stored};
+use jug_core::store::{Access, LockName, LockRecord, Locking, StoreError, StoreLocation, Stored};
 use jug_core::{Key, trace};
 
 use crate::Backend;
 
-fn key(name: &str) -> Key {
+pub fn key(name: &str) -> Key {
     Key::from_hex(blake3::hash(name.as_bytes()).to_hex().as_str()).unwrap()
 }
 
-fn worker(name: &str, lease: Duration) -> LockRecord {
+/// The batch lease of the shard `name`'s key falls in.
+fn shard(name: &str) -> LockName {
+    LockName::Shard(key(name).0[0])
+}
+
+pub fn worker(name: &str, lease: Duration) -> LockRecord {
     LockRecord::for_this_process(&format!("{name}:{}", std::process::id()), lease)
 }
 
 /// Runs `contenders` lock attempts at the same moment, each on its own handle and identity.
 /// Their own leases are long: under contention SeaweedFS answers the losers seconds late, and
 /// a loser that late must still find the winner's lease live.
-fn race(backend: &Backend, contenders: usize, key: Key) -> Vec<Locking> {
+fn race(backend: &Backend, contenders: usize, key: LockName) -> Vec<Locking> {
     let gate = Arc::new(Barrier::new(contenders));
     let handles: Vec<_> = (0..contenders)
         .map(|i| {
@@ -135,22 +140,25 @@ pub fn a_second_copy_of_a_result_is_reported(backend: &Backend) {
 pub fn a_lock_is_exclusive_until_released(backend: &Backend) {
     let (a, b) = (backend.open(), backend.open());
     let (record_a, record_b) = (worker("a", backend.lease), worker("b", backend.lease));
-    let k = key("exclusive");
+    let k = shard("exclusive");
     assert_eq!(a.try_lock(&k, &record_a).unwrap(), Locking::Acquired { took_over: None });
     match b.try_lock(&k, &record_b).unwrap() {
         Locking::Held(Some(lease)) => assert_eq!(lease.record, record_a),
         other => panic!("b should see a's lease, got {other:?}"),
     }
-    assert_eq!(b.list_locks().unwrap(), [k].into_iter().collect());
+    assert_eq!(
+        b.leases().unwrap().into_keys().collect::<std::collections::HashSet<_>>(),
+        [k].into_iter().collect()
+    );
     a.unlock(&k).unwrap();
-    assert!(b.list_locks().unwrap().is_empty());
+    assert!(b.leases().unwrap().into_keys().collect::<std::collections::HashSet<_>>().is_empty());
     assert_eq!(b.try_lock(&k, &record_b).unwrap(), Locking::Acquired { took_over: None });
     b.unlock(&k).unwrap();
 }
 
 pub fn concurrent_lockers_have_one_winner(backend: &Backend) {
     for round in 0..3 {
-        let k = key(&format!("race {round}"));
+        let k = shard(&format!("race {round}"));
         let outcomes = race(backend, 8, k);
         assert_eq!(winners(&outcomes), 1, "round {round}: {outcomes:?}");
     }
@@ -158,7 +166,7 @@ pub fn concurrent_lockers_have_one_winner(backend: &Backend) {
 
 pub fn a_renewed_lease_is_never_taken(backend: &Backend) {
     let holder = backend.open();
-    let k = key("renewed");
+    let k = shard("renewed");
     let record = worker("holder", backend.lease);
     assert!(matches!(holder.try_lock(&k, &record).unwrap(), Locking::Acquired { .. }));
     let contender = backend.open();
@@ -166,7 +174,7 @@ pub fn a_renewed_lease_is_never_taken(backend: &Backend) {
     let end = Instant::now() + backend.lease * 3;
     while Instant::now() < end {
         std::thread::sleep(backend.lease / 4);
-        assert_eq!(holder.renew_leases().unwrap(), Vec::<Key>::new(), "renewal must succeed");
+        assert_eq!(holder.renew_leases().unwrap(), Vec::<LockName>::new(), "renewal must succeed");
         let outcome = contender.try_lock(&k, &other).unwrap();
         assert!(matches!(outcome, Locking::Held(_)), "a live lease was taken: {outcome:?}");
     }
@@ -175,7 +183,7 @@ pub fn a_renewed_lease_is_never_taken(backend: &Backend) {
 
 pub fn an_expired_lease_is_taken_over_by_exactly_one_contender(backend: &Backend) {
     let dead = backend.open();
-    let k = key("expired");
+    let k = shard("expired");
     let record = worker("dead", backend.lease);
     assert!(matches!(dead.try_lock(&k, &record).unwrap(), Locking::Acquired { .. }));
     std::thread::sleep(backend.lease + Duration::from_millis(1100));
@@ -196,14 +204,17 @@ pub fn an_expired_lease_is_taken_over_by_exactly_one_contender(backend: &Backend
 
     // The old holder, back from the dead, must not release the new holder's lease...
     dead.unlock(&k).unwrap();
-    assert_eq!(backend.open().list_locks().unwrap(), [k].into_iter().collect());
+    assert_eq!(
+        backend.open().leases().unwrap().into_keys().collect::<std::collections::HashSet<_>>(),
+        [k].into_iter().collect()
+    );
     let late = worker("late", backend.lease);
     assert!(matches!(backend.open().try_lock(&k, &late).unwrap(), Locking::Held(_)));
 }
 
 pub fn leases_are_listed_with_their_holder(backend: &Backend) {
     let store = backend.open();
-    let k = key("listed");
+    let k = shard("listed");
     let record = worker("lister", backend.lease);
     assert!(matches!(store.try_lock(&k, &record).unwrap(), Locking::Acquired { .. }));
     let leases = backend.open().leases().unwrap();
@@ -239,23 +250,27 @@ pub fn a_store_of_a_newer_format_is_refused(backend: &Backend) {
     store.overwrite_format_marker(br#"{"jug-host store format": 3}"#).unwrap();
     for access in [Access::ReadOnly, Access::ReadWrite] {
         let error = backend.reopen(access).err().expect("a newer store is refused");
-        assert!(matches!(error, StoreError::NewerFormat { found: 3, known: 1, .. }), "{error}");
-        assert!(error.to_string().contains("has format 3, newer than the format 1"), "{error}");
+        assert!(matches!(error, StoreError::NewerFormat { found: 3, known: 2, .. }), "{error}");
+        assert!(error.to_string().contains("has format 3, newer than the format 2"), "{error}");
     }
     // Not a marker at all: refused too, rather than written over.
     store.overwrite_format_marker(b"something else").unwrap();
     let error = backend.reopen(Access::ReadWrite).err().expect("an unreadable marker is refused");
     assert!(matches!(error, StoreError::BadFormatMarker { .. }), "{error}");
-    // Our own format (or an older one) opens.
+    // An older format opens, and opened for writing it is marked as ours: from then on a
+    // jug-host that knows only format 1 refuses it rather than miss the packed results.
     store.overwrite_format_marker(br#"{"jug-host store format": 1}"#).unwrap();
+    backend.reopen(Access::ReadOnly).expect("format 1 opens");
+    assert_eq!(store.format_marker().unwrap(), Some(1), "a reader leaves the marker alone");
     backend.reopen(Access::ReadWrite).expect("format 1 opens");
+    assert_eq!(store.format_marker().unwrap(), Some(2));
 }
 
 /// Each takeover of a task's lease counts one more in the new lease's record (so a task that
 /// kills every worker running it can be stopped, see `execute`); a lease taken over is renewed
 /// like any other; releasing the lock ends the count.
 pub fn takeovers_are_counted_in_the_lease(backend: &Backend) {
-    let k = key("crashing");
+    let k = shard("crashing");
     let first = worker("first", backend.lease);
     assert!(matches!(backend.open().try_lock(&k, &first).unwrap(), Locking::Acquired { .. }));
     let mut holders = Vec::new();
@@ -276,13 +291,15 @@ pub fn takeovers_are_counted_in_the_lease(backend: &Backend) {
     let end = Instant::now() + backend.lease * 2;
     while Instant::now() < end {
         std::thread::sleep(backend.lease / 4);
-        assert_eq!(holder.renew_leases().unwrap(), Vec::<Key>::new(), "renewal must succeed");
+        assert_eq!(holder.renew_leases().unwrap(), Vec::<LockName>::new(), "renewal must succeed");
         let contender = worker("contender", backend.lease);
         assert!(matches!(backend.open().try_lock(&k, &contender).unwrap(), Locking::Held(_)));
     }
     assert_eq!(backend.open().leases().unwrap()[&k].clone().unwrap().record.takeovers, 2);
     holder.unlock(&k).unwrap();
-    assert!(backend.open().list_locks().unwrap().is_empty());
+    assert!(
+        backend.open().leases().unwrap().into_keys().collect::<std::collections::HashSet<_>>().is_empty()
+    );
     let fresh = worker("fresh", backend.lease);
     assert_eq!(backend.open().try_lock(&k, &fresh).unwrap(), Locking::Acquired { took_over: None });
     assert_eq!(backend.open().leases().unwrap()[&k].clone().unwrap().record.takeovers, 0);

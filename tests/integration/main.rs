@@ -8,6 +8,7 @@ mod cleanup;
 mod commands;
 mod compound;
 mod config;
+mod crashes;
 mod cutoff;
 mod exhaustion;
 mod explain;

@@ -63,6 +63,14 @@ pub fn plan(store: &Store, graph: &Graph, all_graphs: bool) -> Result<Plan, Stor
     let mut recorded: HashMap<Key, String> = HashMap::new();
     let mut theirs: HashSet<Key> = HashSet::new();
     let mut manifests: HashMap<&ManifestId, Manifest> = HashMap::new();
+    // Packs name each result's task too.
+    for entry in store.packed_entries()? {
+        if ours(&entry.name) {
+            recorded.entry(entry.key).or_insert(entry.name);
+        } else {
+            theirs.insert(entry.key);
+        }
+    }
     for id in &ids {
         let Some(manifest) = store.get_manifest(id)?.and_then(|bytes| Manifest::from_json(&bytes).ok())
         else {
@@ -144,9 +152,11 @@ pub fn failure_name(store: &Store, key: &Key) -> Result<Option<String>, StoreErr
 /// Removes what `plan` lists, results first (a log or manifest left by an interrupted
 /// cleanup is harmless; a result whose manifest went first would be kept forever).
 pub fn apply(store: &Store, plan: &Plan) -> Result<(), StoreError> {
-    for (key, _) in &plan.results {
-        store.delete_result(key)?;
-    }
+    let results: Vec<Key> = plan.results.iter().map(|(key, _)| *key).collect();
+    store.delete_results(&results, &[])?;
+    // Reclaims the space of removed packed results, and consolidates the pack indexes.
+    let compaction = store.compact()?;
+    tracing::info!("compaction: {compaction:?}");
     for key in &plan.logs {
         store.delete_log(key)?;
     }

@@ -32,6 +32,7 @@ pub mod graph;
 pub mod json;
 pub mod key;
 pub mod manifest;
+pub mod pause;
 pub mod results;
 pub mod select;
 pub mod status;

@@ -120,14 +120,11 @@ fn expired_locks(store: &Store) -> anyhow::Result<(usize, usize)> {
     let (mut expired, mut live) = (0, 0);
     let mut leases: Vec<_> = store.leases()?.into_iter().filter_map(|(k, l)| Some((k, l?))).collect();
     leases.sort_by_key(|(key, _)| *key);
-    for (key, lease) in leases {
+    for (name, lease) in leases {
         if lease.is_expired(now) {
             expired += 1;
             let (pid, host) = (lease.record.pid, &lease.record.host);
-            super::print(&format!(
-                "would remove the expired lock of key {} (pid {pid} on {host})\n",
-                key.to_hex()
-            ))?;
+            super::print(&format!("would remove the expired lock of {name} (pid {pid} on {host})\n"))?;
         } else {
             live += 1;
         }

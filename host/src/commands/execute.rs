@@ -257,17 +257,13 @@ fn print_event(progress: &Progress, event: Event) {
             }
             tracing::info!("waiting {seconds} secs for {held_elsewhere} task(s) held by other workers")
         }
-        Event::TookOver { name, key, from } => say(format!(
-            "jug-host: taking over {name} (key {}): the lease of {} (pid {} on {}) expired",
-            key.short(),
-            from.owner,
-            from.pid,
-            from.host
+        Event::TookOver { lease, first, from } => say(format!(
+            "jug-host: taking over the tasks of {lease} (first {first}): the lease of {} (pid {} on {}) expired",
+            from.owner, from.pid, from.host
         )),
-        Event::LeaseLost { name, key } => say(format!(
-            "jug-host: warning: another worker took over {name} (key {}) because our lease was not \
-             renewed in time; both may run it (see --lease)",
-            key.short()
+        Event::LeaseLost { lease } => say(format!(
+            "jug-host: warning: another worker took over the tasks of {lease} because our lease was not \
+             renewed in time; both may run them (see --lease)"
         )),
         Event::RenewalFailed { error } => {
             let error = jug_core::store::mask_credentials_in(&error);

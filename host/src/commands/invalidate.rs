@@ -39,15 +39,20 @@ pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
         // bytes back from an older key instead of computing them again.
         let keys: HashSet<Key> = to_remove.iter().map(|&i| graph.task(i).key).collect();
         let packs = trace::read_packs(&store)?;
+        let packed = store.packed_entries()?;
+        let in_packs = packed.iter().filter(|e| keys.contains(&e.key)).filter_map(|e| e.trace);
         let dropped: HashSet<Key> = packs
             .iter()
             .flat_map(|(_, e)| e)
             .filter(|(_, key)| keys.contains(key))
             .map(|(t, _)| *t)
+            .chain(in_packs)
             .collect();
         trace::remove(&store, &packs, |t, _| dropped.contains(t))?;
+        let dropped: Vec<Key> = dropped.into_iter().collect();
+        let keys: Vec<Key> = to_remove.iter().map(|&i| graph.task(i).key).collect();
+        store.delete_results(&keys, &dropped)?;
         for i in to_remove {
-            store.delete_result(&graph.task(i).key)?;
             *removed.entry(graph.name(i).to_owned()).or_default() += 1;
         }
         store.sync()?;

@@ -18,10 +18,10 @@ use std::io::Write as _;
 
 use std::sync::Arc;
 
-use jug_core::Graph;
 use jug_core::results::{LazyStore, StoreResults};
 use jug_core::select::Selector;
-use jug_core::store::StoreLocation;
+use jug_core::store::{Lease, LockName, StoreLocation};
+use jug_core::{Graph, Key};
 use jug_runtime::Program;
 
 use crate::cli::{BuilderArgs, Command, GraphArgs, Selection};
@@ -135,10 +135,22 @@ impl Observed {
             .leases()?
             .into_iter()
             .partition(|(_, lease)| lease.as_ref().is_none_or(|l| !l.is_expired(now)));
-        let in_graph: std::collections::HashSet<_> = graph.tasks().iter().map(|t| t.key).collect();
-        let expired =
-            expired.into_iter().filter(|(key, _)| in_graph.contains(key) && !results.contains(key)).collect();
-        let locks = live.into_iter().map(|(key, _)| key).collect();
+        // A lease covers a shard of the key space (see `store::leases`): the graph's tasks
+        // in it without a result are the ones it holds.
+        let covered = |leases: &[(LockName, Option<Lease>)], key: &Key| {
+            leases.iter().find(|(name, _)| name.covers(key)).map(|(_, lease)| lease.clone())
+        };
+        let unfinished = graph.tasks().iter().map(|t| t.key).filter(|key| !results.contains(key));
+        let mut locks = std::collections::HashSet::new();
+        let mut expired_tasks = Vec::new();
+        for key in unfinished {
+            if covered(&live, &key).is_some() {
+                locks.insert(key);
+            } else if let Some(lease) = covered(&expired, &key) {
+                expired_tasks.push((key, lease));
+            }
+        }
+        let expired = expired_tasks;
         Ok(Observed { snapshot: jug_core::status::Snapshot { results, locks, failed }, expired })
     }
 

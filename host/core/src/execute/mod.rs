@@ -1,47 +1,50 @@
 //! The scheduler behind `execute`: Jug's loop, with N worker threads and group commit.
 //!
-//! Jug's rules, kept: tasks run in definition order as soon as every dependency has a result;
-//! a task is locked, re-checked (another worker may have just finished it), run, stored and
-//! unlocked; tasks held by other workers are waited for by polling the store
-//! (`wait_cycle_time` × `nr_wait_cycles`, counted since the last progress); the first failure
-//! stops the run unless `keep_going`.
+//! Jug's rules, kept: a task runs as soon as every dependency has a result, after a re-check
+//! that no other worker just finished it; tasks held by other workers are waited for by
+//! polling the store (`wait_cycle_time` × `nr_wait_cycles`, counted since the last progress);
+//! the first failure stops the run unless `keep_going`.
 //!
-//! What is new: `jobs` threads share one graph, and results are made durable in batches — a
-//! committer thread calls [`Store::sync`] once for every result stored since its last sync,
-//! then releases their locks. A task counts as executed only once its batch is durable.
-//! Locks are leases: a keeper thread renews ours every third of the lease period, and a task
-//! whose holder stopped renewing is taken over (see `store::lock`). Waiting for tasks held
+//! What is new: `jobs` threads share one graph, and work goes in **batches**. A worker takes
+//! the lease of a shard of the key space (see `store::leases`), re-checks the shard's packs
+//! once, runs its ready tasks (in definition order, [`MAX_BATCH`] at most or for a quarter of
+//! the lease), and hands the batch to a committer thread, which writes it as one pack, makes
+//! every pack of its round durable with one [`Store::sync`], and releases their leases. A task
+//! counts as executed only once its pack is durable (see `batch`, `commit`).
+//! Leases are renewed by a keeper thread every third of the lease period, and a batch whose
+//! holder stopped renewing is taken over (see `store::lock`). Waiting for tasks held
 //! elsewhere polls with backoff, and wakes up when the first of their leases would expire.
-//! A task whose lease was taken over [`CRASH_LIMIT`] times in a row has killed that many
-//! workers (out of memory, say): it is marked failed, whatever `keep_failed` says, and
-//! never given to another.
+//!
+//! A worker that takes over an expired lease runs that shard one task at a time, committing
+//! each, so that a task that kills its workers (out of memory, say) is the first ready task of
+//! its shard for every next holder: after [`crate::store::CRASH_LIMIT`] takeovers in a row it is marked
+//! failed, whatever `keep_failed` says, and never given to another.
 //!
 //! Early cutoff (see `trace`): before running a task, its trace (code and input values) is
 //! looked up in the store's traces, read the first time a task is about to run; a hit copies
-//! the result an earlier key stored. Traces of what ran are recorded once their results are
-//! durable, and written in packs by the committer.
+//! the result an earlier key stored. The trace a task ran with goes into its pack's index.
 
+mod batch;
+mod commit;
+mod ready;
 mod reuse;
 mod run;
 mod waiting;
 
 pub use run::run_task;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::early_exit::EarlyExit;
-use crate::failure::FailureRecord;
 pub use crate::failure::{Failure, FailureKind};
-use crate::manifest::Manifest;
 use crate::select::Selector;
-use crate::store::{CRASH_LIMIT, LockRecord, Locking, Store, StoreError, Stored};
+use crate::store::{LockName, LockRecord, Store, StoreError};
 use crate::table::Counts;
-use crate::task_log::TaskLog;
 use crate::trace::Traces;
-use crate::{Graph, Key, trace};
+use crate::{Graph, Key};
 
 /// Runs task functions. The runtime crate implements it with a fresh sandbox per call.
 pub trait Runner: Sync {
@@ -114,16 +117,16 @@ pub enum Event {
         done: usize,
         to_run: usize,
     },
-    /// We took over a task whose holder let its lease expire.
+    /// We took over a batch lease whose holder let it expire; `first` names the task of it
+    /// that runs first.
     TookOver {
-        name: String,
-        key: Key,
+        lease: LockName,
+        first: String,
         from: LockRecord,
     },
-    /// Another worker took over a task of ours: we were too slow to renew.
+    /// Another worker took over a batch lease of ours: we were too slow to renew.
     LeaseLost {
-        name: String,
-        key: Key,
+        lease: LockName,
     },
     /// Renewing our leases failed (the store is unreachable); they may expire.
     RenewalFailed {
@@ -140,7 +143,7 @@ pub struct Report {
     /// Some tasks could not run (held elsewhere, or behind a failure) when the run ended.
     pub unfinished: usize,
     pub interrupted: bool,
-    /// Tasks taken over from expired leases.
+    /// Batch leases taken over from expired ones.
     pub taken_over: usize,
     /// Tasks whose result someone else stored while we ran them (after a takeover race).
     pub duplicates: usize,
@@ -187,6 +190,10 @@ pub fn execute(
     }
     let state = shared.lock();
     waiting::reap_expired_leases(graph, store, &state, &context.lock_record)?;
+    // Advice for readers (see `store::index`): a failure costs them requests, not results.
+    if let Err(e) = store.consolidate(false) {
+        tracing::warn!("cannot consolidate the pack indexes: {e}");
+    }
     Ok(Report {
         executed: state.executed.clone(),
         loaded: state.loaded.clone(),
@@ -209,27 +216,60 @@ enum Phase {
     /// Needs running; queued once its dependencies are done.
     Todo,
     Running,
-    /// Locked by another worker when we tried.
+    /// Its shard's lease was held by another worker when we tried.
     HeldElsewhere,
     Failed,
     Done,
 }
 
+/// The tasks one shard lease of ours covers while it is open (see `batch`).
+struct Batch {
+    /// Tasks of it running now, and taken so far.
+    running: usize,
+    taken: usize,
+    /// Stored here, to commit in its pack.
+    done: Vec<Finished>,
+    /// When the lease was taken (or last committed under): a batch younger than half a lease
+    /// cannot have been taken over, so its commit need not re-check the shard.
+    opened: Instant,
+    /// Taken over from a holder that died: one task at a time, each committed (see the
+    /// module docs).
+    careful: bool,
+    /// A renewal found the lease taken over: its commit re-checks for duplicates.
+    lost: bool,
+}
+
+impl Batch {
+    fn new(careful: bool) -> Batch {
+        Batch { running: 0, taken: 0, done: Vec::new(), opened: Instant::now(), careful, lost: false }
+    }
+}
+
+/// A task whose result waits in a batch for its pack.
+struct Finished {
+    task: u32,
+    trace: Option<Key>,
+    /// The earlier key whose result was copied, when nothing ran (early cutoff).
+    reused_from: Option<Key>,
+}
+
 struct State {
     phase: Vec<Phase>,
     /// Tasks found held by another worker at least once: that worker may have marked them
-    /// failed since (see `attempt_locked`).
+    /// failed since (see `attempt`).
     collided: Vec<bool>,
     /// Dependencies without a result, per task.
     missing_deps: Vec<u32>,
-    ready: VecDeque<u32>,
+    ready: ready::Ready,
     running: usize,
-    /// Stored but not yet durable: (task, whether we hold its lock).
-    uncommitted: Vec<u32>,
-    /// Of the uncommitted tasks: the traces to record once they are durable, and which of
-    /// them reused another key's result rather than ran.
-    traces: HashMap<u32, Key>,
-    reused_from: HashMap<u32, Key>,
+    /// Open batches, by shard; shards being leased; closed batches waiting for the committer
+    /// (their leases still ours), with their shards.
+    batches: HashMap<u8, Batch>,
+    acquiring: HashSet<u8>,
+    closed: Vec<(u8, Batch)>,
+    committing: HashSet<u8>,
+    /// Results of tasks done here whose packs are not written yet.
+    pending: HashMap<u32, Arc<[u8]>>,
     reused: usize,
     /// Results produced or read here, so dependents need not read them back.
     cache: HashMap<u32, Arc<[u8]>>,
@@ -241,6 +281,8 @@ struct State {
     failed: Vec<(String, Key, Failure)>,
     taken_over: usize,
     duplicates: usize,
+    /// Leases found held by others: from then on, new batches start at random shards.
+    collisions: usize,
     /// Tasks this process started, for `JUG_MAX_TASKS`.
     started: u64,
     stopped_early: Option<String>,
@@ -276,13 +318,16 @@ const EXPIRY_MARGIN: Duration = Duration::from_millis(100);
 /// Results cached for dependents, at most this many bytes in all.
 const CACHE_LIMIT: usize = 256 << 20;
 
+/// The most tasks one batch takes: a pack's index of this many entries is ~200 KB.
+pub const MAX_BATCH: usize = 2048;
+
 struct Shared {
     state: Mutex<State>,
-    /// Wakes workers: a task became ready, or the run is ending.
+    /// Wakes workers: a task became ready, a shard came free, or the run is ending.
     work: Condvar,
     /// Wakes the coordinator: the workers may have run out of work.
     idle: Condvar,
-    /// Wakes the committer: the first result of a batch was stored, or the run is ending.
+    /// Wakes the committer: a batch closed, or the run is ending.
     commit: Condvar,
     /// Wakes the lease keeper at the end of the run.
     keeper: Condvar,
@@ -324,9 +369,11 @@ impl Shared {
             .iter()
             .map(|t| t.dependencies.iter().filter(|&&d| phase[d as usize] != Phase::Done).count() as u32)
             .collect();
-        let ready = (0..n as u32)
-            .filter(|&i| phase[i as usize] == Phase::Todo && missing_deps[i as usize] == 0)
-            .collect();
+        let mut ready = ready::Ready::new(graph);
+        for i in (0..n as u32).filter(|&i| phase[i as usize] == Phase::Todo && missing_deps[i as usize] == 0)
+        {
+            ready.push(i);
+        }
         Shared {
             state: Mutex::new(State {
                 phase,
@@ -334,9 +381,11 @@ impl Shared {
                 missing_deps,
                 ready,
                 running: 0,
-                uncommitted: Vec::new(),
-                traces: HashMap::new(),
-                reused_from: HashMap::new(),
+                batches: HashMap::new(),
+                acquiring: HashSet::new(),
+                closed: Vec::new(),
+                committing: HashSet::new(),
+                pending: HashMap::new(),
                 reused: 0,
                 cache: HashMap::new(),
                 cache_bytes: 0,
@@ -346,6 +395,7 @@ impl Shared {
                 failed: Vec::new(),
                 taken_over: 0,
                 duplicates: 0,
+                collisions: 0,
                 started: 0,
                 stopped_early: None,
                 marked_failed,
@@ -389,7 +439,7 @@ impl Shared {
             let missing = &mut state.missing_deps[d as usize];
             *missing -= 1;
             if *missing == 0 && state.phase[d as usize] == Phase::Todo {
-                state.ready.push_back(d);
+                state.ready.push(d);
             }
         }
     }
@@ -410,30 +460,12 @@ impl Shared {
         for &d in &self.dependents[task as usize] {
             state.missing_deps[d as usize] += 1;
         }
-        state.ready.retain(|&t| state.missing_deps[t as usize] == 0);
+        let missing = &state.missing_deps;
+        state.ready.retain(|t| missing[t as usize] == 0);
         if state.missing_deps[task as usize] == 0 {
-            state.ready.push_front(task);
+            state.ready.push(task);
         }
     }
-}
-
-/// What a worker found when it took a task.
-enum Outcome {
-    /// `duplicate`: someone else stored the same result meanwhile; `trace`: to record once
-    /// durable; `reused_from`: the earlier key whose result was copied, when nothing ran.
-    Stored {
-        result: Arc<[u8]>,
-        duplicate: bool,
-        trace: Option<Key>,
-        reused_from: Option<Key>,
-    },
-    AlreadyDone,
-    /// With the time its holder's lease expires, if we could read it.
-    HeldElsewhere(Option<SystemTime>),
-    InputUnusable(u32),
-    Failed(Failure),
-    /// Another worker marked it failed since this run started.
-    MarkedFailed,
 }
 
 struct Context<'a> {
@@ -444,332 +476,6 @@ struct Context<'a> {
     on_event: &'a (dyn Fn(Event) + Sync),
     shared: &'a Shared,
     lock_record: LockRecord,
-}
-
-impl Context<'_> {
-    fn worker(&self) -> Result<(), StoreError> {
-        loop {
-            let task = {
-                let mut state = self.shared.lock();
-                loop {
-                    if state.finished || state.stopping {
-                        return Ok(());
-                    }
-                    if !state.ready.is_empty()
-                        && let Some(reason) = self.options.early_exit.reason(state.started)
-                    {
-                        state.stopped_early = Some(reason);
-                        state.stopping = true;
-                        self.shared.wake_all();
-                        return Ok(());
-                    }
-                    if let Some(task) = state.ready.pop_front() {
-                        if state.phase[task as usize] != Phase::Todo {
-                            continue;
-                        }
-                        state.phase[task as usize] = Phase::Running;
-                        state.running += 1;
-                        state.started += 1;
-                        break task;
-                    }
-                    state = self.shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
-                }
-            };
-            let outcome = self.attempt(task);
-            let mut state = self.shared.lock();
-            state.running -= 1;
-            let (ready_before, uncommitted_before) = (state.ready.len(), state.uncommitted.len());
-            match outcome {
-                Ok(outcome) => self.apply(&mut state, task, outcome),
-                Err(e) => {
-                    state.phase[task as usize] = Phase::Todo;
-                    state.stopping = true;
-                    state.fatal.get_or_insert(e);
-                }
-            }
-            // Wake only who has something new to do: thread switches, not tasks, were the
-            // cost of tiny tasks.
-            if state.stopping {
-                self.shared.wake_all();
-                continue;
-            }
-            for _ in ready_before..state.ready.len().min(ready_before + self.options.jobs) {
-                self.shared.work.notify_one();
-            }
-            if uncommitted_before == 0 && !state.uncommitted.is_empty() {
-                self.shared.commit.notify_one();
-            }
-            if state.ready.is_empty() && state.running == 0 {
-                self.shared.idle.notify_one();
-            }
-        }
-    }
-
-    fn apply(&self, state: &mut State, task: u32, outcome: Outcome) {
-        let name = self.graph.name(task as usize);
-        match outcome {
-            Outcome::Stored { result, duplicate, trace, reused_from } => {
-                state.duplicates += usize::from(duplicate);
-                if let Some(trace) = trace {
-                    state.traces.insert(task, trace);
-                }
-                if let Some(source) = reused_from {
-                    state.reused_from.insert(task, source);
-                }
-                if state.cache_bytes + result.len() <= CACHE_LIMIT {
-                    state.cache_bytes += result.len();
-                    state.cache.insert(task, result);
-                }
-                state.uncommitted.push(task);
-                self.shared.complete(state, task);
-            }
-            Outcome::AlreadyDone => {
-                *state.loaded.entry(name.to_owned()).or_default() += 1;
-                state.counted_loaded[task as usize] = true;
-                self.shared.complete(state, task);
-            }
-            Outcome::HeldElsewhere(expires) => {
-                state.phase[task as usize] = Phase::HeldElsewhere;
-                state.collided[task as usize] = true;
-                // Workers started together walk the tasks in the same order and would keep
-                // colliding; after a collision, jump to a random place in the queue.
-                if state.ready.len() > 1 {
-                    let jump = state.random.usize(..state.ready.len());
-                    state.ready.rotate_left(jump);
-                }
-                if let Some(expires) = expires {
-                    state.next_expiry = Some(state.next_expiry.map_or(expires, |e| e.min(expires)));
-                }
-            }
-            Outcome::InputUnusable(dep) => {
-                state.phase[task as usize] = Phase::Todo;
-                self.shared.redo(state, dep, self.graph.name(dep as usize));
-            }
-            Outcome::MarkedFailed => {
-                state.phase[task as usize] = Phase::Failed;
-                state.marked_failed += 1;
-            }
-            Outcome::Failed(failure) => {
-                state.phase[task as usize] = Phase::Failed;
-                let key = self.graph.task(task as usize).key;
-                (self.on_event)(Event::TaskFailed { name: name.to_owned(), key, failure: failure.clone() });
-                state.failed.push((name.to_owned(), key, failure));
-                if !self.options.keep_going {
-                    state.stopping = true;
-                }
-            }
-        }
-    }
-
-    /// Lock → re-check → gather inputs → run → store. The lock is kept on success (the
-    /// committer releases it once the result is durable) and released otherwise.
-    fn attempt(&self, task: u32) -> Result<Outcome, StoreError> {
-        let spec = self.graph.task(task as usize);
-        match self.store.try_lock(&spec.key, &self.lock_record)? {
-            Locking::Held(lease) => {
-                tracing::debug!(?lease, "held elsewhere");
-                return Ok(Outcome::HeldElsewhere(lease.map(|l| l.expires())));
-            }
-            Locking::Acquired { took_over: None } => {}
-            Locking::Acquired { took_over: Some(lease) } => {
-                self.shared.lock().taken_over += 1;
-                let name = self.graph.name(task as usize).to_owned();
-                let crashed = lease.record.takeovers.saturating_add(1);
-                (self.on_event)(Event::TookOver { name, key: spec.key, from: lease.record });
-                if crashed >= CRASH_LIMIT {
-                    let outcome = self.crashed_workers(task, crashed);
-                    self.store.unlock(&spec.key)?;
-                    return outcome;
-                }
-            }
-        }
-        let outcome = self.attempt_locked(task);
-        if !matches!(outcome, Ok(Outcome::Stored { .. })) {
-            self.store.unlock(&spec.key)?;
-        }
-        outcome
-    }
-
-    fn attempt_locked(&self, task: u32) -> Result<Outcome, StoreError> {
-        let spec = self.graph.task(task as usize);
-        if self.store.has_result(&spec.key)? {
-            return Ok(Outcome::AlreadyDone);
-        }
-        // Its last holder may have marked it failed before releasing it: one more request,
-        // for tasks we collided on only.
-        let collided = self.shared.lock().collided[task as usize];
-        if collided && self.store.get_failure(&spec.key)?.is_some() {
-            return Ok(Outcome::MarkedFailed);
-        }
-        let mut inputs: HashMap<Key, Arc<[u8]>> = HashMap::with_capacity(spec.dependencies.len());
-        for &dep in &spec.dependencies {
-            match self.input(dep)? {
-                Some(value) => inputs.insert(self.graph.task(dep as usize).key, value),
-                None => return Ok(Outcome::InputUnusable(dep)),
-            };
-        }
-        let input = match run::input(self.graph, self.runner.max_input(), task as usize, &inputs) {
-            Ok(input) => input,
-            Err(failure) => return self.failed(task, failure, &[], self.options.keep_failed),
-        };
-        let trace = spec.shape.map(|shape| trace::trace(&shape, &input));
-        if let Some(trace) = trace
-            && let Some(outcome) = self.reuse(task, trace)?
-        {
-            return Ok(outcome);
-        }
-        let run = run::run_input(self.graph, self.runner, task as usize, &input);
-        let (log, name) = (run.log, self.graph.name(task as usize));
-        let owner = &self.options.owner;
-        match run.outcome {
-            Ok(result) => {
-                if let Some((key, record)) = self.graph.compound_record(task as usize) {
-                    self.put_record(&key, &record)?;
-                }
-                let duplicate = !self.store.put_result(&spec.key, &result)?;
-                if !log.is_empty() {
-                    self.store.put_log(&spec.key, &TaskLog::encode(name, None, owner, &log))?;
-                }
-                Ok(Outcome::Stored { result: result.into(), duplicate, trace, reused_from: None })
-            }
-            Err(failure) => self.failed(task, failure, &log, self.options.keep_failed),
-        }
-    }
-
-    /// Stores the log of a failed run, and with `mark`, the failure record.
-    fn failed(&self, task: u32, failure: Failure, log: &[u8], mark: bool) -> Result<Outcome, StoreError> {
-        let (key, name) = (self.graph.task(task as usize).key, self.graph.name(task as usize));
-        self.store.put_log(&key, &TaskLog::encode(name, Some(&failure), &self.options.owner, log))?;
-        if mark {
-            let record = FailureRecord {
-                name: name.to_owned(),
-                failure: failure.clone(),
-                owner: self.options.owner.clone(),
-                failed_unix_ms: crate::clock::unix_ms_now(),
-            };
-            self.store.put_failure(&key, &record.to_json())?;
-        }
-        Ok(Outcome::Failed(failure))
-    }
-
-    /// A task taken over from `crashed` dead workers in a row: marked failed, not run. The
-    /// mark is made whatever `--keep-failed` says, or the next worker to start would run the
-    /// task and die of it too.
-    fn crashed_workers(&self, task: u32, crashed: u32) -> Result<Outcome, StoreError> {
-        let message = format!(
-            "the {crashed} workers that ran it in a row died before finishing it (out of memory, or \
-             killed by a signal); it is marked failed and given to no other worker until `cleanup --failed-only`"
-        );
-        let failure = Failure { kind: FailureKind::CrashedWorkers, message };
-        self.failed(task, failure, &[], true)
-    }
-
-    /// Stores a compound task's record of libraries (see `compound`) before its result, so
-    /// that a result is never found without it; one left by a build that used other libraries
-    /// is replaced.
-    fn put_record(&self, key: &Key, record: &[u8]) -> Result<(), StoreError> {
-        if !self.store.put_result(key, record)?
-            && !matches!(self.store.get_result(key)?, Stored::Present(stored) if stored == record)
-        {
-            self.store.delete_result(key)?;
-            self.store.put_result(key, record)?;
-        }
-        Ok(())
-    }
-
-    /// A dependency's result, from the cache or the store; `None` if it is gone or damaged
-    /// (reported, removed, and recomputed before this task runs again).
-    fn input(&self, dep: u32) -> Result<Option<Arc<[u8]>>, StoreError> {
-        if let Some(value) = self.shared.lock().cache.get(&dep) {
-            return Ok(Some(value.clone()));
-        }
-        let key = self.graph.task(dep as usize).key;
-        match self.store.get_result(&key)? {
-            Stored::Present(bytes) => {
-                let value: Arc<[u8]> = bytes.into();
-                let mut state = self.shared.lock();
-                if state.cache_bytes + value.len() <= CACHE_LIMIT {
-                    state.cache_bytes += value.len();
-                    state.cache.insert(dep, value.clone());
-                }
-                Ok(Some(value))
-            }
-            Stored::Damaged(damaged) => {
-                let name = self.graph.name(dep as usize).to_owned();
-                (self.on_event)(Event::DamagedResult { name, key, reason: damaged.reason });
-                self.store.delete_result(&key)?;
-                Ok(None)
-            }
-            Stored::Missing => Ok(None),
-        }
-    }
-
-    /// Syncs what the workers stored, in batches, then releases those locks, records the
-    /// batch's manifests (see `manifest`) and counts them.
-    /// Syncs are at least [`COMMIT_INTERVAL`] apart while tasks keep finishing, so a batch
-    /// holds everything stored in that time and costs one sync.
-    fn committer(&self) -> Result<(), StoreError> {
-        let mut next_sync = std::time::Instant::now();
-        let mut sequence = 0;
-        let mut traces = reuse::PendingTraces::default();
-        loop {
-            let batch = {
-                let mut state = self.shared.lock();
-                loop {
-                    let now = std::time::Instant::now();
-                    if state.finished || (!state.uncommitted.is_empty() && now >= next_sync) {
-                        break;
-                    }
-                    let timeout =
-                        if state.uncommitted.is_empty() { Duration::from_secs(1) } else { next_sync - now };
-                    state =
-                        self.shared.commit.wait_timeout(state, timeout).unwrap_or_else(|p| p.into_inner()).0;
-                }
-                if state.uncommitted.is_empty() {
-                    drop(state);
-                    traces.flush(self.store, &self.options.owner, true);
-                    return Ok(());
-                }
-                std::mem::take(&mut state.uncommitted)
-            };
-            let synced = self.store.sync();
-            next_sync = std::time::Instant::now() + COMMIT_INTERVAL;
-            for &task in &batch {
-                self.store.unlock(&self.graph.task(task as usize).key)?;
-            }
-            synced?;
-            // Traces lead to durable results only. Advice too: a lost one costs a run.
-            {
-                let mut state = self.shared.lock();
-                let key = |task: u32| self.graph.task(task as usize).key;
-                let durable =
-                    batch.iter().filter_map(|&task| state.traces.remove(&task).map(|t| (t, key(task))));
-                traces.entries.extend(durable);
-            }
-            traces.flush(self.store, &self.options.owner, false);
-            // What went into these keys, for `status --explain`: one object per task name in
-            // the batch, never one per task. Advice only, so a failed write is no failure.
-            for manifest in Manifest::for_batch(self.graph, &batch, &self.options.owner, sequence) {
-                if let Err(e) = self.store.put_manifest(&manifest.id(), &manifest.to_json()) {
-                    tracing::warn!("cannot record the manifest of {}: {e}", manifest.id().name);
-                }
-            }
-            sequence += 1;
-            let mut state = self.shared.lock();
-            for &task in &batch {
-                let name = self.graph.name(task as usize).to_owned();
-                if state.reused_from.remove(&task).is_some() {
-                    state.reused += 1;
-                    state.counted_loaded[task as usize] = true;
-                    *state.loaded.entry(name).or_default() += 1;
-                } else {
-                    *state.executed.entry(name).or_default() += 1;
-                }
-            }
-            state.committed += batch.len();
-            (self.on_event)(Event::Progress { done: state.committed, to_run: state.to_run });
-        }
-    }
 }
 
 #[cfg(test)]

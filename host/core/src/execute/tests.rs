@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::GraphBuilder;
-use crate::store::{Access, LockRecord, Locking, StoreLocation};
+use crate::store::{Access, LockName, LockRecord, Locking, StoreLocation, shard_of};
 
 /// Adds up its arguments (small unsigned CBOR integers, or arrays of them); `fail` fails.
 /// Records the order tasks ran in.
@@ -155,13 +155,20 @@ fn an_expired_lease_is_taken_over_and_a_live_one_waited_for() {
     // Another worker holds the task with a lease that ran out long ago: taken over.
     let mut expired = LockRecord::for_this_process("elsewhere:1:x", Duration::from_millis(1));
     expired.acquired_unix_ms -= 60_000;
-    assert!(matches!(store.try_lock(&held, &expired).unwrap(), Locking::Acquired { .. }));
+    assert!(matches!(
+        store.try_lock(&LockName::Shard(shard_of(&held)), &expired).unwrap(),
+        Locking::Acquired { .. }
+    ));
     let events = Mutex::new(Vec::new());
     let report =
         execute(&graph, &store, &Adder::default(), &options(1, false), &|e| events.lock().unwrap().push(e))
             .unwrap();
     assert_eq!((report.taken_over, total(&report.executed)), (1, 1));
-    assert!(events.lock().unwrap().iter().any(|e| matches!(e, Event::TookOver { key, .. } if *key == held)));
+    assert!(
+        events.lock().unwrap().iter().any(
+            |e| matches!(e, Event::TookOver { lease, .. } if *lease == LockName::Shard(shard_of(&held)))
+        )
+    );
     assert_eq!(value(&store, &held), Some(encode(5)));
 
     // A live lease on a task without a result: nothing runs it, and the run ends with it
@@ -170,11 +177,93 @@ fn an_expired_lease_is_taken_over_and_a_live_one_waited_for() {
     let busy = builder.declare("add", vec![0x81, 0x06]).unwrap();
     let graph = builder.finish();
     let live = LockRecord::for_this_process("elsewhere:2:y", Duration::from_secs(600));
-    assert!(matches!(store.try_lock(&busy, &live).unwrap(), Locking::Acquired { .. }));
+    assert!(matches!(
+        store.try_lock(&LockName::Shard(shard_of(&busy)), &live).unwrap(),
+        Locking::Acquired { .. }
+    ));
     let mut patient = options(1, false);
     patient.nr_wait_cycles = 2;
     let runner = Adder::default();
     let report = execute(&graph, &store, &runner, &patient, &|_| {}).unwrap();
     assert_eq!((report.unfinished, total(&report.executed)), (1, 0));
     assert!(runner.ran.lock().unwrap().is_empty());
+}
+
+/// 500 independent tasks, all ready at once: each shard is leased once, its ready tasks run
+/// as one batch and are committed as one pack, so there are as many packs as shards used.
+#[test]
+fn each_shard_runs_as_one_batch_and_one_pack() {
+    let mut builder = GraphBuilder::new("g", Key([3; 32]));
+    let keys: Vec<Key> = (0..500u32)
+        .map(|i| builder.declare("add", vec![0x82, (i / 24) as u8, (i % 24) as u8]).unwrap())
+        .collect();
+    let graph = builder.finish();
+    let store = memory();
+    for jobs in [1, 2] {
+        let store = store.new_worker();
+        let report = execute(&graph, &store, &Adder::default(), &options(jobs, false), &|_| {}).unwrap();
+        let executed = total(&report.executed);
+        if jobs == 1 {
+            assert_eq!(executed, 500);
+        } else {
+            assert_eq!((executed, total(&report.loaded)), (0, 500), "the second run loads them all");
+        }
+    }
+    let shards: std::collections::HashSet<u8> = keys.iter().map(shard_of).collect();
+    assert_eq!(store.packs().unwrap().len(), shards.len(), "one pack per shard");
+    assert_eq!(store.list_results().unwrap().len(), 500);
+    assert_eq!(value(&store, &keys[499]), Some(encode(20 + 19)));
+    assert!(store.list_locks().unwrap().is_empty(), "every lease was released");
+}
+
+/// Runs every task, and while running `victim` has another worker take its shard's lease
+/// and store its result first, then waits long enough for our lease keeper to notice.
+struct Thief {
+    victim: Key,
+    thief: Store,
+    adder: Adder,
+}
+
+impl Runner for Thief {
+    fn run(
+        &self,
+        component: &crate::graph::ComponentRef,
+        task: &crate::TaskSpec,
+        function: &str,
+        input: &[u8],
+    ) -> Run {
+        let run = self.adder.run(component, task, function, input);
+        if task.key == self.victim {
+            let lease = LockName::Shard(shard_of(&task.key));
+            let record = LockRecord::for_this_process("thief:1:z", Duration::from_secs(600));
+            self.thief.overwrite_lease(&lease, &record).unwrap();
+            let result = run.outcome.as_ref().unwrap();
+            let packed = crate::store::Packable { key: task.key, name: "g.add", trace: None, result };
+            assert_eq!(self.thief.commit_pack(shard_of(&task.key), &[packed], false).unwrap(), vec![false]);
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        run
+    }
+}
+
+/// A batch whose lease another worker took mid-batch: the loss is reported, the batch's
+/// commit re-checks its shard, and the result the other worker stored first is counted as a
+/// duplicate, not stored again; the rest of the batch is committed as usual.
+#[test]
+fn a_lease_lost_mid_batch_is_reported_and_its_duplicates_counted() {
+    let mut builder = GraphBuilder::new("g", Key([4; 32]));
+    let keys: Vec<Key> =
+        (0..40u8).map(|i| builder.declare("add", vec![0x82, i / 24, i % 24]).unwrap()).collect();
+    let graph = builder.finish();
+    let store = memory();
+    let runner = Thief { victim: keys[5], thief: store.new_worker(), adder: Adder::default() };
+    let mut options = options(1, false);
+    options.lease = Duration::from_millis(300);
+    let events = Mutex::new(Vec::new());
+    let report = execute(&graph, &store, &runner, &options, &|e| events.lock().unwrap().push(e)).unwrap();
+    let lost = LockName::Shard(shard_of(&keys[5]));
+    assert!(events.lock().unwrap().iter().any(|e| matches!(e, Event::LeaseLost { lease } if *lease == lost)));
+    assert_eq!(report.duplicates, 1);
+    assert_eq!(store.new_worker().list_results().unwrap().len(), 40);
+    assert_eq!(value(&store.new_worker(), &keys[5]), Some(encode(5)));
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::{Context, EXPIRY_MARGIN, Event, FIRST_LOOK, Phase, State};
 use crate::error_line;
-use crate::store::{LockRecord, Store, StoreError};
+use crate::store::{LockName, LockRecord, Store, StoreError, shard_of};
 use crate::{Graph, Key};
 
 impl Context<'_> {
@@ -92,10 +92,21 @@ impl Context<'_> {
             drop(state);
             match self.store.renew_leases() {
                 Ok(lost) => {
-                    for key in lost {
-                        let name = self.graph.tasks().iter().position(|t| t.key == key);
-                        let name = name.map_or_else(|| key.to_hex(), |i| self.graph.name(i).to_owned());
-                        (self.on_event)(Event::LeaseLost { name, key });
+                    for lease in lost {
+                        // Its commit re-checks the shard, so duplicates are counted.
+                        let mut guard = self.shared.lock();
+                        let state = &mut *guard;
+                        if let LockName::Shard(shard) = lease {
+                            let batches = state
+                                .batches
+                                .iter_mut()
+                                .chain(state.closed.iter_mut().map(|(s, b)| (&*s, b)));
+                            for (_, batch) in batches.filter(|(s, _)| **s == shard) {
+                                batch.lost = true;
+                            }
+                        }
+                        drop(guard);
+                        (self.on_event)(Event::LeaseLost { lease });
                     }
                 }
                 Err(e) => (self.on_event)(Event::RenewalFailed { error: error_line(&e) }),
@@ -132,7 +143,7 @@ impl Context<'_> {
             } else if phase == Phase::HeldElsewhere {
                 state.phase[i] = Phase::Todo;
                 if state.missing_deps[i] == 0 {
-                    state.ready.push_back(i as u32);
+                    state.ready.push(i as u32);
                 }
             }
         }
@@ -150,16 +161,32 @@ impl Context<'_> {
     }
 }
 
-/// Removes the leftover locks of finished tasks whose holders died after storing the result
-/// and before releasing the lock (`kill -9` between the two), like any expired lease. One
-/// listing of the locks; nothing else is read unless there are some.
+/// Removes the leftover leases of shards whose holders died after committing their batch and
+/// before releasing the lease (`kill -9` between the two), like any expired lease, when every
+/// task of ours in the shard is done. One listing of the locks; nothing else is read unless
+/// there are some.
 pub(super) fn reap_expired_leases(
     graph: &Graph,
     store: &Store,
     state: &State,
     record: &LockRecord,
 ) -> Result<(), StoreError> {
-    let done: std::collections::HashSet<Key> =
-        (0..graph.len()).filter(|&i| state.phase[i] == Phase::Done).map(|i| graph.task(i).key).collect();
-    store.remove_expired_leases(record, |key| done.contains(key)).map(drop)
+    let mut unfinished = [false; 256];
+    let mut done: std::collections::HashSet<Key> = std::collections::HashSet::new();
+    for i in 0..graph.len() {
+        let key = graph.task(i).key;
+        match state.phase[i] {
+            Phase::Done => {
+                done.insert(key);
+            }
+            Phase::Excluded => {}
+            _ => unfinished[shard_of(&key) as usize] = true,
+        }
+    }
+    store
+        .remove_expired_leases(record, |lease| match lease {
+            LockName::Shard(shard) => !unfinished[*shard as usize] && done.iter().any(|k| lease.covers(k)),
+            LockName::Task(key) => done.contains(key),
+        })
+        .map(drop)
 }

@@ -5,15 +5,21 @@
 //! [`FORMAT`]; a binary opening a store marked with a format newer than its own refuses it
 //! (reads and writes alike) rather than misread it or write old-format objects into it. An
 //! older format is never written over either: a newer binary knows how to read or migrate
-//! it. A store without a marker (made before markers existed) has today's layout, format 1;
-//! the first command that opens it for writing marks it.
+//! it. A store without a marker (made before markers existed) has format 1's layout; the
+//! first command that opens it for writing marks it.
+//!
+//! Format 2 (packs and shard leases, see `store`) reads everything format 1 wrote: a
+//! format-1 result is a result stored alone, where it always was. Opening a format-1 store
+//! for writing moves its marker to 2 and says so once, because from then on a format-1
+//! jug-host would not see the packed results (it refuses the store instead of taking it for
+//! empty).
 //!
 //! ```json
 //! {"jug-host store format": 1, "written by": "jug-host 0.1.0"}
 //! ```
 
 /// The layout this binary reads and writes (see the module docs of `store`).
-pub const FORMAT: u64 = 1;
+pub const FORMAT: u64 = 2;
 
 /// The key the format number is under, worded so that someone who finds the file knows what
 /// it is.
@@ -24,6 +30,14 @@ pub fn marker() -> Vec<u8> {
     let written_by = concat!("jug-host ", env!("CARGO_PKG_VERSION"));
     serde_json::to_vec(&serde_json::json!({ FIELD: FORMAT, "written by": written_by }))
         .expect("a JSON object serializes")
+}
+
+/// Says, once, that a store of an older format is being moved up to this one.
+pub fn upgrade(store: &str, found: u64) {
+    tracing::warn!(
+        "store {store} has format {found}; marking it format {FORMAT}: its results stay readable, and \
+         jug-host versions that only know format {found} will refuse it from now on"
+    );
 }
 
 /// The format a marker names; `None` if the bytes are not a marker.

@@ -3,8 +3,13 @@
 //! ## Layout
 //!
 //! ```text
-//! results/<first 2 hex of key>/<key hex>   sealed result (see `envelope`)
-//! locks/<key hex>                          JSON lock record of the worker running the task
+//! packs/<shard>/<pack id>                  the results of one batch, with their index (see
+//!                                          `pack`); <shard> is the keys' first byte in hex
+//! results/<shard>/<key hex>                a result stored alone (see `index`)
+//! tombstones/<id>, index/<id>              results removed from packs, consolidated pack
+//!                                          indexes (see `index`)
+//! locks/shard-<shard>                      JSON lock record of the worker running a batch of
+//!                                          the shard's tasks (see `leases`)
 //! logs/<key hex>                           the task's last run: its output, then a record of
 //!                                          how it ended (see `task_log`)
 //! failed/<key hex>                         failure record left by `execute --keep-failed`
@@ -18,48 +23,54 @@
 //! ## Why it is safe to share
 //!
 //! - No partial result is ever visible: the local backend writes a temporary file and renames
-//!   it into place; object stores make a PUT visible all at once.
+//!   it into place; object stores make a PUT visible all at once. A pack's index is checked
+//!   against its digest, each result against its own.
 //! - A result that reads back damaged is reported and treated as missing, never returned.
-//! - A lock is taken with create-if-absent, so exactly one worker wins it; it is a lease that
-//!   its holder renews and that anyone may take over once it expires (see `lock`).
-//! - A result is written only if absent, so a task run twice (after a lease takeover race)
-//!   is noticed and counted, never silently replaced.
+//! - A lease is taken with create-if-absent, so exactly one worker wins it; its holder renews
+//!   it and anyone may take it over once it expires (see `lock`). Leases are per *shard* of
+//!   the key space, so two batches that share a task share its shard's lease (see `leases`).
+//! - A task run twice (after a lease takeover race) is noticed and counted, never silently
+//!   given a second visible result.
 //!
-//! ## Durability
+//! ## Durability and cost
 //!
-//! A local result counts as done only after [`Store::sync`] has made it durable. Per-result
-//! fsync is what caps Jug near 125 tiny tasks/s on this kind of disk, so the scheduler calls
-//! `sync` once per *batch* of results (group commit): on Linux one `syncfs(2)` flushes the
-//! whole batch with a single journal commit.
+//! A result counts as done only once its pack is durable: one PUT, or for a local store one
+//! file and one `syncfs(2)` for every pack committed together (per-result fsync is what caps
+//! Jug near 125 tiny tasks/s on this kind of disk). A batch of a shard's tasks costs a lease,
+//! a listing of the shard's packs, a pack and a release: four requests, whatever its size.
 //!
-//! The facade is synchronous: the local and in-memory backends do their work inline when
-//! polled outside a tokio runtime, so each call costs a system call, not a thread hop.
+//! Everything goes through [`backend::Backend`], with two implementations (a local directory
+//! and any object store), so the protocol is written once. The facade is synchronous.
 
+mod backend;
 mod counting;
 mod envelope;
 mod format;
-mod local_locks;
+mod index;
+mod leases;
 mod location;
 mod lock;
-mod object_locks;
+mod pack;
 mod redis;
+mod results;
 mod retry;
 
-use std::collections::{HashMap, HashSet};
-use std::future::Future;
-use std::path::{Path as FsPath, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
-use futures::TryStreamExt as _;
-use object_store::local::LocalFileSystem;
+use object_store::ObjectStore;
 use object_store::memory::InMemory;
-use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
 
+use backend::{Backend, Put};
 pub use envelope::HEADER_LEN;
 pub use format::FORMAT;
+pub use leases::LockName;
 pub use location::{StoreLocation, mask_credentials, mask_credentials_in};
 pub use lock::{CRASH_LIMIT, DEFAULT_LEASE, Lease, LockRecord, Locking, new_owner_id};
+pub use pack::Entry as PackEntry;
+pub use results::{Compaction, Packable};
+
+use std::collections::HashSet;
 
 use crate::Key;
 use crate::manifest::ManifestId;
@@ -129,47 +140,37 @@ pub enum Access {
     ReadWrite,
 }
 
-#[derive(Clone)]
-enum Backend {
-    Local {
-        root: PathBuf,
-    },
-    Memory,
-    /// A local store that does not exist, opened read-only.
-    Absent,
-    /// An object store reached over the network.
-    Remote,
-}
-
 /// The store of one graph: results, locks and logs.
 pub struct Store {
-    objects: Arc<dyn ObjectStore>,
-    backend: Backend,
+    backend: Box<dyn Backend>,
     location: StoreLocation,
-    /// Local backend: this process's lock record file, which every lock it takes links to.
-    owner_file: Mutex<Option<Arc<local_locks::OwnerFile>>>,
-    /// Object stores: the locks this process holds, for renewal and release.
-    held: Mutex<HashMap<Key, object_locks::Held>>,
-    /// Names this process's temporary files apart from every other writer's.
+    /// A local store that does not exist, opened read-only: nothing to check or read.
+    absent: bool,
+    /// Which results the store holds and where, as last listed (see `index`).
+    index: Mutex<index::Index>,
+    /// Names this process's packs and tombstones apart from every other writer's.
     writer_tag: String,
-    /// Local backend: how results and locks are moved into place on this file system.
-    no_replace: local_locks::NoReplace,
-    outage: retry::Outage,
-    /// S3: how many HTTP requests this handle has sent.
-    requests: Option<Arc<std::sync::atomic::AtomicU64>>,
-    /// Network backends run their requests on tokio; local ones run inline (see `wait`).
-    runtime: Option<Arc<tokio::runtime::Runtime>>,
+    sequence: AtomicU64,
 }
+
+/// A shard of the key space: a key's first byte. Leases, packs and re-checks are per shard.
+pub fn shard_of(key: &Key) -> u8 {
+    key.0[0]
+}
+
+pub(crate) use shard_of as bucket_of;
 
 impl Store {
     /// Opens (and with [`Access::ReadWrite`], creates) the store at `location`.
     pub fn open(location: &StoreLocation, access: Access) -> Result<Store, StoreError> {
-        let mut runtime = None;
-        let mut requests = None;
-        let (objects, backend): (Arc<dyn ObjectStore>, Backend) = match location {
-            StoreLocation::Memory => (Arc::new(InMemory::new()), Backend::Memory),
+        let shown = location.to_string();
+        let store = match location {
+            StoreLocation::Memory => {
+                let objects =
+                    backend::objects::Objects::new(Arc::new(InMemory::new()), location.clone(), None, None);
+                Store::new(Box::new(objects), location)
+            }
             StoreLocation::S3 { bucket, prefix } => {
-                let shown = location.to_string();
                 // Without explicit keys object_store would fall back to the cloud instance
                 // metadata service; a store URL should never send us there by surprise.
                 if ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
@@ -184,7 +185,7 @@ impl Store {
                     });
                 }
                 let counter = counting::CountingConnector::default();
-                requests = Some(counter.requests.clone());
+                let requests = counter.requests.clone();
                 let s3 = object_store::aws::AmazonS3Builder::from_env()
                     .with_http_connector(counter)
                     .with_bucket_name(bucket)
@@ -200,18 +201,24 @@ impl Store {
                 } else {
                     Arc::new(object_store::prefix::PrefixStore::new(s3, prefix.as_str()))
                 };
-                runtime = Some(Arc::new(io_runtime(&shown)?));
-                (objects, Backend::Remote)
+                let runtime = Some(Arc::new(io_runtime(&shown)?));
+                let objects =
+                    backend::objects::Objects::new(objects, location.clone(), runtime, Some(requests));
+                Store::new(Box::new(objects), location)
             }
             StoreLocation::Redis { url, prefix } => {
-                let shown = location.to_string();
                 let io = io_runtime(&shown)?;
                 // A server that is down (or not up yet) is waited for, as requests are later.
                 let redis = retry::Outage::default()
                     .retrying(location, || io.block_on(redis::RedisStore::connect(url, prefix)))
                     .map_err(|source| StoreError::Backend { operation: "connect to", path: shown, source })?;
-                runtime = Some(Arc::new(io));
-                (Arc::new(redis), Backend::Remote)
+                let objects = backend::objects::Objects::new(
+                    Arc::new(redis),
+                    location.clone(),
+                    Some(Arc::new(io)),
+                    None,
+                );
+                Store::new(Box::new(objects), location)
             }
             StoreLocation::Local(dir) => {
                 let shown = dir.display().to_string();
@@ -221,7 +228,10 @@ impl Store {
                     }
                     Ok(_) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound && access == Access::ReadOnly => {
-                        return Ok(Store::new(Arc::new(InMemory::new()), Backend::Absent, location, None));
+                        let local = backend::local::LocalDir::new(dir.clone(), shown);
+                        let mut store = Store::new(Box::new(local), location);
+                        store.absent = true;
+                        return Ok(store);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir)
                         .map_err(|source| StoreError::Io {
@@ -238,31 +248,41 @@ impl Store {
                     path: shown.clone(),
                     source,
                 })?;
-                let objects = LocalFileSystem::new_with_prefix(&root)
-                    .map_err(|source| StoreError::Backend { operation: "open", path: shown, source })?;
-                (Arc::new(objects), Backend::Local { root })
+                Store::new(Box::new(backend::local::LocalDir::new(root, shown)), location)
             }
         };
-        let mut store = Store::new(objects, backend, location, runtime);
-        store.requests = requests;
         store.check_format(access)?;
         Ok(store)
     }
 
+    fn new(backend: Box<dyn Backend>, location: &StoreLocation) -> Store {
+        Store {
+            backend,
+            location: location.clone(),
+            absent: false,
+            index: Mutex::default(),
+            writer_tag: new_owner_id(),
+            sequence: AtomicU64::new(0),
+        }
+    }
+
     /// Refuses a store marked with a format newer than ours; marks an unmarked store as ours
-    /// when opened for writing (see `format`).
+    /// when opened for writing, and moves the mark of an older format up (see `format`).
     pub fn check_format(&self, access: Access) -> Result<(), StoreError> {
-        if let Backend::Absent = self.backend {
+        if self.absent {
             return Ok(());
         }
-        let path = Path::from("format");
         let shown = self.location.to_string();
         for _ in 0..2 {
-            match self.get(&path)? {
+            match self.backend.get("format")? {
                 Some(bytes) => {
                     return match format::read(&bytes) {
                         Some(found) if found > FORMAT => {
                             Err(StoreError::NewerFormat { path: shown, found, known: FORMAT })
+                        }
+                        Some(found) if found < FORMAT && access == Access::ReadWrite => {
+                            format::upgrade(&shown, found);
+                            self.backend.put("format", format::marker(), Put::Overwrite).map(drop)
                         }
                         Some(_) => Ok(()),
                         None => Err(StoreError::BadFormatMarker { path: shown }),
@@ -271,7 +291,7 @@ impl Store {
                 None if access == Access::ReadOnly => return Ok(()),
                 // Create-if-absent: if another process marked it meanwhile, read its marker.
                 None => {
-                    if self.put(&path, format::marker(), PutMode::Create, "write the format marker of")? {
+                    if self.backend.put("format", format::marker(), Put::Create)? {
                         return Ok(());
                     }
                 }
@@ -280,44 +300,27 @@ impl Store {
         Ok(())
     }
 
+    /// The format the store's marker names, if it has a readable one.
+    pub fn format_marker(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.backend.get("format")?.as_deref().and_then(format::read))
+    }
+
     /// Replaces the store's format marker as it is: how the tests plant a newer one.
     #[doc(hidden)]
     pub fn overwrite_format_marker(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        self.put(&Path::from("format"), bytes.to_vec(), PutMode::Overwrite, "overwrite the format marker")
-            .map(drop)
+        self.backend.put("format", bytes.to_vec(), Put::Overwrite).map(drop)
     }
 
     /// HTTP requests sent so far (S3 only).
     pub fn requests(&self) -> Option<u64> {
-        self.requests.as_ref().map(|r| r.load(std::sync::atomic::Ordering::Relaxed))
-    }
-
-    fn new(
-        objects: Arc<dyn ObjectStore>,
-        backend: Backend,
-        location: &StoreLocation,
-        runtime: Option<Arc<tokio::runtime::Runtime>>,
-    ) -> Store {
-        Store {
-            objects,
-            backend,
-            location: location.clone(),
-            owner_file: Mutex::new(None),
-            held: Mutex::new(HashMap::new()),
-            writer_tag: new_owner_id().replace([':', '/'], "-"),
-            no_replace: local_locks::NoReplace::default(),
-            outage: retry::Outage::default(),
-            requests: None,
-            runtime,
-        }
+        self.backend.requests()
     }
 
     /// Another handle on the same store with locks of its own, as a separate worker has.
     /// (`memory://` can only be shared this way.)
     pub fn new_worker(&self) -> Store {
-        let mut worker =
-            Store::new(self.objects.clone(), self.backend.clone(), &self.location, self.runtime.clone());
-        worker.no_replace = self.no_replace.clone();
+        let mut worker = Store::new(self.backend.new_worker(), &self.location);
+        worker.absent = self.absent;
         worker
     }
 
@@ -325,16 +328,24 @@ impl Store {
     /// systems without `renameat2` flags (NFS): how the tests cover that path.
     #[doc(hidden)]
     pub fn force_link_fallback(&self) {
-        self.no_replace.force_link();
+        if let Some(local) = self.backend.as_local() {
+            local.force_link_fallback();
+        }
     }
 
     pub fn location(&self) -> &StoreLocation {
         &self.location
     }
 
-    /// Keys of every stored result, from one listing.
-    pub fn list_results(&self) -> Result<HashSet<Key>, StoreError> {
-        self.list_keys("results")
+    /// Makes everything written so far durable (group commit).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.backend.sync()
+    }
+
+    /// A name for an object only this handle writes, ordered by time.
+    fn unique_id(&self) -> String {
+        let sequence = self.sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::manifest::batch_id(crate::clock::unix_ms_now(), &self.writer_tag, sequence)
     }
 
     /// Keys of every failure record (`--keep-failed`), from one listing.
@@ -347,120 +358,36 @@ impl Store {
         self.list_keys("logs")
     }
 
+    fn list_keys(&self, prefix: &str) -> Result<HashSet<Key>, StoreError> {
+        Ok(self.backend.list(prefix)?.iter().filter_map(|name| Key::from_hex(name)).collect())
+    }
+
     /// Records that a task failed (see `failure`); replaces an older record.
     pub fn put_failure(&self, key: &Key, record: &[u8]) -> Result<(), StoreError> {
-        self.put(&failure_path(key), record.to_vec(), PutMode::Overwrite, "store the failure record")
-            .map(drop)
+        self.backend.put(&format!("failed/{}", key.to_hex()), record.to_vec(), Put::Overwrite).map(drop)
     }
 
     pub fn get_failure(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get(&failure_path(key))
+        self.backend.get(&format!("failed/{}", key.to_hex()))
     }
 
     pub fn delete_failure(&self, key: &Key) -> Result<(), StoreError> {
-        self.delete(&failure_path(key))
-    }
-
-    pub fn delete_log(&self, key: &Key) -> Result<(), StoreError> {
-        self.delete(&log_path(key))
-    }
-
-    /// Keys of every held lock, from one listing.
-    pub fn list_locks(&self) -> Result<HashSet<Key>, StoreError> {
-        self.list_keys("locks")
-    }
-
-    fn list_keys(&self, prefix: &'static str) -> Result<HashSet<Key>, StoreError> {
-        if let Backend::Local { root } = &self.backend {
-            return list_local_keys(&root.join(prefix)).map_err(|source| StoreError::Io {
-                operation: "list",
-                path: format!("{}/{prefix}", self.location),
-                source,
-            });
-        }
-        let prefix_path = Path::from(prefix);
-        let listing = self
-            .call(|| self.objects.list(Some(&prefix_path)).try_collect::<Vec<_>>())
-            .map_err(|source| self.backend_error("list", prefix, source))?;
-        Ok(listing.iter().filter_map(|meta| meta.location.filename().and_then(Key::from_hex)).collect())
-    }
-
-    /// Whether a result is stored (without reading or checking it).
-    pub fn has_result(&self, key: &Key) -> Result<bool, StoreError> {
-        let path = result_path(key);
-        match self.call(|| self.objects.head(&path)) {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(source) => Err(self.backend_error("check", path.as_ref(), source)),
-        }
-    }
-
-    /// Reads and checks a result. One sealed by another version of jug-host is an error, so
-    /// that no caller takes it for damage and removes it.
-    pub fn get_result(&self, key: &Key) -> Result<Stored, StoreError> {
-        let path = result_path(key);
-        let bytes = match self.get(&path)? {
-            Some(bytes) => bytes,
-            None => return Ok(Stored::Missing),
-        };
-        Ok(match envelope::open(&bytes) {
-            Ok(payload) => Stored::Present(payload.to_vec()),
-            Err(envelope::Unopened::Damaged(reason)) => Stored::Damaged(Damaged { key: *key, reason }),
-            Err(envelope::Unopened::OtherVersion(found)) => {
-                let path = format!("{}/{path}", self.location);
-                return Err(StoreError::OtherResultFormat { path, found, known: envelope::VERSION });
-            }
-        })
-    }
-
-    /// Stores a result (visible at once, durable after the next [`Store::sync`]) unless one is
-    /// already there: `false` then. Same key, same bytes, so the first copy stands and the
-    /// caller counts a duplicate execution.
-    pub fn put_result(&self, key: &Key, payload: &[u8]) -> Result<bool, StoreError> {
-        let path = result_path(key);
-        let sealed = envelope::seal(payload);
-        if let Backend::Local { root } = &self.backend {
-            return local_locks::write_new(
-                &root.join(path.as_ref()),
-                &sealed,
-                &self.writer_tag,
-                &self.no_replace,
-            )
-            .map_err(|source| self.io_error("store a result in", source));
-        }
-        self.put(&path, sealed, PutMode::Create, "store the result")
-    }
-
-    /// Replaces a stored result's bytes as they are, bypassing the envelope: how the tests
-    /// damage a result on purpose, in every backend.
-    #[doc(hidden)]
-    pub fn overwrite_result_bytes(&self, key: &Key, bytes: &[u8]) -> Result<(), StoreError> {
-        self.put(&result_path(key), bytes.to_vec(), PutMode::Overwrite, "overwrite the result").map(drop)
-    }
-
-    /// Removes a result (one request; a result that is already gone is not an error).
-    /// Callers that report what they removed know it from a listing.
-    pub fn delete_result(&self, key: &Key) -> Result<(), StoreError> {
-        self.delete(&result_path(key))
-    }
-
-    /// One request; an object that is already gone is not an error.
-    fn delete(&self, path: &Path) -> Result<(), StoreError> {
-        match self.call(|| self.objects.delete(path)) {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(source) => Err(self.backend_error("delete", path.as_ref(), source)),
-        }
+        self.backend.delete(&format!("failed/{}", key.to_hex()))
     }
 
     /// Stores the log of a task's run (bytes from [`crate::task_log::TaskLog::encode`]);
     /// replaces the log of an earlier run.
     pub fn put_log(&self, key: &Key, log: &[u8]) -> Result<(), StoreError> {
-        self.put(&log_path(key), log.to_vec(), PutMode::Overwrite, "store the log").map(drop)
+        self.backend.put(&format!("logs/{}", key.to_hex()), log.to_vec(), Put::Overwrite).map(drop)
     }
 
     /// Reads the log of a task's last run, as stored.
     pub fn get_log(&self, key: &Key) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get(&log_path(key))
+        self.backend.get(&format!("logs/{}", key.to_hex()))
+    }
+
+    pub fn delete_log(&self, key: &Key) -> Result<(), StoreError> {
+        self.backend.delete(&format!("logs/{}", key.to_hex()))
     }
 
     /// Reads the log of a task's last run: its output and the record of how it ended.
@@ -470,295 +397,61 @@ impl Store {
 
     /// Stores a manifest (bytes from [`crate::manifest::Manifest::to_json`]) at its id.
     pub fn put_manifest(&self, id: &ManifestId, manifest: &[u8]) -> Result<(), StoreError> {
-        self.put(&manifest_path(id), manifest.to_vec(), PutMode::Overwrite, "store the manifest").map(drop)
+        self.backend.put(&manifest_path(id), manifest.to_vec(), Put::Overwrite).map(drop)
     }
 
     /// Every manifest in the store, oldest first within a name, from one listing.
     pub fn list_manifests(&self) -> Result<Vec<ManifestId>, StoreError> {
         let mut ids: Vec<ManifestId> = self
-            .list_below("manifests")?
+            .backend
+            .list("manifests")?
             .into_iter()
-            .filter_map(|parts| match parts.as_slice() {
-                [name, batch] => {
-                    Some(ManifestId { name: crate::manifest::unescape_name(name)?, batch: batch.clone() })
-                }
-                _ => None,
+            .filter_map(|path| {
+                let (name, batch) = path.split_once('/')?;
+                let name = crate::manifest::unescape_name(name)?;
+                (!batch.contains('/')).then(|| ManifestId { name, batch: batch.to_owned() })
             })
             .collect();
         ids.sort();
         Ok(ids)
     }
 
-    /// The paths below `prefix`, from one listing, each as its parts after the prefix.
-    fn list_below(&self, prefix: &'static str) -> Result<Vec<Vec<String>>, StoreError> {
-        let prefix_path = Path::from(prefix);
-        let listing = self
-            .call(|| self.objects.list(Some(&prefix_path)).try_collect::<Vec<_>>())
-            .map_err(|source| self.backend_error("list", prefix, source))?;
-        Ok(listing
-            .iter()
-            .map(|meta| meta.location.parts().skip(1).map(|p| p.as_ref().to_owned()).collect())
-            .collect())
-    }
-
     /// Reads a manifest, as stored.
     pub fn get_manifest(&self, id: &ManifestId) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get(&manifest_path(id))
+        self.backend.get(&manifest_path(id))
     }
 
     pub fn delete_manifest(&self, id: &ManifestId) -> Result<(), StoreError> {
-        self.delete(&manifest_path(id))
+        self.backend.delete(&manifest_path(id))
     }
 
     /// Stores a pack of traces (see [`crate::trace`]) as `traces/<id>`; replaces one of the
     /// same id.
     pub fn put_trace_pack(&self, id: &str, pack: &[u8]) -> Result<(), StoreError> {
-        self.put(&trace_pack_path(id), pack.to_vec(), PutMode::Overwrite, "store the traces").map(drop)
+        self.backend.put(&format!("traces/{id}"), pack.to_vec(), Put::Overwrite).map(drop)
     }
 
     /// The ids of every trace pack, from one listing.
     pub fn list_trace_packs(&self) -> Result<Vec<String>, StoreError> {
-        let mut ids: Vec<String> = self
-            .list_below("traces")?
-            .into_iter()
-            .filter_map(|parts| <[String; 1]>::try_from(parts).ok())
-            .map(|[id]| id)
-            .collect();
+        let mut ids: Vec<String> =
+            self.backend.list("traces")?.into_iter().filter(|id| !id.contains('/')).collect();
         ids.sort();
         Ok(ids)
     }
 
     pub fn get_trace_pack(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get(&trace_pack_path(id))
+        self.backend.get(&format!("traces/{id}"))
     }
 
     pub fn delete_trace_pack(&self, id: &str) -> Result<(), StoreError> {
-        self.delete(&trace_pack_path(id))
+        self.backend.delete(&format!("traces/{id}"))
     }
-
-    /// Takes a task's lease: if nobody holds it, or if its holder let it expire.
-    pub fn try_lock(&self, key: &Key, record: &LockRecord) -> Result<Locking, StoreError> {
-        // A lock can vanish between our failed create and our read of it; look again, a few
-        // times, before calling it held.
-        for _ in 0..4 {
-            let attempt = match &self.backend {
-                Backend::Local { root } => {
-                    let owner = self.owner_file(root, record)?;
-                    local_locks::try_lock(root, &key.to_hex(), &owner, &self.no_replace)
-                        .map_err(|source| self.io_error("take a lock in", source))?
-                }
-                _ => {
-                    let path = lock_path(key);
-                    let attempt = self.call(|| object_locks::try_lock(self.objects.as_ref(), &path, record));
-                    let attempt = attempt
-                        .map_err(|source| self.backend_error("take the lock", path.as_ref(), source))?;
-                    attempt.map(|(locking, held)| {
-                        if let Some(held) = held {
-                            self.held.lock().unwrap_or_else(|p| p.into_inner()).insert(*key, held);
-                        }
-                        locking
-                    })
-                }
-            };
-            if let Some(locking) = attempt {
-                return Ok(locking);
-            }
-        }
-        Ok(Locking::Held(None))
-    }
-
-    /// Releases a task's lock, if it is still ours.
-    pub fn unlock(&self, key: &Key) -> Result<(), StoreError> {
-        if let Backend::Local { root } = &self.backend {
-            let owner = self.owner_file.lock().unwrap_or_else(|p| p.into_inner());
-            let Some(owner) = owner.as_ref() else { return Ok(()) };
-            return local_locks::unlock(root, &key.to_hex(), owner)
-                .map_err(|source| self.io_error("release a lock in", source));
-        }
-        // A lease we know we lost to a takeover is someone else's now.
-        let Some(held) = self.held.lock().unwrap_or_else(|p| p.into_inner()).remove(key) else {
-            return Ok(());
-        };
-        let path = lock_path(key);
-        self.call(|| object_locks::release(self.objects.as_ref(), &path, &held))
-            .map_err(|source| self.backend_error("release the lock", path.as_ref(), source))
-    }
-
-    /// Renews every lease this process holds; returns the ones it found taken over by others
-    /// (its holder was too slow to renew, and someone judged it dead).
-    pub fn renew_leases(&self) -> Result<Vec<Key>, StoreError> {
-        if let Backend::Local { .. } = &self.backend {
-            if let Some(owner) = self.owner_file.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                owner.touch().map_err(|source| self.io_error("renew the leases in", source))?;
-            }
-            return Ok(Vec::new());
-        }
-        let held: Vec<(Key, object_locks::Held)> = self
-            .held
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|(k, h)| (*k, h.clone()))
-            .collect();
-        let mut lost = Vec::new();
-        for (key, lock) in held {
-            let path = lock_path(&key);
-            let renewed = self.call(|| object_locks::renew(self.objects.as_ref(), &path, &lock));
-            let renewed =
-                renewed.map_err(|source| self.backend_error("renew the lease", path.as_ref(), source))?;
-            let mut table = self.held.lock().unwrap_or_else(|p| p.into_inner());
-            if !table.contains_key(&key) {
-                continue; // released meanwhile
-            }
-            if let Some(renewed) = renewed {
-                table.insert(key, renewed);
-            } else {
-                table.remove(&key);
-                lost.push(key);
-            }
-        }
-        Ok(lost)
-    }
-
-    /// Every lock in the store with its lease: one listing, then one read per lock (locks
-    /// are few: at most the tasks running right now, plus those of dead workers).
-    pub fn leases(&self) -> Result<HashMap<Key, Option<Lease>>, StoreError> {
-        let mut leases = HashMap::new();
-        for key in self.list_locks()? {
-            let lease = match &self.backend {
-                Backend::Local { root } => local_locks::read(&root.join("locks").join(key.to_hex()))
-                    .map_err(|source| self.io_error("read a lock in", source))?
-                    .map(|(lease, _)| lease),
-                _ => {
-                    let path = lock_path(&key);
-                    self.call(|| object_locks::read(self.objects.as_ref(), &path))
-                        .map_err(|source| self.backend_error("read the lock", path.as_ref(), source))?
-                        .map(|(lease, _)| lease)
-                }
-            };
-            leases.insert(key, lease);
-        }
-        Ok(leases)
-    }
-
-    /// Removes the expired leases of the keys `which` picks: each is taken over, then
-    /// released, so a lease renewed meanwhile is never removed. Returns how many were removed
-    /// and how many of the picked leases are live.
-    pub fn remove_expired_leases(
-        &self,
-        record: &LockRecord,
-        which: impl Fn(&Key) -> bool,
-    ) -> Result<(usize, usize), StoreError> {
-        let now = std::time::SystemTime::now();
-        let (mut removed, mut live) = (0, 0);
-        for (key, lease) in self.leases()? {
-            let Some(lease) = lease.filter(|_| which(&key)) else { continue };
-            if !lease.is_expired(now) {
-                live += 1;
-            } else if let Locking::Acquired { .. } = self.try_lock(&key, record)? {
-                self.unlock(&key)?;
-                removed += 1;
-            }
-        }
-        Ok((removed, live))
-    }
-
-    /// This process's lock record file, written on first use.
-    fn owner_file(
-        &self,
-        root: &FsPath,
-        record: &LockRecord,
-    ) -> Result<Arc<local_locks::OwnerFile>, StoreError> {
-        let mut owner = self.owner_file.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(file) = owner.as_ref() {
-            return Ok(file.clone());
-        }
-        let file = local_locks::OwnerFile::create(root, record)
-            .map_err(|source| self.io_error("take a lock in", source))?;
-        Ok(owner.insert(Arc::new(file)).clone())
-    }
-
-    fn io_error(&self, operation: &'static str, source: std::io::Error) -> StoreError {
-        StoreError::Io { operation, path: self.location.to_string(), source }
-    }
-
-    /// Makes every result written so far durable (group commit).
-    pub fn sync(&self) -> Result<(), StoreError> {
-        match &self.backend {
-            Backend::Local { root } => sync_filesystem(root),
-            Backend::Memory | Backend::Absent | Backend::Remote => Ok(()),
-        }
-    }
-
-    fn get(&self, path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-        let read = || async {
-            let found = self.objects.get(path).await?;
-            found.bytes().await
-        };
-        match self.call(read) {
-            Ok(bytes) => Ok(Some(bytes.to_vec())),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(source) => Err(self.backend_error("read", path.as_ref(), source)),
-        }
-    }
-
-    /// Returns `false` when `mode` is `Create` and the object exists.
-    fn put(
-        &self,
-        path: &Path,
-        body: Vec<u8>,
-        mode: PutMode,
-        operation: &'static str,
-    ) -> Result<bool, StoreError> {
-        let options = PutOptions { mode, ..Default::default() };
-        let body = PutPayload::from(body);
-        match self.call(|| self.objects.put_opts(path, body.clone(), options.clone())) {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-            Err(source) => Err(self.backend_error(operation, path.as_ref(), source)),
-        }
-    }
-
-    fn backend_error(&self, operation: &'static str, path: &str, source: object_store::Error) -> StoreError {
-        StoreError::Backend { operation, path: format!("{}/{path}", self.location), source }
-    }
-}
-
-/// Lists a local `results/` or `locks/` tree by reading directories only. object_store's
-/// listing stats every file three times for metadata we do not need, which made `status` on
-/// 10,000 tasks spend 90% of its time in `statx`.
-fn list_local_keys(dir: &FsPath) -> std::io::Result<HashSet<Key>> {
-    let mut keys = HashSet::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if let Some(key) = Key::from_hex(name) {
-                keys.insert(key);
-            } else if name.len() == 2 && entry.file_type()?.is_dir() {
-                pending.push(entry.path());
-            }
-        }
-    }
-    Ok(keys)
 }
 
 impl Drop for Store {
-    /// The owner record is only needed while this process may hold locks; the links of a
-    /// crashed process keep it readable through the lock files themselves.
     fn drop(&mut self) {
         if let Some(requests) = self.requests() {
             tracing::info!("{requests} requests to {}", self.location);
-        }
-        if let Some(owner) = self.owner_file.get_mut().unwrap_or_else(|p| p.into_inner()) {
-            owner.remove();
         }
     }
 }
@@ -770,58 +463,6 @@ fn io_runtime(shown: &str) -> Result<tokio::runtime::Runtime, StoreError> {
     })
 }
 
-fn result_path(key: &Key) -> Path {
-    let hex = key.to_hex();
-    Path::from(format!("results/{}/{hex}", &hex[..2]))
-}
-
-fn lock_path(key: &Key) -> Path {
-    Path::from(format!("locks/{}", key.to_hex()))
-}
-
-fn failure_path(key: &Key) -> Path {
-    Path::from(format!("failed/{}", key.to_hex()))
-}
-
-fn log_path(key: &Key) -> Path {
-    Path::from(format!("logs/{}", key.to_hex()))
-}
-
-fn trace_pack_path(id: &str) -> Path {
-    Path::from(format!("traces/{id}"))
-}
-
-fn manifest_path(id: &ManifestId) -> Path {
-    Path::from(format!("manifests/{}/{}", crate::manifest::escape_name(&id.name), id.batch))
-}
-
-impl Store {
-    /// Runs a store future to completion on this thread: on tokio for network backends; for
-    /// local and in-memory ones on a trivial executor, since outside a tokio runtime they do
-    /// their file I/O inline rather than hopping to a blocking thread pool.
-    fn wait<F: Future>(&self, future: F) -> F::Output {
-        match &self.runtime {
-            Some(runtime) => runtime.block_on(future),
-            None => futures::executor::block_on(future),
-        }
-    }
-
-    /// One store request, retried through an outage of a network store (see `retry`).
-    fn call<T, F: Future<Output = object_store::Result<T>>>(
-        &self,
-        request: impl Fn() -> F,
-    ) -> object_store::Result<T> {
-        match &self.runtime {
-            Some(_) => self.outage.retrying(&self.location, || self.wait(request())),
-            None => self.wait(request()),
-        }
-    }
-}
-
-/// One `syncfs(2)`: flushes every file and directory entry written to this file system,
-/// whatever their number, for the cost of about one journal commit.
-fn sync_filesystem(root: &FsPath) -> Result<(), StoreError> {
-    let io_error = |source| StoreError::Io { operation: "sync", path: root.display().to_string(), source };
-    let dir = std::fs::File::open(root).map_err(io_error)?;
-    rustix::fs::syncfs(&dir).map_err(|errno| io_error(errno.into()))
+fn manifest_path(id: &ManifestId) -> String {
+    format!("manifests/{}/{}", crate::manifest::escape_name(&id.name), id.batch)
 }

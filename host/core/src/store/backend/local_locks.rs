@@ -29,7 +29,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
-use super::lock::{Lease, LockRecord, Locking};
+use crate::store::lock::{Lease, LockRecord, Locking};
 
 /// This process's record file, which its locks link to.
 pub(super) struct OwnerFile {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload, UpdateVersion};
 
-use super::lock::{Lease, LockRecord, Locking};
+use crate::store::lock::{Lease, LockRecord, Locking};
 
 /// A lock this process holds, as last written.
 #[derive(Debug, Clone)]

@@ -1,0 +1,130 @@
+//! The committer: writes each closed batch as one pack, makes a round of packs durable with
+//! one sync (group commit), then releases their leases and counts their tasks as executed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{Batch, COMMIT_INTERVAL, Context, Event};
+use crate::manifest::Manifest;
+use crate::store::{LockName, Packable, StoreError};
+
+impl Context<'_> {
+    /// Commits closed batches in rounds at least [`COMMIT_INTERVAL`] apart while results keep
+    /// coming, so a round holds every batch closed in that time and costs one sync.
+    pub(super) fn committer(&self) -> Result<(), StoreError> {
+        let mut next_sync = Instant::now();
+        let mut sequence = 0;
+        loop {
+            let round = {
+                let mut state = self.shared.lock();
+                loop {
+                    let now = Instant::now();
+                    if state.finished {
+                        self.close_batches(&mut state);
+                        if state.closed.is_empty() && state.batches.is_empty() {
+                            return Ok(());
+                        }
+                    }
+                    if !state.closed.is_empty() && (now >= next_sync || state.finished) {
+                        break;
+                    }
+                    let timeout =
+                        if state.closed.is_empty() { Duration::from_secs(1) } else { next_sync - now };
+                    state =
+                        self.shared.commit.wait_timeout(state, timeout).unwrap_or_else(|p| p.into_inner()).0;
+                }
+                std::mem::take(&mut state.closed)
+            };
+            crate::pause::pause_at("batch-ran");
+            let written = self.write_round(&round);
+            let synced = self.store.sync();
+            crate::pause::pause_at("pack-written");
+            next_sync = Instant::now() + COMMIT_INTERVAL;
+            self.finish_round(round, sequence, written.is_ok() && synced.is_ok())?;
+            sequence += 1;
+            written?;
+            synced?;
+        }
+    }
+
+    /// One pack per batch; counts the duplicates (results another worker stored meanwhile).
+    fn write_round(&self, round: &[(u8, Batch)]) -> Result<(), StoreError> {
+        for (shard, batch) in round {
+            if batch.done.is_empty() {
+                continue;
+            }
+            let results: Vec<Arc<[u8]>> = {
+                let state = self.shared.lock();
+                batch.done.iter().map(|f| state.pending[&f.task].clone()).collect()
+            };
+            let items: Vec<Packable> = batch
+                .done
+                .iter()
+                .zip(&results)
+                .map(|(f, result)| Packable {
+                    key: self.graph.task(f.task as usize).key,
+                    name: self.graph.name(f.task as usize),
+                    trace: f.trace,
+                    result,
+                })
+                .collect();
+            // A batch held past half a lease, or known lost, may have been taken over.
+            let recheck = batch.lost || batch.opened.elapsed() >= self.options.lease / 2;
+            let duplicates = self.store.commit_pack(*shard, &items, recheck)?;
+            self.shared.lock().duplicates += duplicates.iter().filter(|&&d| d).count();
+        }
+        Ok(())
+    }
+
+    /// Releases the round's leases (a careful batch with more to run keeps its own), records
+    /// its manifests, and counts it, if it was made durable.
+    fn finish_round(&self, round: Vec<(u8, Batch)>, sequence: u64, durable: bool) -> Result<(), StoreError> {
+        let mut released = Ok(());
+        let keep = |state: &super::State, shard: u8, batch: &Batch| {
+            durable && batch.careful && !state.stopping && state.ready.has(shard)
+        };
+        for (shard, batch) in &round {
+            if !keep(&self.shared.lock(), *shard, batch) {
+                released = released.and(self.store.unlock(&LockName::Shard(*shard)));
+            }
+        }
+        let tasks: Vec<u32> = round.iter().flat_map(|(_, b)| b.done.iter().map(|f| f.task)).collect();
+        // What went into these keys, for `status --explain`: one object per task name in the
+        // round, never one per task. Advice only, so a failed write is no failure.
+        if durable {
+            for manifest in Manifest::for_batch(self.graph, &tasks, &self.options.owner, sequence) {
+                if let Err(e) = self.store.put_manifest(&manifest.id(), &manifest.to_json()) {
+                    tracing::warn!("cannot record the manifest of {}: {e}", manifest.id().name);
+                }
+            }
+        }
+        let mut state = self.shared.lock();
+        for (shard, batch) in round {
+            state.committing.remove(&shard);
+            if keep(&state, shard, &batch) {
+                state.batches.insert(shard, Batch::new(true));
+            }
+            for finished in batch.done {
+                state.pending.remove(&finished.task);
+                if !durable {
+                    continue;
+                }
+                let name = self.graph.name(finished.task as usize).to_owned();
+                if finished.reused_from.is_some() {
+                    state.reused += 1;
+                    state.counted_loaded[finished.task as usize] = true;
+                    *state.loaded.entry(name).or_default() += 1;
+                } else {
+                    *state.executed.entry(name).or_default() += 1;
+                }
+                state.committed += 1;
+            }
+        }
+        (self.on_event)(Event::Progress { done: state.committed, to_run: state.to_run });
+        self.shared.work.notify_all();
+        if state.ready.is_empty() && state.running == 0 {
+            self.shared.idle.notify_one();
+        }
+        released
+    }
+}
