@@ -13,6 +13,9 @@ Sections (each prints a Markdown table):
 - sdks: the Python and JavaScript guests: loading a component with an empty compiled-code
   cache vs a warm one, per-task cost of SDK_N trivial tasks in Rust, Python and JavaScript
   components vs Jug running the same jugfile natively, and Jug's primes example in each.
+- scale: how the per-task cost holds up: 100,000 and 1,000,000 trivial tasks on the local
+  store (execute from empty with -j2, then status; wall time and peak memory), and 100,000 on
+  the S3 store (wall time and HTTP requests). One run each, whatever REPEATS says.
 - grants: `status` of a one-task graph with a read-only `--dir` of GRANT_FILES small files,
   whose content digest goes into every key: with no tree cache (every file hashed), with the
   cache (one walk that only stats), and after touching every file (change times moved, so
@@ -56,6 +59,19 @@ def run(command, cwd, env=None, ok=(0,)):
     if done.returncode not in ok:
         sys.exit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
     return elapsed, done.stderr
+
+
+def run_peak(command, cwd, env=None):
+    """Runs a command to completion; returns (seconds, peak resident memory in MB, stderr)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=env)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.monotonic() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{err}")
+    return elapsed, usage.ru_maxrss / 1024, err
 
 
 def together(commands, cwd):
@@ -131,6 +147,30 @@ class Bench:
             requests = re.search(r'(\d+) requests to', err)
             self.record(shape, 'HTTP requests', int(requests.group(1)) if requests else float('nan'))
 
+
+    def scale(self, rep):
+        if rep > 0:
+            return
+        env = dict(os.environ, RUST_LOG='info')
+        for n in (100_000, 1_000_000):
+            store = f'scale-{n}'
+            for shape, words in (('execute from empty, -j2', ('execute', '-j', '2')), ('status', ('status',))):
+                seconds, peak, _ = run_peak(self.jh(*words, 'bench.wasm', '--store', store, '--', str(n)), self.work)
+                self.record(f'{n:,} tasks, local: {shape}', 'seconds', seconds)
+                self.record(f'{n:,} tasks, local: {shape}', 'µs per task', 1e6 * seconds / n)
+                self.record(f'{n:,} tasks, local: {shape}', 'peak MB', round(peak))
+        if 'JUG_BENCH_S3' in os.environ:
+            n = 100_000
+            store = f"{os.environ['JUG_BENCH_S3']}/scale-{os.getpid()}"
+            for shape, words in (('execute from empty, -j2', ('execute', '-j', '2')), ('status', ('status',))):
+                seconds, peak, err = run_peak(self.jh(*words, 'bench.wasm', '--store', store, '--', str(n)),
+                                              self.work, env)
+                requests = re.search(r'(\d+) requests to', err)
+                row = f'{n:,} tasks, S3: {shape}'
+                self.record(row, 'seconds', seconds)
+                self.record(row, 'µs per task', 1e6 * seconds / n)
+                self.record(row, 'peak MB', round(peak))
+                self.record(row, 'HTTP requests', int(requests.group(1)) if requests else float('nan'))
 
     def sdks(self, rep):
         guests = {'Rust': 'bench.wasm', 'Python': 'bench_py.wasm', 'JavaScript': 'bench_js.wasm'}
@@ -267,6 +307,13 @@ def main():
               languages[1:])
         print(f'\nper task, {SDK_N} trivial tasks (ms): ' + ', '.join(
             f'{lang} {1000 * m(rows[0], lang) / SDK_N:.3f}' for lang in languages))
+    if 'scale' in sections:
+        rows = [r for (r, c) in bench.times if c == 'seconds' and ('tasks, local' in r or 'tasks, S3' in r)]
+        table(bench, 'at scale (one run)', sorted(set(rows), key=rows.index),
+              ['seconds', 'µs per task', 'peak MB'])
+        s3_rows = [r for r in dict.fromkeys(rows) if 'S3' in r]
+        if s3_rows:
+            table(bench, 'at scale on S3: requests', s3_rows, ['HTTP requests'])
     if 'grants' in sections:
         table(bench, f'status of one task with a read-only --dir of {GRANT_FILES:,} files', [
             'no grant', 'read-only grant, no tree cache', 'read-only grant, cached',

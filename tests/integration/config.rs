@@ -34,7 +34,7 @@ fn jugdir_takes_jugs_placeholders() {
     let dir = config_dir("config-jugdir");
     write(&dir.join(".jugrc"), "# Jug's own setting\n[main]\njugdir = %(jugfile)s.rcdata\n");
     jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(0);
-    assert_eq!(dir.files_under("primes.rcdata/results").len(), 101);
+    assert_eq!(dir.result_count("primes.rcdata"), 101);
     assert!(!dir.join("primes.jugdata").exists());
     let status = jug(&dir.path, &dir.join("home"), &["status", "primes.wasm", "--short"]).run();
     assert_eq!(status.expect_code(0).stdout, "All tasks complete (101 tasks).\n");
@@ -81,14 +81,14 @@ fn the_command_line_and_environment_beat_the_files() {
     jug(&dir.path, &home, &["execute", "primes.wasm", "--store", "flagged", "--wait-cycle-time=1"])
         .run()
         .expect_code(0);
-    assert_eq!(dir.files_under("flagged/results").len(), 101);
+    assert_eq!(dir.result_count("flagged"), 101);
     jug(&dir.path, &home, &["execute", "primes.wasm", "--jugdir", "aliased", "--wait-cycle-time", "1"])
         .run()
         .expect_code(0);
-    assert_eq!(dir.files_under("aliased/results").len(), 101);
+    assert_eq!(dir.result_count("aliased"), 101);
     write(&dir.join(".jugrc"), "[main]\njugdir = from-file\n");
     jug(&dir.path, &home, &["execute", "primes.wasm"]).env("JUG_STORE", "from-env").run().expect_code(0);
-    assert_eq!(dir.files_under("from-env/results").len(), 101);
+    assert_eq!(dir.result_count("from-env"), 101);
     assert!(!dir.join("from-file").exists());
 
     // A setting that conflicts with the command line gives way too: NAME beats `pattern`.
@@ -120,12 +120,12 @@ fn a_closer_file_beats_a_farther_one() {
     // Key by key: the store from sub/.jugrc (over sub/jugrc), --short from the repo's root.
     let run = jug(&repo.join("sub"), &home, &["execute", graph]).run().expect_code(0);
     assert_eq!(run.stdout, SHORT);
-    assert_eq!(dir.files_under("repo/sub/sub-store/results").len(), 101);
+    assert_eq!(dir.result_count("repo/sub/sub-store"), 101);
     assert!(!repo.join("sub/plain-store").exists());
 
     let run = jug(&repo, &home, &["execute", graph]).run().expect_code(0);
     assert_eq!(run.stdout, SHORT);
-    assert_eq!(dir.files_under("repo/repo-store/results").len(), 101);
+    assert_eq!(dir.result_count("repo/repo-store"), 101);
     assert!(!dir.join("outside").exists());
 }
 
@@ -139,7 +139,7 @@ fn the_global_file_fills_in() {
     write(&dir.join(".jugrc"), "[execute]\nshort = off\n");
     let run = jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_code(0);
     assert_ne!(run.stdout, SHORT);
-    assert_eq!(dir.files_under("global-store/results").len(), 101);
+    assert_eq!(dir.result_count("global-store"), 101);
 
     // $XDG_CONFIG_HOME/jug/jugrc, then ~/.config/jugrc, then ~/.jug/configrc.
     let xdg = dir.join("xdg");
@@ -147,14 +147,14 @@ fn the_global_file_fills_in() {
     let with_xdg =
         jug(&dir.path, &home, &["execute", "primes.wasm"]).env("XDG_CONFIG_HOME", xdg.to_str().unwrap());
     with_xdg.run().expect_code(0);
-    assert_eq!(dir.files_under("xdg-store/results").len(), 101);
+    assert_eq!(dir.result_count("xdg-store"), 101);
     std::fs::remove_file(home.join(".config/jug/jugrc")).unwrap();
     write(&home.join(".config/jugrc"), "[main]\njugdir = config-store\n");
     jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_code(0);
-    assert_eq!(dir.files_under("config-store/results").len(), 101);
+    assert_eq!(dir.result_count("config-store"), 101);
     std::fs::remove_file(home.join(".config/jugrc")).unwrap();
     jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_code(0);
-    assert_eq!(dir.files_under("legacy-store/results").len(), 101);
+    assert_eq!(dir.result_count("legacy-store"), 101);
 }
 
 #[test]
@@ -189,7 +189,7 @@ fn jug_no_config_turns_the_files_off() {
     write(&home.join(".config/jug/jugrc"), "[main]\nbroken line\n");
     let run = jug(&dir.path, &home, &["execute", "primes.wasm", "--short"]).env("JUG_NO_CONFIG", "1").run();
     assert_eq!(run.expect_code(0).stdout, SHORT);
-    assert_eq!(dir.files_under("primes.jugdata/results").len(), 101);
+    assert_eq!(dir.result_count("primes.jugdata"), 101);
     assert!(!dir.join("from-file").exists());
     // `0` means "no, do read them".
     jug(&dir.path, &home, &["status", "primes.wasm"])
@@ -278,14 +278,14 @@ fn a_repository_file_names_a_store_elsewhere_only_once_the_user_confirms_it() {
     // Inside the working directory: used as it is.
     write(&repo.join(".jugrc"), "[main]\njugdir = stores/./mine\n");
     jug(&repo, &home, &["execute", graph, "--short"]).run().expect_code(0);
-    assert_eq!(dir.files_under("repo/stores/mine/results").len(), 101);
+    assert_eq!(dir.result_count("repo/stores/mine"), 101);
 
     // Confirmed by the environment, or by the user's own file (which covers what is below).
     write(&repo.join(".jugrc"), "[main]\njugdir = ../outside\n");
     let confirmed =
         jug(&repo, &home, &["execute", graph, "--short"]).env("JUG_TRUST_STORE", "memory:// ../outside");
     confirmed.run().expect_code(0);
-    assert_eq!(dir.files_under("outside/results").len(), 101);
+    assert_eq!(dir.result_count("outside"), 101);
     write(&repo.join(".jugrc"), "[main]\njugdir = redis://u:sekrit@127.0.0.1:1/2?prefix=p\n");
     write(&home.join(".config/jug/jugrc"), "[trust]\nstore = redis://u:sekrit@127.0.0.1:1\n");
     // Confirmed, it is used: the unreachable server is now the error (exit 5, not 2).

@@ -48,7 +48,7 @@ fn values_are_right(dir: &TestDir, store: &[String], n: usize) {
 /// dead worker's shard leases; returns how many tasks it ran.
 fn rescue(dir: &TestDir, store: &[String], n: &str) -> u64 {
     let started = Instant::now();
-    let words = ["execute", "bench.wasm", "-j", "2", "--lease", LEASE];
+    let words = ["execute", "bench.wasm", "-j", "2", "--short", "--lease", LEASE];
     let run = dir.jug(&args(&words, store)).arg_words(&[n]).run().expect_code(0);
     let waited = started.elapsed();
     assert!(waited < Duration::from_secs(3) * 3, "stuck for {waited:?}, more than a lease and its margins");

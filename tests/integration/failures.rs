@@ -67,7 +67,7 @@ fn guests_that_break_the_contract_fail_their_task() {
         "{}",
         run.stderr
     );
-    assert!(dir.files_under("raw.jugdata/results").is_empty());
+    assert!((dir.result_count("raw.jugdata") == 0));
     assert!(no_locks_left(&dir, "raw.jugdata"));
 }
 
@@ -84,7 +84,7 @@ fn sigterm_and_sigint_stop_after_the_task_in_flight_and_release_its_lock() {
         assert!(no_locks_left(&dir, "tasks.jugdata"));
         // What finished is kept, and the rest is still to do.
         let status = dir.jug(&["status", "tasks.wasm", "--short", "--", "slow"]).run().expect_code(1);
-        let complete = dir.files_under("tasks.jugdata/results").len();
+        let complete = dir.result_count("tasks.jugdata");
         assert!(complete < 4, "the run was not stopped: {}", status.stdout);
         assert_eq!(
             status.stdout,

@@ -94,7 +94,7 @@ fn check_store(dir: &TestDir, words: &[&str], failed: usize, complete: usize) {
     assert_eq!(values(dir, "constant", words), [json!(7), json!(8)], "the harmless tasks completed");
     let locks = dir.files_under(&format!("{STORE}/locks"));
     assert!(locks.iter().all(|f| f.starts_with("owners")), "stray locks: {locks:?}");
-    assert_eq!(dir.files_under(&format!("{STORE}/results")).len(), complete, "results stored");
+    assert_eq!(dir.result_count(STORE), complete, "results stored");
     assert_eq!(failure_records(dir).len(), failed, "failure records");
     let status = jug(dir, &with_words(&["status", GRAPH, "--json"], words));
     let status = status.expect_code(if failed == 0 { 0 } else { 1 });
@@ -208,11 +208,7 @@ fn a_big_result_under_the_limit_is_kept() {
     assert_eq!(failure_records(&dir), [], "{}", run.stderr);
     run.expect_code(0);
     check_store(&dir, &words, 0, 3);
-    let results = dir.files_under(&format!("{STORE}/results"));
-    let sizes: Vec<u64> = results
-        .iter()
-        .map(|r| std::fs::metadata(dir.join(STORE).join("results").join(r)).unwrap().len())
-        .collect();
+    let sizes: Vec<u64> = dir.stored(STORE).values().map(|r| r.len() as u64).collect();
     assert!(sizes.iter().any(|&s| s > 130 << 20), "{sizes:?}");
     std::fs::remove_dir_all(&dir.path).unwrap(); // 130 MiB
 }
@@ -324,7 +320,7 @@ fn a_granted_directory_does_not_lead_out() {
     // x/../../secret.txt under /data, and write_file of /data/new.txt.
     let words = ["grant", "/data"];
     execute_in(&dir, &["--dir", "granted:/data"], &words).expect_code(0);
-    assert_eq!(dir.files_under(&format!("{STORE}/results")).len(), 2 + 6 + 1, "results stored");
+    assert_eq!(dir.result_count(STORE), 2 + 6 + 1, "results stored");
     assert!(failure_records(&dir).is_empty());
     // The grant's content is in every key: its tasks are those run with it.
     let values = |_: &TestDir, name: &str, words: &[&str]| -> Vec<Value> {

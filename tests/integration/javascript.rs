@@ -44,9 +44,8 @@ fn stored(dir: &TestDir, graph: &str, name: &str, words: &[&str]) -> Vec<String>
         .iter()
         .map(|v| {
             let key = v["key"].as_str().expect("a key");
-            let file = std::fs::read(dir.join(&format!("{store}/results/{}/{key}", &key[..2])))
-                .expect("result file");
-            file[48..].iter().map(|b| format!("{b:02x}")).collect() // after the result header
+            let stored = dir.stored(&store);
+            stored[key].iter().map(|b| format!("{b:02x}")).collect()
         })
         .collect()
 }

@@ -6,7 +6,7 @@ use crate::rust_crate::RustCrate;
 use crate::util::TestDir;
 
 fn result_keys(dir: &TestDir, store: &str) -> BTreeSet<String> {
-    dir.files_under(&format!("{store}/results")).into_iter().map(|f| f[3..].to_owned()).collect()
+    dir.stored(store).into_keys().collect()
 }
 
 #[test]

@@ -140,10 +140,8 @@ fn the_log_of_an_earlier_failure_says_the_task_has_since_completed() {
     dir.jug(&["execute", "tasks.wasm", "--keep-going"]).arg_words(&["failing"]).run().expect_code(1);
     // fail_on(2) always fails; give it a result by hand (a result does not name its key).
     let key = only_log_key(&dir);
-    let results = dir.join("tasks.jugdata/results");
-    let any = dir.files_under("tasks.jugdata/results").into_iter().next().unwrap();
-    std::fs::create_dir_all(results.join(&key[..2])).unwrap();
-    std::fs::copy(results.join(any), results.join(&key[..2]).join(&key)).unwrap();
+    let any = dir.stored("tasks.jugdata").into_values().next().unwrap();
+    dir.overwrite_result("tasks.jugdata", &key, &crate::util::sealed(1, &any));
 
     let run = log(&dir, &["fail_on"], "failing").expect_code(0);
     assert!(

@@ -22,12 +22,8 @@ fn stored(dir: &TestDir, name: &str) -> Vec<Vec<u8>> {
     let values: serde_json::Value = serde_json::from_str(&run.stdout).expect("value --json");
     let keys =
         values.as_array().expect("an array").iter().map(|v| v["key"].as_str().expect("a key").to_owned());
-    keys.map(|key| {
-        let file = std::fs::read(dir.join(&format!("pipeline.jugdata/results/{}/{key}", &key[..2])))
-            .expect("result file");
-        file[48..].to_vec() // after the result header (store/envelope.rs)
-    })
-    .collect()
+    let stored = dir.stored("pipeline.jugdata");
+    keys.map(|key| stored[&key].clone()).collect()
 }
 
 /// The example's sample, computed here the way the Python task does.

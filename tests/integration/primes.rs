@@ -31,14 +31,13 @@ fn execute_runs_everything_once() {
     let dir = primes_dir("execute-once");
     let first = dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
     insta::assert_snapshot!("execute_from_empty", first.stdout);
-    let results = dir.files_under("primes.jugdata/results");
-    assert_eq!(results.len(), 101);
-    let modified = dir.modification_times("primes.jugdata/results");
+    assert_eq!(dir.result_count("primes.jugdata"), 101);
+    let modified = dir.modification_times("primes.jugdata/packs");
 
     let second = dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
     insta::assert_snapshot!("execute_again", second.stdout);
     // No task body ran: not one result was written again.
-    let after = dir.modification_times("primes.jugdata/results");
+    let after = dir.modification_times("primes.jugdata/packs");
     assert_eq!(modified, after);
     // Every lock was released.
     assert!(dir.files_under("primes.jugdata/locks").iter().all(|f| f.starts_with("owners")));
@@ -78,13 +77,13 @@ fn invalidate_removes_dependents_too() {
 
     let run = dir.jug(&["invalidate", "primes.wasm", "--name", "is_prime"]).run().expect_code(0);
     insta::assert_snapshot!("invalidate_is_prime", run.stdout);
-    assert!(dir.files_under("primes.jugdata/results").is_empty());
+    assert!((dir.result_count("primes.jugdata") == 0));
 
     dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
     let run =
         dir.jug(&["invalidate", "primes.wasm", "--name", "count_primes", "--short"]).run().expect_code(0);
     assert_eq!(run.stdout, "Invalidated:  2 tasks\n** Total: 2 tasks.\n");
-    assert_eq!(dir.files_under("primes.jugdata/results").len(), 99);
+    assert_eq!(dir.result_count("primes.jugdata"), 99);
     let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(1);
     assert_eq!(status.stdout, "2 tasks waiting to be run, 0 failed, 99 complete, (none active).\n");
 
@@ -129,7 +128,7 @@ fn graph_arguments_reach_the_builder() {
     // The N = 100 graph's results are untouched.
     let small = dir.jug(&["value", "primes.wasm", "count_primes"]).run().expect_code(0);
     assert_eq!(small.stdout, "25\n");
-    assert_eq!(dir.files_under("primes.jugdata/results").len(), 9999 + 2 + 2);
+    assert_eq!(dir.result_count("primes.jugdata"), 9999 + 2 + 2);
 
     dir.jug(&["status", "primes.wasm", "--", "ten"])
         .run()
@@ -140,12 +139,12 @@ fn graph_arguments_reach_the_builder() {
 fn store_location_follows_flag_env_and_default() {
     let dir = primes_dir("store-location");
     dir.jug(&["execute", "primes.wasm", "--store", "flagged"]).run().expect_code(0);
-    assert_eq!(dir.files_under("flagged/results").len(), 101);
+    assert_eq!(dir.result_count("flagged"), 101);
     dir.jug(&["execute", "primes.wasm"]).env("JUG_STORE", "from-env").run().expect_code(0);
-    assert_eq!(dir.files_under("from-env/results").len(), 101);
+    assert_eq!(dir.result_count("from-env"), 101);
     let url = format!("file://{}", dir.join("by-url").display());
     dir.jug(&["execute", "primes.wasm", "--jugdir", &url]).run().expect_code(0);
-    assert_eq!(dir.files_under("by-url/results").len(), 101);
+    assert_eq!(dir.result_count("by-url"), 101);
     assert!(!dir.join("primes.jugdata").exists());
 
     // memory:// lives for one process: a complete run, then nothing.

@@ -2,6 +2,7 @@
 //! that is damaged there.
 
 use crate::util::TestDir;
+use crate::util::sealed;
 
 #[test]
 fn task_output_is_captured_in_the_store() {
@@ -19,22 +20,22 @@ fn task_output_is_captured_in_the_store() {
     );
 }
 
-fn corrupt(dir: &TestDir, key_file: &str) {
-    let path = dir.join("primes.jugdata/results").join(key_file);
-    let mut bytes = std::fs::read(&path).unwrap();
+/// Flips a bit of the last byte of a stored result (its checksum no longer matches).
+fn corrupt(dir: &TestDir, key: &str) {
+    let mut bytes = sealed(1, &dir.stored("primes.jugdata")[key]);
     let last = bytes.len() - 1;
     bytes[last] ^= 0x01;
-    std::fs::write(&path, bytes).unwrap();
+    dir.overwrite_result("primes.jugdata", key, &bytes);
 }
 
-/// The result file of the one task called `name`: the file that disappears when it is
+/// The key of the one task called `name`: the result that disappears when it is
 /// invalidated (and comes back when it is executed again).
 fn result_file_of(dir: &TestDir, name: &str) -> String {
-    let before = dir.files_under("primes.jugdata/results");
+    let before = dir.stored("primes.jugdata");
     dir.jug(&["invalidate", "primes.wasm", "--name", name]).run().expect_code(0);
-    let after = dir.files_under("primes.jugdata/results");
+    let after = dir.stored("primes.jugdata");
     dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
-    let gone: Vec<_> = before.into_iter().filter(|f| !after.contains(f)).collect();
+    let gone: Vec<_> = before.into_keys().filter(|k| !after.contains_key(k)).collect();
     assert_eq!(gone.len(), 1, "{name} should own exactly one result");
     gone.into_iter().next().unwrap()
 }
@@ -60,13 +61,13 @@ fn a_damaged_result_is_reported_removed_and_recomputed() {
 fn a_damaged_input_is_recomputed_before_its_dependent_runs() {
     let dir = TestDir::with_guest("damaged-input", "primes.wasm");
     dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
-    // Damage one is_prime result (one CBOR byte after the 48-byte header), then make
-    // count_primes run again so that it needs that input.
-    let results = dir.join("primes.jugdata/results");
+    // Damage one is_prime result (one CBOR byte), then make count_primes run again so that
+    // it needs that input.
     let victim = dir
-        .files_under("primes.jugdata/results")
+        .stored("primes.jugdata")
         .into_iter()
-        .find(|f| std::fs::metadata(results.join(f)).unwrap().len() == 49)
+        .find(|(_, payload)| payload.len() == 1)
+        .map(|(key, _)| key)
         .expect("an is_prime result");
     corrupt(&dir, &victim);
     dir.jug(&["invalidate", "primes.wasm", "--name", "count_primes"]).run().expect_code(0);
@@ -123,15 +124,12 @@ fn compiled_components_are_cached_and_a_bad_entry_is_a_miss() {
 fn a_task_locked_by_another_worker_shows_active_and_is_waited_for() {
     let dir = TestDir::with_guest("held-elsewhere", "primes.wasm");
     dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
-    let file = result_file_of(&dir, "write_output");
-    let key = file.rsplit('/').next().unwrap().to_owned();
+    let key = result_file_of(&dir, "write_output");
     dir.jug(&["invalidate", "primes.wasm", "--name", "write_output"]).run().expect_code(0);
-    // Another worker (here: a lock record written by hand) holds write_output.
-    std::fs::write(
-        dir.join("primes.jugdata/locks").join(&key),
-        r#"{"owner":"elsewhere:1:x","host":"elsewhere","pid":1,"acquired_unix_ms":0}"#,
-    )
-    .unwrap();
+    // Another worker (here: a lease record written by hand) holds write_output's shard.
+    let lease = dir.join("primes.jugdata/locks").join(format!("shard-{}", &key[..2]));
+    std::fs::write(&lease, r#"{"owner":"elsewhere:1:x","host":"elsewhere","pid":1,"acquired_unix_ms":0}"#)
+        .unwrap();
 
     let status = dir.jug(&["status", "primes.wasm"]).run().expect_code(1);
     assert!(
@@ -157,7 +155,7 @@ fn a_task_locked_by_another_worker_shows_active_and_is_waited_for() {
     assert_eq!(run.stdout, "Executed:  0 tasks\nLoaded:  100 tasks\n** Total: 100 tasks.\n");
 
     // Once the other worker lets go, the task runs.
-    std::fs::remove_file(dir.join("primes.jugdata/locks").join(&key)).unwrap();
+    std::fs::remove_file(&lease).unwrap();
     let run = dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
     assert_eq!(run.stdout, "Executed:  1 tasks\nLoaded:  100 tasks\n** Total: 101 tasks.\n");
 }
@@ -168,16 +166,6 @@ fn a_task_of_no_arguments_runs() {
     dir.jug(&["execute", "tasks.wasm"]).arg_words(&["answer"]).run().expect_code(0);
     let value = dir.jug(&["value", "tasks.wasm", "negate"]).arg_words(&["answer"]).run().expect_code(0);
     assert_eq!(value.stdout, "-42\n");
-}
-
-/// `payload` sealed as a result (see `jug_core::store::envelope`), in format `version`.
-fn sealed(version: u8, payload: &[u8]) -> Vec<u8> {
-    let mut bytes = b"JUGR".to_vec();
-    bytes.extend_from_slice(&[version, 0, 0, 0]);
-    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(blake3::hash(payload).as_bytes());
-    bytes.extend_from_slice(payload);
-    bytes
 }
 
 /// The key of the one task `name` of `graph` (run with `words`), from `value --json`.
@@ -193,10 +181,8 @@ fn a_result_of_another_format_version_is_reported_and_left_alone() {
     dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
     // count_primes, as a newer jug-host would have sealed it: our magic, format 2.
     let key = key_of(&dir, "primes.wasm", "count_primes", &[]);
-    let file = dir.join("primes.jugdata/results").join(&key[..2]).join(&key);
-    std::fs::write(&file, sealed(2, b"\x18\x19")).unwrap();
+    dir.overwrite_result("primes.jugdata", &key, &sealed(2, b"\x18\x19"));
     dir.jug(&["invalidate", "primes.wasm", "--name", "write_output"]).run().expect_code(0);
-    let store = crate::util::tree_snapshot(&dir.join("primes.jugdata"));
 
     let needle = "was written by another version of jug-host (result format 2; this one reads format 1)";
     dir.jug(&["value", "primes.wasm", "count_primes"]).run().expect_one_line_error(5, needle);
@@ -205,9 +191,13 @@ fn a_result_of_another_format_version_is_reported_and_left_alone() {
     let verify = dir.jug(&["verify", "primes.wasm", "--all"]).run();
     assert!(verify.stderr.contains(needle), "{}", verify.stderr);
     assert_ne!(verify.code, 0);
+    let listed = dir.open_store("primes.jugdata").list_results().unwrap();
+    let alone = dir.join("primes.jugdata/results").join(&key[..2]).join(&key);
+    let planted = std::fs::read(&alone).unwrap();
     dir.jug(&["cleanup", "primes.wasm"]).run().expect_code(0);
-    // Nothing removed it, nor anything else; only a cleanup's sync could have touched the store.
-    assert_eq!(crate::util::tree_snapshot(&dir.join("primes.jugdata")), store);
+    // Nothing removed it, nor any other result (cleanup compacts packs, so their files change).
+    assert_eq!(std::fs::read(&alone).unwrap(), planted);
+    assert_eq!(dir.open_store("primes.jugdata").list_results().unwrap(), listed);
 }
 
 #[test]
@@ -216,7 +206,7 @@ fn a_store_of_a_newer_format_is_refused_and_an_unmarked_one_is_marked() {
     dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
     let marker = dir.join("primes.jugdata/format");
     let text = std::fs::read_to_string(&marker).expect("execute marks the store it writes");
-    assert!(text.contains(r#""jug-host store format":1"#), "{text}");
+    assert!(text.contains(r#""jug-host store format":2"#), "{text}");
 
     // Made before markers existed: today's layout. A query leaves it as it is; a write marks it.
     std::fs::remove_file(&marker).unwrap();
@@ -226,9 +216,9 @@ fn a_store_of_a_newer_format_is_refused_and_an_unmarked_one_is_marked() {
     dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), text);
 
-    std::fs::write(&marker, r#"{"jug-host store format": 2, "written by": "jug-host 9.0.0"}"#).unwrap();
+    std::fs::write(&marker, r#"{"jug-host store format": 3, "written by": "jug-host 9.0.0"}"#).unwrap();
     let store = crate::util::tree_snapshot(&dir.join("primes.jugdata"));
-    let needle = "store primes.jugdata has format 2, newer than the format 1 this jug-host reads and writes";
+    let needle = "store primes.jugdata has format 3, newer than the format 2 this jug-host reads and writes";
     for command in ["status", "execute", "cleanup", "verify"] {
         dir.jug(&[command, "primes.wasm"]).run().expect_one_line_error(5, needle);
     }
@@ -247,7 +237,7 @@ fn a_planted_result_nested_too_deeply_is_an_error_not_a_crash() {
     let key = key_of(&dir, "tasks.wasm", "even_odd", &graph);
     let mut deep = vec![0x81; 100_000];
     deep.push(0x00);
-    std::fs::write(dir.join("tasks.jugdata/results").join(&key[..2]).join(&key), sealed(1, &deep)).unwrap();
+    dir.overwrite_result("tasks.jugdata", &key, &sealed(1, &deep));
     dir.jug(&["invalidate", "tasks.wasm", "--name", "sum"]).arg_words(&graph).run().expect_code(0);
     dir.jug(&["invalidate", "tasks.wasm", "--name", "negate"]).arg_words(&graph).run().expect_code(0);
 

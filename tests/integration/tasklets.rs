@@ -11,7 +11,7 @@ fn parts_of_a_result_feed_other_tasks_and_are_never_stored() {
     assert_eq!(count.stdout, "Count:  4 tasks\n** Total: 4 tasks.\n", "tasklets are not tasks");
     let run = dir.jug(&["execute", "tasks.wasm", "--short"]).arg_words(&graph).run().expect_code(0);
     assert_eq!(run.stdout, "Executed:  4 tasks\nLoaded:  0 tasks\n** Total: 4 tasks.\n", "{}", run.stderr);
-    assert_eq!(dir.files_under("tasks.jugdata/results").len(), 4);
+    assert_eq!(dir.result_count("tasks.jugdata"), 4);
 
     let sums = dir.jug(&["value", "tasks.wasm", "sum"]).arg_words(&graph).run().expect_code(0);
     assert_eq!(sums.stdout, "20\n25\n"); // 0+2+4+6+8, 1+3+5+7+9

@@ -183,6 +183,17 @@ pub enum Language {
     JavaScript,
 }
 
+/// `payload` sealed as a lone result (see `jug_core::store::envelope`), in format `version`:
+/// what a test plants with [`TestDir::overwrite_result`].
+pub fn sealed(version: u8, payload: &[u8]) -> Vec<u8> {
+    let mut bytes = b"JUGR".to_vec();
+    bytes.extend_from_slice(&[version, 0, 0, 0]);
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(blake3::hash(payload).as_bytes());
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
 /// A scratch directory of its own for one test, emptied first.
 pub struct TestDir {
     pub path: PathBuf,
@@ -261,6 +272,41 @@ impl TestDir {
 }
 
 impl TestDir {
+    /// The results of the local store at `relative`, by key hex, as the store reads them (packed
+    /// or alone): what a test checks instead of the store's files, whose layout is the
+    /// store's business.
+    pub fn stored(&self, relative: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let store = self.open_store(relative);
+        let keys = store.list_results().expect("list the results");
+        keys.iter()
+            .filter_map(|key| match store.get_result(key).expect("read a result") {
+                jug_core::store::Stored::Present(bytes) => Some((key.to_hex(), bytes)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many results the local store at `relative` lists.
+    pub fn result_count(&self, relative: &str) -> usize {
+        self.open_store(relative).list_results().expect("list the results").len()
+    }
+
+    /// The local store at `relative`, read-only (empty if it does not exist).
+    pub fn open_store(&self, relative: &str) -> jug_core::store::Store {
+        let location = jug_core::store::StoreLocation::Local(self.join(relative));
+        jug_core::store::Store::open(&location, jug_core::store::Access::ReadOnly).expect("open the store")
+    }
+
+    /// Replaces the bytes of a stored result as they are (damage, a planted result): through
+    /// the store, which keeps them where it reads them.
+    pub fn overwrite_result(&self, relative: &str, key_hex: &str, bytes: &[u8]) {
+        let location = jug_core::store::StoreLocation::Local(self.join(relative));
+        let store =
+            jug_core::store::Store::open(&location, jug_core::store::Access::ReadWrite).expect("open");
+        let key = jug_core::Key::from_hex(key_hex).expect("a key");
+        store.overwrite_result_bytes(&key, bytes).expect("overwrite the result");
+    }
+
     /// Every file under `relative` with its modification time: equal before and after a
     /// command means the command wrote nothing there.
     pub fn modification_times(&self, relative: &str) -> Vec<(String, std::time::SystemTime)> {
@@ -457,7 +503,7 @@ impl Run {
 }
 
 /// The stores a scenario can run against (ripgrep-style: one scenario, every backend).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Local,
     S3,

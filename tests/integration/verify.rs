@@ -23,17 +23,15 @@ fn key_of(dir: &TestDir, graph: &str, name: &str) -> String {
     documents[0]["key"].as_str().unwrap().to_owned()
 }
 
+/// Where a result planted with `TestDir::overwrite_result` lies: alone, as format 1 kept every
+/// result.
 fn result_path(dir: &TestDir, store: &str, key: &str) -> std::path::PathBuf {
     dir.join(&format!("{store}/results/{}/{key}", &key[..2]))
 }
 
-/// A result file as the store writes it (store/envelope.rs): header, then the CBOR payload.
+/// A result as the store seals it (store/envelope.rs): header, then the CBOR payload.
 fn seal(payload: &[u8]) -> Vec<u8> {
-    let mut out = b"JUGR\x01\x00\x00\x00".to_vec();
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(blake3::hash(payload).as_bytes());
-    out.extend_from_slice(payload);
-    out
+    crate::util::sealed(1, payload)
 }
 
 /// A CBOR text string (shorter than 256 bytes).
@@ -89,9 +87,9 @@ fn primes_reproduce_and_a_tampered_result_is_a_mismatch() {
     let key = key_of(&dir, "primes.wasm", "write_output");
     let path = result_path(&dir, "primes.jugdata", &key);
     let genuine = cbor_text("Found 25 primes <= 100.\n");
-    assert_eq!(std::fs::read(&path).unwrap(), seal(&genuine));
+    assert_eq!(dir.stored("primes.jugdata")[&key], genuine);
     let forged = cbor_text("Found 26 primes <= 100.\n");
-    std::fs::write(&path, seal(&forged)).unwrap();
+    dir.overwrite_result("primes.jugdata", &key, &seal(&forged));
     assert_eq!(
         dir.jug(&["value", "primes.wasm", "write_output"]).run().stdout,
         "\"Found 26 primes <= 100.\\n\"\n"
@@ -119,13 +117,13 @@ fn primes_reproduce_and_a_tampered_result_is_a_mismatch() {
     assert_eq!(differ[0]["stored"]["bytes"], 26);
     // Still nothing written: the forged result stays for the user to look at.
     assert_eq!(std::fs::read(&path).unwrap(), seal(&forged));
-    std::fs::write(&path, seal(&genuine)).unwrap();
+    dir.overwrite_result("primes.jugdata", &key, &seal(&genuine));
 
     // is_prime(2) stored as 5: it differs, and count_primes, run on that input, fails.
     let is_prime_2 = dir.jug(&["value", "primes.wasm", "is_prime", "--json"]).run().expect_code(0);
     let is_prime_2: serde_json::Value = serde_json::from_str(&is_prime_2.stdout).unwrap();
     let is_prime_2 = is_prime_2[0]["key"].as_str().unwrap().to_owned();
-    std::fs::write(result_path(&dir, "primes.jugdata", &is_prime_2), seal(&[0x05])).unwrap();
+    dir.overwrite_result("primes.jugdata", &is_prime_2, &seal(&[0x05]));
     let run = dir.jug(&["verify", "primes.wasm", "--all"]).run().expect_code(MISMATCH);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{}", run.stdout);
@@ -141,7 +139,7 @@ fn primes_reproduce_and_a_tampered_result_is_a_mismatch() {
 
     // A damaged result (bad checksum) is reported, not removed.
     let damaged = seal(&[0x05]).into_iter().chain([0]).collect::<Vec<u8>>();
-    std::fs::write(result_path(&dir, "primes.jugdata", &is_prime_2), &damaged).unwrap();
+    dir.overwrite_result("primes.jugdata", &is_prime_2, &damaged);
     let run = dir.jug(&["verify", "primes.wasm", "--all"]).run().expect_code(MISMATCH);
     assert!(run.stdout.contains("FAILED primes.is_prime (key "), "{}", run.stdout);
     assert!(run.stdout.contains("): the stored result is damaged ("), "{}", run.stdout);
@@ -176,15 +174,9 @@ fn only_complete_tasks_are_verified() {
     dir.jug(&["verify", "missing.wasm"]).run().expect_code(3);
 }
 
-/// Every result file of a store, by path under `results/`, with its bytes.
+/// Every result of a store, by key, with its bytes.
 fn results(dir: &TestDir, store: &str) -> BTreeMap<String, Vec<u8>> {
-    dir.files_under(&format!("{store}/results"))
-        .into_iter()
-        .map(|file| {
-            let bytes = std::fs::read(dir.join(&format!("{store}/results/{file}"))).unwrap();
-            (file, bytes)
-        })
-        .collect()
+    dir.stored(store)
 }
 
 /// Runs `component` (as `primes.wasm`) in a fresh directory: execute, then `verify --all`.

@@ -138,8 +138,16 @@ impl Index {
                 }
             }
             if complete {
-                self.listed.insert(bucket, paths);
-                self.rebuild();
+                // Packs only come and go in a compaction: otherwise the new ones are simply
+                // added, without going over every result of the store again.
+                let before = self.listed.insert(bucket, paths.clone()).unwrap_or_default();
+                if before.iter().all(|p| paths.contains(p)) {
+                    for path in paths.iter().filter(|p| !before.contains(p)) {
+                        self.add_places(path);
+                    }
+                } else {
+                    self.rebuild();
+                }
                 return Ok(());
             }
         }
@@ -192,6 +200,16 @@ impl Index {
             }
         }
         self.places = places;
+    }
+
+    /// Adds the live entries of one more pack to `places`, leaving a key already placed.
+    fn add_places(&mut self, path: &Arc<str>) {
+        for e in self.tables.get(path).into_iter().flat_map(|t| t.iter()) {
+            if !self.dead.contains(&(path.clone(), e.key)) {
+                let place = Place::Packed { pack: path.clone(), offset: e.offset, len: e.len };
+                self.places.entry(e.key).or_insert(place);
+            }
+        }
     }
 
     pub(super) fn place(&self, key: &Key) -> Option<&Place> {
@@ -288,6 +306,12 @@ impl Index {
         &self.index_listing
     }
 
+    /// Listed packs that no consolidated index covers.
+    pub(super) fn uncovered(&self) -> usize {
+        let covered: HashSet<&Arc<str>> = self.consolidated.values().flatten().collect();
+        self.listed.values().flatten().filter(|p| !covered.contains(p)).count()
+    }
+
     /// Packs this handle wrote since its last consolidated index.
     pub(super) fn own_packs(&self) -> Vec<Arc<str>> {
         self.own.clone()
@@ -330,6 +354,9 @@ fn decode_tombstones(bytes: &[u8]) -> Tombstones {
 
 const INDEX_MAGIC: &[u8; 4] = b"JUGI";
 
+/// Packs, each with its entry table: what a consolidated index holds.
+pub(super) type Tables = Vec<(Arc<str>, Arc<[Entry]>)>;
+
 /// A consolidated index: per pack, its path and entry table; then a blake3 of all before it.
 pub(super) fn encode_consolidated(packs: &[(Arc<str>, Arc<[Entry]>)]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -349,7 +376,7 @@ pub(super) fn encode_consolidated(packs: &[(Arc<str>, Arc<[Entry]>)]) -> Vec<u8>
     out
 }
 
-fn decode_consolidated(bytes: &[u8]) -> Option<Vec<(Arc<str>, Arc<[Entry]>)>> {
+fn decode_consolidated(bytes: &[u8]) -> Option<Tables> {
     let (body, digest) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
     if blake3::hash(body).as_bytes() != digest
         || body.get(..8)? != [INDEX_MAGIC.as_slice(), &[1, 0, 0, 0]].concat()
@@ -383,7 +410,7 @@ mod tests {
     #[test]
     fn consolidated_indexes_and_tombstones_read_back() {
         let entry = |k: u8| Entry { key: Key([k; 32]), offset: 48, len: 5, name: "g.f".into(), trace: None };
-        let packs: Vec<(Arc<str>, Arc<[Entry]>)> = vec![
+        let packs: Tables = vec![
             (Arc::from("packs/01/a"), vec![entry(1), entry(2)].into()),
             (Arc::from("packs/02/b"), vec![entry(3)].into()),
         ];

@@ -300,7 +300,9 @@ impl Store {
             index.refresh_all(self.backend.as_ref())?;
         }
         let packs = if merge { index.listed_packs() } else { index.own_packs() };
-        if packs.len() < 2 && !(merge && index.index_listing().len() > 1) {
+        // Nothing to gain: one index already covers every pack (or too few packs to matter).
+        let settled = index.index_listing().len() <= 1 && (index.uncovered() == 0 || packs.len() < 2);
+        if (merge && settled) || (!merge && packs.len() < 2) {
             return Ok(());
         }
         let tables: Vec<_> =
