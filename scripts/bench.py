@@ -254,7 +254,7 @@ def main():
     parser.add_argument('--jug-host', required=True)
     parser.add_argument('--component', required=True)
     parser.add_argument('--jug', required=True)
-    parser.add_argument('--sections', default='trivial,two-processes,cpu,s3,sdks,grants')
+    parser.add_argument('--sections', default='trivial,two-processes,cpu,s3,scale,sdks,grants')
     parser.add_argument('--sdk-components', nargs=4, metavar=('BENCH_PY', 'BENCH_JS', 'PRIMES_PY', 'PRIMES_JS'),
                         help='the Python and JavaScript builds of examples/bench and examples/primes')
     parser.add_argument('--primes-rust', help='the Rust build of examples/primes')
