@@ -34,6 +34,7 @@ mod redis;
 mod results;
 mod rust_crate;
 mod s3;
+mod slurm;
 mod sweep;
 mod tasklets;
 mod util;

@@ -502,6 +502,19 @@ impl Run {
     }
 }
 
+/// The number in a summary line such as "Executed:  2314 tasks" or "3 duplicate executions":
+/// the word just before `suffix` on the first line that starts with `prefix` and has one (so
+/// "1 task taken over from an expired lease; 3 duplicate executions" counts 3 duplicates).
+/// 0 when no line says.
+pub fn count(text: &str, prefix: &str, suffix: &str) -> usize {
+    text.lines()
+        .find_map(|line| {
+            let (before, _) = line.strip_prefix(prefix)?.split_once(suffix)?;
+            before.split_whitespace().last()?.parse().ok()
+        })
+        .unwrap_or(0)
+}
+
 /// The stores a scenario can run against (ripgrep-style: one scenario, every backend).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

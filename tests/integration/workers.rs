@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use jug_core::store::{Access, Store, StoreLocation};
 
-use crate::util::{Backend, TestDir, each_backend, workspace};
+use crate::util::{Backend, TestDir, count, each_backend, workspace};
 
 each_backend!(four_workers_share_ten_thousand_tasks, a_worker_killed_mid_task_is_taken_over);
 
@@ -20,13 +20,6 @@ fn open_store(dir: &TestDir, store_args: &[String], default: &str) -> Store {
 
 fn args<'a>(words: &[&'a str], store: &'a [String]) -> Vec<&'a str> {
     words.iter().copied().chain(store.iter().map(String::as_str)).collect()
-}
-
-/// The number in a summary line such as "Executed:  2314 tasks" or "3 duplicate executions".
-fn count(text: &str, prefix: &str, suffix: &str) -> usize {
-    text.lines()
-        .find_map(|line| line.strip_prefix(prefix).and_then(|rest| rest.split_once(suffix)))
-        .map_or(0, |(n, _)| n.trim().parse().expect("a count"))
 }
 
 fn four_workers_share_ten_thousand_tasks(backend: Backend) {
