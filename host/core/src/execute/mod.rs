@@ -38,10 +38,9 @@ pub use crate::failure::{Failure, FailureKind};
 use crate::manifest::Manifest;
 use crate::select::Selector;
 use crate::store::{CRASH_LIMIT, LockRecord, Locking, Store, StoreError, Stored};
-use crate::table::Counts;
 use crate::task_log::TaskLog;
 use crate::trace::Traces;
-use crate::{Graph, Key, trace};
+use crate::{Counts, Graph, Key, trace};
 
 /// Runs task functions. The runtime crate implements it with a fresh sandbox per call.
 pub trait Runner: Sync {
