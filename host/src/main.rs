@@ -3,14 +3,17 @@
 //! Each subcommand is one file in `commands/`; they all start the same way (load the
 //! component, build the graph, open the store) and differ in what they do with it. Errors
 //! travel as `anyhow` values carrying the library's error types, and `exit_code::for_error`
-//! turns them into the documented exit codes.
+//! turns them into the documented exit codes. What they print is laid out here, not in the
+//! libraries: `table` (Jug's summary tables) and `json` (stored values for `value`).
 
 mod cli;
 mod commands;
 mod config;
 mod errors;
 mod exit_code;
+mod json;
 mod progress;
+mod table;
 
 use std::io::Write as _;
 

@@ -10,7 +10,7 @@
 //! - [`select`]: Jug's `--name` / `--pattern` task selection;
 //! - [`store`]: results, locks and logs in object storage; [`task_log`]: what a log holds;
 //! - [`manifest`]: what went into stored results' keys, for `status --explain`;
-//! - [`status`]: Jug's task states; [`table`]: Jug's summary tables;
+//! - [`status`]: Jug's task states, and per-name [`Counts`] of them;
 //! - [`text`]: guest text made safe to show on a terminal;
 //! - [`execute`]: the scheduler that runs ready tasks through a [`execute::Runner`];
 //!   [`trace`]: early cutoff, reusing a result when only upstream keys changed;
@@ -18,7 +18,8 @@
 //! - [`cleanup`]: what `cleanup` may remove from a store others may share.
 //!
 //! The runtime crate (`jug-runtime`) supplies the `Runner` and builds [`graph::Graph`]s by
-//! running components; the `jug-host` binary is a thin CLI over both.
+//! running components; the `jug-host` binary is a thin CLI over both, which also lays out what
+//! it prints (Jug's summary tables, values as JSON).
 
 pub mod cbor;
 pub mod cleanup;
@@ -29,7 +30,6 @@ pub mod early_exit;
 pub mod execute;
 pub mod failure;
 pub mod graph;
-pub mod json;
 pub mod key;
 pub mod manifest;
 pub mod pause;
@@ -37,7 +37,6 @@ pub mod results;
 pub mod select;
 pub mod status;
 pub mod store;
-pub mod table;
 pub mod task_log;
 pub mod text;
 pub mod trace;
@@ -45,6 +44,10 @@ pub mod verify;
 
 pub use graph::{Graph, GraphBuilder, TaskSpec};
 pub use key::Key;
+
+/// Per task name, one count: what `status`, `execute` and `invalidate` report, and what the
+/// CLI prints as the rows of Jug's summary tables.
+pub type Counts = std::collections::BTreeMap<String, u64>;
 
 /// An error and its causes on one line (store errors quote their sources; those are not
 /// repeated).

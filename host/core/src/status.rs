@@ -2,8 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::table::Counts;
-use crate::{Graph, Key};
+use crate::{Counts, Graph, Key};
 
 /// The five columns of `jug status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,13 +1,13 @@
 //! `jug-host count`: how many tasks of each name the graph declares (no store access).
 
-use jug_core::table;
+use jug_core::Counts;
 
 use crate::cli::CountArgs;
-use crate::exit_code;
+use crate::{exit_code, table};
 
 pub fn run(args: CountArgs) -> anyhow::Result<i32> {
     let loaded = super::load(&args.graph, &args.builder)?;
-    let mut counts = table::Counts::new();
+    let mut counts = Counts::new();
     for i in 0..loaded.graph.len() {
         *counts.entry(loaded.graph.name(i).to_owned()).or_default() += 1;
     }

@@ -8,11 +8,12 @@ use jug_core::early_exit::EarlyExit;
 use jug_core::execute::{self, Event, Options};
 use jug_core::results::{LazyStore, StoreResults};
 use jug_core::store::{Access, Store, new_owner_id};
-use jug_core::{table, text};
+use jug_core::text;
 
 use crate::cli::ExecuteArgs;
 use crate::exit_code;
 use crate::progress::Progress;
+use crate::table;
 
 use super::UsageError;
 

@@ -2,13 +2,13 @@
 //! downstream of them, and the traces that lead to them, so the next `execute` recomputes
 //! exactly that.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use jug_core::store::{Access, Store};
-use jug_core::{Key, table, trace};
+use jug_core::{Counts, Key, trace};
 
 use crate::cli::InvalidateArgs;
-use crate::exit_code;
+use crate::{exit_code, table};
 
 pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
     let selector = super::selector(&args.selection)?.expect("clap requires --name or --pattern");
@@ -31,7 +31,7 @@ pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
     let stored = store.list_results()?;
     let to_remove: Vec<usize> =
         (0..graph.len()).filter(|&i| invalid[i] && stored.contains(&graph.task(i).key)).collect();
-    let mut removed: table::Counts = BTreeMap::new();
+    let mut removed = Counts::new();
     if !to_remove.is_empty() {
         let store = Store::open(&loaded.store, Access::ReadWrite)?;
         // Traces first (see `jug_core::trace`): each that leads to a result being removed goes

@@ -6,12 +6,12 @@
 //! is what someone looking at a stuck cluster needs to know. `--json` gives the same for
 //! scripts. `--explain NAME` is in `explain.rs`.
 
+use jug_core::Counts;
 use jug_core::select::Selector;
 use jug_core::status::{self, State};
-use jug_core::table;
 
 use crate::cli::StatusArgs;
-use crate::exit_code;
+use crate::{exit_code, table};
 
 use super::Observed;
 
@@ -41,7 +41,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<i32> {
         if args.short {
             super::print(&format!("{}\n", status::short_line(&states)))?;
         } else {
-            let groups: Vec<(&str, &table::Counts)> = columns.iter().map(|(t, c)| (*t, c)).collect();
+            let groups: Vec<(&str, &Counts)> = columns.iter().map(|(t, c)| (*t, c)).collect();
             super::print(&table::summary(&groups, false, table::terminal_columns()))?;
         }
         if let Some(note) = observed.expired_note() {
@@ -75,7 +75,7 @@ fn totals(states: &[State]) -> serde_json::Value {
 }
 
 /// `{"primes.is_prime": {"failed": 0, "waiting": 0, …}, …}`
-fn columns_by_name(columns: &[(&'static str, table::Counts); 5]) -> serde_json::Value {
+fn columns_by_name(columns: &[(&'static str, Counts); 5]) -> serde_json::Value {
     let mut by_name = serde_json::Map::new();
     for (title, counts) in columns {
         for (name, count) in counts {

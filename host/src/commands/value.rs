@@ -18,7 +18,7 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
         let name = loaded.graph.name(i);
         match store.get_result(&key)? {
             Stored::Present(bytes) => {
-                let json = jug_core::json::to_json(&bytes)
+                let json = crate::json::to_json(&bytes)
                     .map_err(|e| anyhow::anyhow!("the result of {name} is not valid CBOR: {e}"))?;
                 out.push_str(&json.to_string());
                 out.push('\n');

@@ -42,9 +42,8 @@ use crate::early_exit::EarlyExit;
 pub use crate::failure::{Failure, FailureKind};
 use crate::select::Selector;
 use crate::store::{LockName, LockRecord, Store, StoreError};
-use crate::table::Counts;
 use crate::trace::Traces;
-use crate::{Graph, Key};
+use crate::{Counts, Graph, Key};
 
 /// Runs task functions. The runtime crate implements it with a fresh sandbox per call.
 pub trait Runner: Sync {

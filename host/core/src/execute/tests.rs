@@ -92,7 +92,7 @@ fn value(store: &Store, key: &Key) -> Option<Vec<u8>> {
     }
 }
 
-fn total(counts: &crate::table::Counts) -> u64 {
+fn total(counts: &crate::Counts) -> u64 {
     counts.values().sum()
 }
 

@@ -1,4 +1,4 @@
-//! Showing values to people and scripts: deterministic CBOR → JSON.
+//! Showing values to people and scripts: deterministic CBOR → JSON, for `value`.
 //!
 //! Byte strings become base64 text, non-finite floats become the strings `"NaN"`, `"Infinity"`
 //! and `"-Infinity"` (JSON has no such numbers), and tags other than the ones JSON can express
@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use serde_json::{Map, Number, Value};
 
-use crate::cbor::{CborError, MAX_DEPTH, Reader};
+use jug_core::cbor::{CborError, MAX_DEPTH, Reader};
 
 /// Converts one CBOR value to JSON. Values come from a store that others may write, so nesting
 /// deeper than a task could return ([`MAX_DEPTH`]) is an error rather than a stack overflow.

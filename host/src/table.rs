@@ -11,13 +11,13 @@
 //! Counts are right-aligned in 12 columns, the name column fills the terminal width
 //! (`COLUMNS`, else the terminal, else 80), rows are sorted by name, and names too long for
 //! their column wrap onto indented lines. The same function prints `status`, `execute`
-//! (`Executed`/`Loaded`), `invalidate` and, with `--short`, their one-line forms.
+//! (`Executed`/`Loaded`), `invalidate`, `count` and, with `--short`, their one-line forms.
+//!
+//! jug-core computes the [`Counts`]; laying them out for a terminal is the CLI's business.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// Per task name, one count.
-pub type Counts = BTreeMap<String, u64>;
+use jug_core::Counts;
 
 /// Renders `groups` as Jug does: the full table, or with `short` one line per group plus a total.
 pub fn summary(groups: &[(&str, &Counts)], short: bool, columns: usize) -> String {
