@@ -127,13 +127,14 @@ impl Context<'_> {
             })
             .map(|(shard, _)| *shard)
             .collect();
+        // Woken once per batch closed, not per task: waking a thread was the cost of tiny tasks.
+        if !closing.is_empty() {
+            self.shared.commit.notify_one();
+        }
         for shard in closing {
             let batch = state.batches.remove(&shard).expect("listed");
             state.committing.insert(shard);
             state.closed.push((shard, batch));
-        }
-        if !state.closed.is_empty() {
-            self.shared.commit.notify_one();
         }
     }
 
@@ -207,16 +208,24 @@ impl Context<'_> {
                         self.apply(&mut state, shard, task, outcome);
                         state.batches.insert(shard, Batch::new(true));
                         self.close_batches(&mut state);
-                        self.shared.work.notify_all();
+                        self.wake_for(&state, shard);
                         return Ok(());
                     }
                 }
                 state.batches.insert(shard, Batch::new(careful));
                 self.close_batches(&mut state);
-                self.shared.work.notify_all();
+                self.wake_for(&state, shard);
             }
         }
         Ok(())
+    }
+
+    /// Wakes as many idle workers as the new batch of `shard` has tasks for, besides the
+    /// worker that leased it.
+    fn wake_for(&self, state: &State, shard: u8) {
+        for _ in 1..state.ready.len_of(shard).min(self.options.jobs) {
+            self.shared.work.notify_one();
+        }
     }
 
     /// Runs one task of an open batch and files what came of it.

@@ -52,6 +52,11 @@ impl Ready {
         self.shards[shard as usize].front().copied()
     }
 
+    /// How many ready tasks `shard` has.
+    pub(super) fn len_of(&self, shard: u8) -> usize {
+        self.shards[shard as usize].len()
+    }
+
     /// Whether `shard` has ready tasks.
     pub(super) fn has(&self, shard: u8) -> bool {
         !self.shards[shard as usize].is_empty()
