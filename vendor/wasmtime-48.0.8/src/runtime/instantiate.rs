@@ -11,8 +11,9 @@ use alloc::sync::Arc;
 use core::ops::Range;
 use core::str;
 use wasmtime_environ::{
-    CompiledFunctionsTable, CompiledModuleInfo, DefinedFuncIndex, FilePos, FuncIndex, FuncKey,
-    FunctionLoc, FunctionName, Metadata, Module, ModuleInternedTypeIndex, StaticModuleIndex,
+    CompiledFunctionsTable, CompiledModuleInfo, DefinedFuncIndex, EntityRef, FilePos, FuncIndex,
+    FuncKey, FunctionLoc, FunctionName, Metadata, Module, ModuleInternedTypeIndex,
+    StaticModuleIndex,
 };
 
 /// A compiled wasm module, ready to be instantiated.
@@ -25,6 +26,10 @@ pub struct CompiledModule {
     index: Arc<CompiledFunctionsTable>,
     /// Sorted list, by function index, of names we have for this module.
     func_names: Vec<FunctionName>,
+    /// [jug-host patch] For each defined function, the text offsets of its
+    /// array-to-wasm trampoline and of its body (`u32::MAX` where there is
+    /// none), built on first use by [`CompiledModule::func_ref_starts`].
+    func_ref_starts: crate::sync::OnceLock<Box<[[u32; 2]]>>,
 }
 
 impl CompiledModule {
@@ -58,6 +63,7 @@ impl CompiledModule {
             meta: info.meta,
             index,
             func_names: info.func_names,
+            func_ref_starts: crate::sync::OnceLock::new(),
         };
         ret.register_profiling(profiler)?;
 
@@ -129,6 +135,44 @@ impl CompiledModule {
         let start = usize::try_from(loc.start).unwrap();
         let end = usize::try_from(loc.start + loc.length).unwrap();
         start..end
+    }
+
+    /// [jug-host patch] The text offsets of the array-to-wasm trampoline and of
+    /// the body of the defined function `index`, which a `VMFuncRef` for it
+    /// points to.
+    ///
+    /// Instantiating a module initialises a `VMFuncRef` for every `ref.func`
+    /// and every table element it cannot precompute: a dynamically linked
+    /// module (componentize-py's CPython, whose element segments are placed at
+    /// an imported `__table_base`) initialises thousands per instance. Each
+    /// took two `func_loc` lookups in the component-wide
+    /// `CompiledFunctionsTable` (binary searches over namespaces and sparse
+    /// indices), the largest cost of instantiating such a component. The
+    /// offsets are now looked up once per module and kept in a dense table.
+    #[inline]
+    pub fn func_ref_starts(&self, index: DefinedFuncIndex) -> (usize, usize) {
+        let starts = self.func_ref_starts.get_or_init(|| {
+            let module_index = self.module.module_index;
+            let start = |key| self.index.func_loc(key).map_or(u32::MAX, |loc| loc.start);
+            (0..self.module.num_defined_funcs())
+                .map(|i| {
+                    let i = DefinedFuncIndex::new(i);
+                    [
+                        start(FuncKey::ArrayToWasmTrampoline(module_index, i)),
+                        start(FuncKey::DefinedWasmFunction(module_index, i)),
+                    ]
+                })
+                .collect()
+        });
+        let [array_to_wasm, wasm] = starts[index.index()];
+        assert!(
+            array_to_wasm != u32::MAX && wasm != u32::MAX,
+            "defined function should be present"
+        );
+        (
+            usize::try_from(array_to_wasm).unwrap(),
+            usize::try_from(wasm).unwrap(),
+        )
     }
 
     /// Get the Wasm-to-array trampoline for the given signature, as a

@@ -144,10 +144,23 @@ pub struct Instance {
     /// cross-thread stuff used in `InstancePre`)
     store: Option<VMStoreRawPtr>,
 
+    /// [jug-host patch] The start of this instance's code in its store, looked
+    /// up in the store's `ModuleRegistry` by the first `VMFuncRef` initialised
+    /// and kept for the others (see `initialize_and_return_funcref`).
+    func_ref_text: Option<SendSyncPtr<u8>>,
+
     /// Additional context used by compiled wasm code. This field is last, and
     /// represents a dynamically-sized array that extends beyond the nominal
     /// end of the struct (similar to a flexible array member).
     vmctx: OwnedVMContext<VMContext>,
+}
+
+/// [jug-host patch] Which code a `VMFuncRef` points to: a defined function of
+/// the instance's module, or the functions with the given keys.
+#[derive(Clone, Copy)]
+enum FuncRefCode {
+    Defined(DefinedFuncIndex),
+    Keys(FuncKey, FuncKey),
 }
 
 impl Instance {
@@ -209,6 +222,7 @@ impl Instance {
             #[cfg(feature = "wmemcheck")]
             wmemcheck_state,
             store: None,
+            func_ref_text: None,
             vmctx: OwnedVMContext::new(),
         })?;
 
@@ -880,17 +894,14 @@ impl Instance {
         let func = &module.functions[index];
         let type_index = func.signature.unwrap_engine_type_index();
         let vmctx_offset = self.offsets().vmctx_func_ref(func.func_ref);
-        let array_to_wasm_key = FuncKey::ArrayToWasmTrampoline(module.module_index, def_index);
-        let wasm_key = FuncKey::DefinedWasmFunction(module.module_index, def_index);
-        // SAFETY: the type/offset/keys here are all valid for the defined
-        // function at `def_index`.
+        // SAFETY: the type/offset here are valid for the defined function at
+        // `def_index`, and the code offsets are its own.
         unsafe {
             self.initialize_and_return_funcref(
                 registry,
                 type_index,
                 vmctx_offset,
-                array_to_wasm_key,
-                wasm_key,
+                FuncRefCode::Defined(def_index),
             )
         }
     }
@@ -909,17 +920,10 @@ impl Instance {
         let vmctx_offset = self.offsets().vmctx_startup_func_ref();
         let array_to_wasm_key = FuncKey::ModuleStartup(Abi::Array, module.module_index);
         let wasm_key = FuncKey::ModuleStartup(Abi::Wasm, module.module_index);
+        let code = FuncRefCode::Keys(array_to_wasm_key, wasm_key);
         // SAFETY: the type/offset/keys here are all valid for the module
         // startup function.
-        unsafe {
-            self.initialize_and_return_funcref(
-                registry,
-                type_index,
-                vmctx_offset,
-                array_to_wasm_key,
-                wasm_key,
-            )
-        }
+        unsafe { self.initialize_and_return_funcref(registry, type_index, vmctx_offset, code) }
     }
 
     /// Common implementation of initializing a `VMFuncRef` stored within this
@@ -932,12 +936,11 @@ impl Instance {
     /// functions here. Effectively all the arguments here must be "logically
     /// correct" for the `VMFuncRef` being initialized.
     unsafe fn initialize_and_return_funcref(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         registry: &ModuleRegistry,
         type_index: VMSharedTypeIndex,
         vmctx_offset: u32,
-        array_to_wasm_key: FuncKey,
-        wasm_key: FuncKey,
+        code: FuncRefCode,
     ) -> Option<NonNull<VMFuncRef>> {
         // For now, we eagerly initialize an funcref struct in-place whenever
         // asked for a reference to it. This is mostly fine, because in practice
@@ -960,26 +963,57 @@ impl Instance {
         // it's better for instantiation performance if we don't have to track
         // "is-initialized" state at all!
 
-        let module_with_code = ModuleWithCode::in_store(
-            registry,
-            self.runtime_module()
-                .expect("funcref impossible in fake module"),
-        )
-        .expect("module not in store");
-
-        let array_call =
-            VmPtr::from(NonNull::from(module_with_code.function(array_to_wasm_key)).cast());
-
-        let wasm_call = Some(VmPtr::from(
-            NonNull::new(
-                module_with_code
-                    .function(wasm_key)
-                    .as_ptr()
-                    .cast::<VMWasmCallFunction>()
-                    .cast_mut(),
-            )
-            .unwrap(),
-        ));
+        // [jug-host patch] For a defined function, the code's place in this
+        // store is looked up once per instance and the function's offsets come
+        // from a dense table (`CompiledModule::func_ref_starts`): both used to
+        // be looked up for every `VMFuncRef`, which for a dynamically linked
+        // module was most of the cost of instantiating it.
+        let (array_call, wasm_call) = match code {
+            FuncRefCode::Keys(array_to_wasm_key, wasm_key) => {
+                let module_with_code = ModuleWithCode::in_store(
+                    registry,
+                    self.runtime_module()
+                        .expect("funcref impossible in fake module"),
+                )
+                .expect("module not in store");
+                (
+                    NonNull::from(module_with_code.function(array_to_wasm_key)).cast::<u8>(),
+                    NonNull::from(module_with_code.function(wasm_key)).cast::<u8>(),
+                )
+            }
+            FuncRefCode::Defined(index) => {
+                let text = match self.func_ref_text {
+                    Some(text) => text,
+                    None => {
+                        let module = self
+                            .runtime_module()
+                            .expect("funcref impossible in fake module");
+                        let store_code = registry
+                            .store_code(module.engine_code())
+                            .expect("module not in store");
+                        let text = SendSyncPtr::new(NonNull::from(store_code.text()).cast::<u8>());
+                        // SAFETY: not moving data out of `self`.
+                        unsafe { self.as_mut().get_unchecked_mut() }.func_ref_text = Some(text);
+                        text
+                    }
+                };
+                let (array_to_wasm_start, wasm_start) = self
+                    .runtime_module()
+                    .expect("funcref impossible in fake module")
+                    .compiled_module()
+                    .func_ref_starts(index);
+                // SAFETY: both offsets are within this module's text section,
+                // which `text` points to the start of.
+                unsafe {
+                    (
+                        text.as_non_null().add(array_to_wasm_start),
+                        text.as_non_null().add(wasm_start),
+                    )
+                }
+            }
+        };
+        let array_call = VmPtr::from(array_call.cast());
+        let wasm_call = Some(VmPtr::from(wasm_call.cast::<VMWasmCallFunction>()));
 
         let vmctx = VMOpaqueContext::from_vmcontext(self.vmctx()).into();
 

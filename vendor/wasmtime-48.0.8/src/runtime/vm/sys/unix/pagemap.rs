@@ -276,73 +276,99 @@ pub unsafe fn reset_with_pagemap(
         },
     };
 
-    // For now use a fixed set of regions on the stack, but in the future this
-    // may want to use a dynamically allocated vector for more regions for
-    // example.
+    // [jug-host patch] The kernel fills at most `MAX_REGIONS` regions per call.
+    // Upstream 48.0.8 made one call and decommitted everything after its
+    // `walk_end`, whatever the reason the walk stopped. A guest whose writes
+    // are scattered (an interpreter's heap: CPython, SpiderMonkey) dirties
+    // far more than 32 disjoint runs per instance, so the walk stopped at the
+    // 32nd run on every reset, the rest of the heap was `madvise`d away even
+    // with plenty of `keep_resident` budget left, and every instance faulted
+    // it in again: ~150 copy-on-write faults per instance, each one, like the
+    // `madvise`, a TLB shootdown that interrupts every other thread running
+    // in this process. So the scan resumes at `walk_end` while the region
+    // buffer came back full and the page budget is not spent; only then is
+    // the rest decommitted.
+    //
+    // The mask also accepts dirty pages that are swapped out (`SWAPPED`
+    // instead of `PRESENT`): upstream required `PRESENT`, so a written page
+    // the kernel had swapped out was neither reset here nor decommitted (it
+    // lies before `walk_end`), and the next instance in the slot would read
+    // the previous one's data. `reset_manually` on such a page swaps it in
+    // and overwrites it.
     const MAX_REGIONS: usize = 32;
     let mut storage = [MaybeUninit::uninit(); MAX_REGIONS];
 
-    let scan_arg = PageMapScanBuilder::new(ptr::slice_from_raw_parts(ptr, len.byte_count()))
-        .max_pages(keep_resident.byte_count() / host_page_size)
+    let end = ptr.addr() + len.byte_count();
+    let mut scan_start = ptr.addr();
+    let mut pages_left = keep_resident.byte_count() / host_page_size;
+    let mut bytes_resident = 0;
+    while scan_start < end && pages_left > 0 {
+        let scan_arg = PageMapScanBuilder::new(ptr::slice_from_raw_parts(
+            ptr.with_addr(scan_start),
+            end - scan_start,
+        ))
+        .max_pages(pages_left)
         // We specifically want pages that are NOT backed by the zero page or
         // backed by files. Such pages mean that they haven't changed from their
         // original contents, so they're inverted.
         .category_inverted(Categories::PFNZERO | Categories::FILE)
-        // Search for pages that are written and present as those are the dirty
-        // pages. Additionally search for the zero page/file page as those are
+        // Search for pages that are written as those are the dirty pages.
+        // Additionally search for the zero page/file page as those are
         // inverted above meaning we're searching for pages that specifically
         // don't have those flags.
-        .category_mask(
-            Categories::WRITTEN | Categories::PRESENT | Categories::PFNZERO | Categories::FILE,
-        )
+        .category_mask(Categories::WRITTEN | Categories::PFNZERO | Categories::FILE)
+        // ... and that are in memory or swapped out (see above).
+        .category_anyof_mask(Categories::PRESENT | Categories::SWAPPED)
         // Don't return any categories back. This helps group regions together
         // since the reported set of categories is always empty and we otherwise
         // aren't looking for anything in particular.
         .return_mask(Categories::empty())
         .build(&mut storage);
 
-    // SAFETY: this should be a safe ioctl as we control the fd we're operating
-    // on plus all of `scan_arg`, but this relies on `Ioctl` below being the
-    // correct implementation and such.
-    let result = match unsafe { ioctl(&pagemap.0, scan_arg) } {
-        Ok(result) => result,
+        // SAFETY: this should be a safe ioctl as we control the fd we're operating
+        // on plus all of `scan_arg`, but this relies on `Ioctl` below being the
+        // correct implementation and such.
+        let result = match unsafe { ioctl(&pagemap.0, scan_arg) } {
+            Ok(result) => result,
 
-        // If the ioctl fails for whatever reason, we at least tried, so fall
-        // back to the default behavior.
-        //
-        // SAFETY: the safety requirement of
-        // `pagemap_disabled::reset_with_pagemap` is the same as this function.
-        Err(err) => unsafe {
-            log::warn!("failed pagemap scan {err}");
-            return crate::runtime::vm::pagemap_disabled::reset_with_pagemap(
-                None,
-                ptr,
-                len,
-                keep_resident,
-                reset_manually,
-                decommit,
-            );
-        },
-    };
+            // If the ioctl fails for whatever reason, we at least tried, so
+            // decommit what was not scanned: that always restores it.
+            Err(err) => {
+                log::warn!("failed pagemap scan {err}");
+                break;
+            }
+        };
 
-    // For all regions that were written in the scan reset them manually, then
-    // afterwards decommit everything else.
-    let mut bytes_resident = 0;
-    for region in result.regions() {
-        // SAFETY: we're relying on Linux to pass in valid region ranges within
-        // the `ptr/len` we specified to the original syscall.
-        unsafe {
-            reset_manually(&mut *region.region().cast_mut());
+        // For all regions that were written in the scan reset them manually.
+        for region in result.regions() {
+            // SAFETY: we're relying on Linux to pass in valid region ranges within
+            // the `ptr/len` we specified to the original syscall.
+            unsafe {
+                reset_manually(&mut *region.region().cast_mut());
+            }
+            bytes_resident += region.len();
+            pages_left = pages_left.saturating_sub(region.len() / host_page_size);
         }
-        bytes_resident += region.len();
+        let walk_end = result.walk_end().addr();
+        let buffer_full = result.regions().len() == MAX_REGIONS;
+        // `walk_end` never goes backwards; a scan that made no progress would
+        // loop forever, so it ends the resetting here instead.
+        if walk_end <= scan_start {
+            break;
+        }
+        scan_start = walk_end;
+        // The walk stopped short of the end because the page budget is spent
+        // (the pages after it are decommitted below) or because the region
+        // buffer filled (go on from where it stopped).
+        if !buffer_full {
+            break;
+        }
     }
 
-    // Report everything after `walk_end` to the end of memory as memory that
-    // must be decommitted as the scan didn't reach it. Note that if `walk_end`
-    // is already at the end of memory then the byte size of the decommitted
-    // memory here will be 0 meaning that this is a noop.
-    let scan_size = result.walk_end().addr() - ptr.addr();
-    decommit(result.walk_end().cast_mut(), len.byte_count() - scan_size);
+    // Everything the scan did not reach (nothing when it reached the end) is
+    // decommitted: memory whose dirty pages exceed `keep_resident`.
+    let scan_start = scan_start.min(end);
+    decommit(ptr.with_addr(scan_start), end - scan_start);
 
     bytes_resident
 }
@@ -465,7 +491,6 @@ mod ioctl {
         ///
         /// For more detail see the `pagemap_scan_is_interesting_page` function
         /// in the Linux kernel source.
-        #[expect(dead_code, reason = "bindings for the future if we need them")]
         pub fn category_anyof_mask(&mut self, flags: Categories) -> &mut PageMapScanBuilder {
             self.pm_scan_arg.category_anyof_mask = flags;
             self
