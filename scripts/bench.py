@@ -32,6 +32,7 @@ would penalise whichever tool runs next.
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -50,12 +51,26 @@ SDK_N = 2000
 GRANT_FILES = 100_000
 
 
+# What the last `run` cost its process, from getrusage: CPU seconds (user + system), minor page
+# faults, voluntary and involuntary context switches. Unlike wall time, these hardly move with
+# the load other processes put on the machine.
+last_usage = {}
+
+
 def run(command, cwd, env=None, ok=(0,)):
-    """Runs a command to completion; returns (seconds, stderr)."""
+    """Runs a command to completion; returns (seconds, stderr). Its usage is in `last_usage`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                           env=env)
     elapsed = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    last_usage.update(
+        cpu=(after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        faults=after.ru_minflt - before.ru_minflt,
+        voluntary=after.ru_nvcsw - before.ru_nvcsw,
+        involuntary=after.ru_nivcsw - before.ru_nivcsw,
+    )
     if done.returncode not in ok:
         sys.exit(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr}")
     return elapsed, done.stderr
@@ -189,6 +204,8 @@ class Bench:
             for jobs in ('1', '2'):
                 self.record(f'{n} trivial tasks, -j{jobs}', language, run(
                     self.jh('execute', component, '-j', jobs, '--store', f'{store}-j{jobs}', '--', n), self.work)[0])
+                for counter, value in last_usage.items():
+                    self.record(f'{counter}, -j{jobs}', language, value)
             self.record('primes (101 tasks), -j1', language, run(
                 self.jh('execute', primes[language], '-j', '1', '--store', store + '-primes'),
                 self.work)[0])
@@ -305,8 +322,19 @@ def main():
               ('ratio', lambda r: m(r, 'Jug 2.7.0') / m(r, 'Python')))
         table(bench, 'the same process using both cores (-j2; Jug has one thread)', [f'{SDK_N} trivial tasks, -j2'],
               languages[1:])
+        print('\nspeed-up of -j2 over -j1 (ratio of the medians): ' + ', '.join(
+            f"{lang} {m(rows[0], lang) / m(f'{SDK_N} trivial tasks, -j2', lang):.2f}×" for lang in languages[1:]))
         print(f'\nper task, {SDK_N} trivial tasks (ms): ' + ', '.join(
             f'{lang} {1000 * m(rows[0], lang) / SDK_N:.3f}' for lang in languages))
+        print(f'\nper task, {SDK_N} trivial tasks, whole command (getrusage; medians): CPU ms (user + system), '
+              'minor page faults, voluntary / involuntary context switches\n')
+        print('| | ' + ' | '.join(f'{lang} -j{jobs}' for lang in languages[1:] for jobs in (1, 2)) + ' |')
+        print('|---' * (2 * len(languages[1:]) + 1) + '|')
+        for counter, scale, form in (('cpu', 1000, '{:.3f}'), ('faults', 1, '{:.1f}'), ('voluntary', 1, '{:.2f}'),
+                                     ('involuntary', 1, '{:.2f}')):
+            cells = [form.format(scale * m(f'{counter}, -j{jobs}', lang) / SDK_N)
+                     for lang in languages[1:] for jobs in (1, 2)]
+            print(f'| {counter} | ' + ' | '.join(cells) + ' |')
     if 'scale' in sections:
         rows = [r for (r, c) in bench.times if c == 'seconds' and ('tasks, local' in r or 'tasks, S3' in r)]
         table(bench, 'at scale (one run)', sorted(set(rows), key=rows.index),

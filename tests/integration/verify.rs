@@ -227,7 +227,13 @@ fn copy_primes_workspace(to: &Path) {
     let manifest = std::fs::read_to_string(workspace.join("Cargo.toml")).unwrap();
     let (start, end) = (manifest.find("members = [").unwrap(), manifest.find("[workspace.package]").unwrap());
     let members = "members = [\"guest-sdk/rust\", \"guest-sdk/rust/macros\", \"examples/primes\"]\n\n";
-    let manifest = format!("{}{members}{}", &manifest[..start], &manifest[end..]);
+    let mut manifest = format!("{}{members}{}", &manifest[..start], &manifest[end..]);
+    // The host's patched wasmtime (`vendor/`) is not copied: no guest crate depends on it.
+    if let Some(patch) = manifest.find("\n[patch.crates-io]") {
+        let rest = &manifest[patch + 1..];
+        let len = rest.find("\n[").map_or(rest.len(), |next| next + 1);
+        manifest.replace_range(patch + 1..patch + 1 + len, "");
+    }
     std::fs::write(to.join("Cargo.toml"), manifest).unwrap();
 }
 

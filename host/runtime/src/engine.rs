@@ -42,11 +42,16 @@ pub fn new_engine() -> Result<Engine, LoadError> {
         .table_keep_resident(1 << 20);
     // Between tasks, reset a memory slot in place instead of returning its pages to the kernel
     // and faulting them in again: for tiny tasks the faults cost more than the task, and in
-    // a process running tasks on several threads every `madvise` also interrupts the others.
-    // With Linux's PAGEMAP_SCAN (6.7+) only the pages a task wrote are copied back, so the
-    // budget can cover a Python or JavaScript snapshot's working set (measured: ~15-25% less
-    // time per Python task); without it every kept byte is memset, so keep 1.5 MiB, a Rust
-    // guest's stack, data and first heap pages.
+    // a process running tasks on several threads every `madvise` and every copy-on-write fault
+    // is a TLB shootdown that interrupts the other threads (issue 14: JavaScript tasks got
+    // slower with `-j2`). With Linux's PAGEMAP_SCAN (6.7+) only the pages a task wrote are
+    // copied back, so the budget can cover a Python or JavaScript snapshot's working set: 8 MiB
+    // holds the ~1-3 MiB a trivial task of either dirties, and a task that dirties more has the
+    // rest released. That this works at all for an interpreter's heap, written in hundreds of
+    // separate places, takes the patched scan in `vendor/wasmtime-48.0.8` (see
+    // `vendor/README.md`): wasmtime 48.0.8 stopped after 32 separate regions and released the
+    // rest, ~150 faults per Python task. Without PAGEMAP_SCAN every kept byte is memset, so
+    // keep 1.5 MiB, a Rust guest's stack, data and first heap pages.
     if PoolingAllocationConfig::is_pagemap_scan_available() {
         pool.pagemap_scan(wasmtime::Enabled::Yes).linear_memory_keep_resident(8 << 20);
     } else {
