@@ -150,6 +150,8 @@ class Bench:
             self.record('8 CPU-bound tasks', f'-j{jobs}', run(
                 self.jh('execute', 'bench.wasm', '-j', jobs, '--store', f'cpu-{rep}-j{jobs}', *graph),
                 self.work)[0])
+        if self.args.burn_native:
+            self.record('8 CPU-bound tasks', 'native', run([self.args.burn_native, '8', '400'], self.work)[0])
 
     def s3(self, rep):
         n = str(self.args.n)
@@ -275,6 +277,7 @@ def main():
     parser.add_argument('--sdk-components', nargs=4, metavar=('BENCH_PY', 'BENCH_JS', 'PRIMES_PY', 'PRIMES_JS'),
                         help='the Python and JavaScript builds of examples/bench and examples/primes')
     parser.add_argument('--primes-rust', help='the Rust build of examples/primes')
+    parser.add_argument('--burn-native', help='examples/bench/burn_native.rs built natively (the wasm-vs-native row)')
     args = parser.parse_args()
     sections = args.sections.split(',')
 
@@ -310,6 +313,9 @@ def main():
     if 'cpu' in sections:
         table(bench, 'CPU-bound tasks in one process (speed-up: -j1 / -j2)', ['8 CPU-bound tasks'], ['-j1', '-j2'],
               ('speed-up', lambda r: m(r, '-j1') / m(r, '-j2')))
+        if args.burn_native:
+            table(bench, 'the same CPU-bound work in wasm tasks (-j1) and as a native program (ratio: wasm / native)',
+                  ['8 CPU-bound tasks'], ['-j1', 'native'], ('ratio', lambda r: m(r, '-j1') / m(r, 'native')))
     if 's3' in sections:
         table(bench, f"{args.n} trivial tasks on S3 ({os.environ.get('AWS_ENDPOINT', 'AWS')})",
               ['execute from empty', 'no-op execute', 'status'], ['seconds', 'HTTP requests'])

@@ -12,6 +12,7 @@ import {
   FILE_INPUT_TAG,
   KEY_EXEMPT_TAG,
   TASK_REF_TAG,
+  at,
   normalize,
   toBytes,
 } from './cbor.js';
@@ -150,18 +151,19 @@ export function guestPathProblem(guest) {
 }
 
 function plainOnly(what) {
-  return (value, where) => {
+  return (value, lazyWhere) => {
+    const where = () => at(lazyWhere);
     if (value instanceof Task || value instanceof Tasklet) {
-      throw new EncodeError(`${where} is ${value}: ${what} cannot hold a task`);
+      throw new EncodeError(`${where()} is ${value}: ${what} cannot hold a task`);
     }
     if (value instanceof Directory) {
-      throw new EncodeError(`${where} is ${value}: a directory grant is only a plain task argument, not in ${what}`);
+      throw new EncodeError(`${where()} is ${value}: a directory grant is only a plain task argument, not in ${what}`);
     }
     if (value instanceof NoHash || value instanceof CustomHash || value instanceof InputFile) {
-      throw new EncodeError(`${where}: ${what} cannot hold noHash, customHash or file()`);
+      throw new EncodeError(`${where()}: ${what} cannot hold noHash, customHash or file()`);
     }
     if (typeof value === 'function' && generators.has(value)) {
-      throw new EncodeError(`${where} is the task function ${value.taskName}, not a value`);
+      throw new EncodeError(`${where()} is the task function ${value.taskName}, not a value`);
     }
     return undefined;
   };
@@ -178,17 +180,17 @@ export function templateSpecial(value, where, seen) {
     return new Tagged(TASK_REF_TAG, [value.task.key, ...value.path]);
   }
   if (value instanceof NoHash) {
-    return new Tagged(KEY_EXEMPT_TAG, normalize(value.value, insideWrapper, `${where} (noHash)`, seen));
+    return new Tagged(KEY_EXEMPT_TAG, normalize(value.value, insideWrapper, () => `${at(where)} (noHash)`, seen));
   }
   if (value instanceof CustomHash) {
-    const inner = normalize(value.value, insideWrapper, `${where} (customHash)`, seen);
+    const inner = normalize(value.value, insideWrapper, () => `${at(where)} (customHash)`, seen);
     return new Tagged(CUSTOM_KEY_TAG, [value.hash, inner]);
   }
   if (value instanceof InputFile) return new Tagged(FILE_INPUT_TAG, [value.path, value.digest]);
   // Deterministic: an array of exactly these three, in this order; all of it is keyed.
   if (value instanceof Directory) return new Tagged(DIR_GRANT_TAG, [value.path, value.guest, value.writable]);
   if (typeof value === 'function' && generators.has(value)) {
-    throw new EncodeError(`${where} is the task function ${value.taskName}; call it to declare a task`);
+    throw new EncodeError(`${at(where)} is the task function ${value.taskName}; call it to declare a task`);
   }
   return undefined;
 }

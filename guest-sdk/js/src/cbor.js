@@ -68,9 +68,12 @@ export function decodeValue(bytes) {
   return decode(toBytes(bytes), DECODE_OPTIONS);
 }
 
-/** A list<u8> from the host: a Uint8Array, or an array of numbers in some versions. */
+/** A list<u8> from the host: a Uint8Array, or an array of numbers in some versions.
+ *  `new Uint8Array(array)` copies natively; `Uint8Array.from` is self-hosted JavaScript that
+ *  steps an iterator, which without a JIT cost ~100 µs per 32-byte key: more than the rest of
+ *  declaring a task together. */
 export function toBytes(bytes) {
-  return bytes instanceof Uint8Array ? bytes : Uint8Array.from(bytes);
+  return bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
 }
 
 /** Why a value cannot be encoded. */
@@ -94,61 +97,74 @@ function isPlainObject(value) {
   return proto === Object.prototype || proto === null;
 }
 
+/** Where a value is, for an error message: a string, or a function that makes it. Paths are
+ *  made only when an error needs one, since building a string per element in an interpreter
+ *  (the component runs JavaScript without a JIT) was most of what declaring a task cost. */
+export function at(where) {
+  return typeof where === 'function' ? where() : where;
+}
+
 /**
  * Turns a JavaScript value into what `encodeNormalized` writes, checking every part.
- * `special(value, where)` may claim values first (task references, wrappers): it returns
- * the replacement, or `undefined` to let the value through to the ordinary rules.
+ * `special(value, where, seen)` may claim objects and functions first (task references,
+ * wrappers): it returns the replacement, or `undefined` to let the value through to the
+ * ordinary rules. `where` is a string or a function returning one (see `at`).
  */
-export function normalize(value, special = null, where = 'the value', seen = new Set()) {
-  if (special) {
-    const replaced = special(value, where, seen);
-    if (replaced !== undefined) return replaced;
-  }
+export function normalize(value, special = null, where = 'the value', seen = null) {
   switch (typeof value) {
     case 'undefined':
       return null;
     case 'boolean':
     case 'string':
-      return value;
     case 'number':
       return value;
     case 'bigint':
       if (value > U64_MAX || value < NEG_U64_MIN) {
-        throw new EncodeError(`${where} is an integer beyond 64 bits (${value})`);
+        throw new EncodeError(`${at(where)} is an integer beyond 64 bits (${value})`);
       }
       return value;
-    case 'object':
-      break;
     default:
-      throw new EncodeError(`${where} is ${describe(value)}, which has no CBOR form`);
+      break;
+  }
+  if (special) {
+    const replaced = special(value, where, seen);
+    if (replaced !== undefined) return replaced;
+  }
+  if (typeof value !== 'object') {
+    throw new EncodeError(`${at(where)} is ${describe(value)}, which has no CBOR form`);
   }
   if (value === null) return null;
   if (value instanceof Uint8Array) return value;
-  if (seen.has(value)) throw new EncodeError(`${where} refers to itself (a cycle)`);
+  if (seen === null) seen = new Set();
+  if (seen.has(value)) throw new EncodeError(`${at(where)} refers to itself (a cycle)`);
   seen.add(value);
   try {
     if (Array.isArray(value)) {
-      return value.map((item, i) => normalize(item, special, `${where}[${i}]`, seen));
+      const out = new Array(value.length);
+      for (let i = 0; i < value.length; i++) {
+        out[i] = normalize(value[i], special, () => `${at(where)}[${i}]`, seen);
+      }
+      return out;
     }
     if (value instanceof Map) {
       const out = new Map();
       for (const [k, v] of value) {
         if (typeof k !== 'string') {
-          throw new EncodeError(`${where} is a Map with a key that is not a string (${String(k)})`);
+          throw new EncodeError(`${at(where)} is a Map with a key that is not a string (${String(k)})`);
         }
-        if (v !== undefined) out.set(k, normalize(v, special, `${where}[${JSON.stringify(k)}]`, seen));
+        if (v !== undefined) out.set(k, normalize(v, special, () => `${at(where)}[${JSON.stringify(k)}]`, seen));
       }
       return out;
     }
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
       throw new EncodeError(
-        `${where} is ${describe(value)}: only Uint8Array is a byte string (use Array.from(x) ` +
+        `${at(where)} is ${describe(value)}: only Uint8Array is a byte string (use Array.from(x) ` +
           'for a list of numbers, or new Uint8Array(x.buffer) for its bytes)',
       );
     }
     if (!isPlainObject(value)) {
       throw new EncodeError(
-        `${where} is ${describe(value)}: only null, booleans, numbers, BigInts, strings, ` +
+        `${at(where)} is ${describe(value)}: only null, booleans, numbers, BigInts, strings, ` +
           'Uint8Arrays, arrays, plain objects and Maps can be arguments and results',
       );
     }
@@ -156,7 +172,7 @@ export function normalize(value, special = null, where = 'the value', seen = new
     const out = new Map();
     for (const k of Object.keys(value)) {
       const v = value[k];
-      if (v !== undefined) out.set(k, normalize(v, special, `${where}.${k}`, seen));
+      if (v !== undefined) out.set(k, normalize(v, special, () => `${at(where)}.${k}`, seen));
     }
     return out;
   } finally {

@@ -13,12 +13,14 @@ import { Task } from './task.js';
 export const IDENTITY = 'jug.identity';
 
 export function declareTask(component, fnName, displayName, args) {
-  requireBuild(`${displayName}(…)`);
+  if (state.phase !== 'build') requireBuild(`${displayName}(…)`);
   let template;
   try {
-    template = encodeNormalized(
-      args.map((arg, i) => normalize(arg, templateSpecial, `argument ${i + 1} of ${displayName}`)),
-    );
+    const normalized = new Array(args.length);
+    for (let i = 0; i < args.length; i++) {
+      normalized[i] = normalize(args[i], templateSpecial, () => `argument ${i + 1} of ${displayName}`);
+    }
+    template = encodeNormalized(normalized);
   } catch (e) {
     throw e instanceof EncodeError ? new JugError(e.message) : e;
   }
