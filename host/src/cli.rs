@@ -163,8 +163,22 @@ pub struct GraphArgs {
     /// changes no key
     #[arg(long = "allow-write", value_name = "DIR")]
     pub allow_write: Vec<PathBuf>,
+
+    /// Give every task DIR (created if missing) as its working directory, writable: a task's
+    /// `open("output.txt", "w")` writes DIR/output.txt. Goes into every key, as a writable
+    /// --dir does
+    #[arg(long, value_name = "DIR", value_parser = jug_runtime::Grant::workdir)]
+    pub workdir: Option<jug_runtime::Grant>,
+
     #[command(flatten)]
     pub build: BuildLimitArgs,
+}
+
+impl GraphArgs {
+    /// Every directory the tasks see: the `--dir` grants and the `--workdir`.
+    pub fn grants(&self) -> Vec<jug_runtime::Grant> {
+        self.dirs.iter().chain(&self.workdir).cloned().collect()
+    }
 }
 
 /// What the graph builder may use: it runs in jug-host's process, before any task, whatever

@@ -1,7 +1,7 @@
 //! What a Jug user's fingers and job scripts already do: Jug's option spellings, `demo`, and
 //! the shell completions and manual page that come with an installed command.
 
-use crate::util::{Language, TestDir, sdk_guest, workspace};
+use crate::util::{Language, TestDir, sdk_guest, sdk_guest_as, workspace};
 
 #[test]
 fn jugs_option_spellings_are_accepted() {
@@ -52,6 +52,38 @@ fn demo_writes_jugs_primes_example_and_it_runs() {
     assert_eq!(std::fs::read_to_string(dir.join("primes.py")).unwrap(), "# mine\n");
     dir.jug(&["demo", "--force"]).run().expect_code(0);
     assert_eq!(std::fs::read(dir.join("primes.py")).unwrap(), source);
+}
+
+/// Jug 2.7.0's own `jug demo` primes.py, byte for byte (tests/fixtures/python/jug_demo): its
+/// write_output opens `output.txt` in the working directory, and each is_prime sleeps a second.
+#[test]
+fn jugs_own_demo_runs_unchanged_in_a_working_directory() {
+    let dir = TestDir::new("jug-demo-unchanged");
+    let built = sdk_guest_as(Language::Python, "tests/fixtures/python/jug_demo/primes.py", "jug_demo_primes");
+    std::fs::copy(built, dir.join("primes.wasm")).unwrap();
+    // 99 seconds of sleeping: threads that sleep cost nothing, so many of them.
+    let run = dir.jug(&["execute", "primes.wasm", "--workdir", "out", "-j", "25", "--short"]).run();
+    assert_eq!(run.expect_code(0).stdout, "Executed:  101 tasks\nLoaded:  0 tasks\n** Total: 101 tasks.\n");
+    assert_eq!(std::fs::read_to_string(dir.join("out/output.txt")).unwrap(), "Found 25 primes <= 100.\n");
+
+    // The working directory is in every key, as a writable grant is: without it, no task of
+    // this graph has run; with it, all have.
+    let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(1);
+    assert_eq!(status.stdout, "101 tasks waiting to be run, 0 failed, 0 complete, (none active).\n");
+    dir.jug(&["check", "primes.wasm", "--workdir", "out"]).run().expect_code(0);
+
+    // Without a working directory the task has nowhere to write, and says so.
+    let run = dir.jug(&["execute", "primes.wasm", "-j", "25", "--short"]).run();
+    assert!(
+        run.expect_code(1).stderr.contains("No such file or directory: 'output.txt'"),
+        "the failure names the file"
+    );
+
+    // A repository's configuration may not hand tasks a working directory.
+    std::fs::create_dir(dir.join(".git")).unwrap();
+    std::fs::write(dir.join(".jugrc"), "[main]\nworkdir = out\n").unwrap();
+    let run = dir.jug(&["status", "primes.wasm"]).env_remove("JUG_NO_CONFIG").run();
+    run.expect_one_line_error(2, "workdir");
 }
 
 #[test]

@@ -69,6 +69,13 @@ pub fn guest(file: &str) -> PathBuf {
 /// `target/guests/<language>/`. The SDK commands skip an output whose declared code digest
 /// is already current, so each graph builds once per source change, across test runs.
 pub fn sdk_guest(language: Language, source: &str) -> PathBuf {
+    let stem = Path::new(source).file_stem().expect("a file name").to_string_lossy().into_owned();
+    sdk_guest_as(language, source, &stem)
+}
+
+/// [`sdk_guest`] into `<out>.wasm`, for a source whose file name another test's source shares
+/// (task names come from the file name, so a copy of Jug's primes.py is a primes.py too).
+pub fn sdk_guest_as(language: Language, source: &str, out: &str) -> PathBuf {
     // One build at a time: componentize-py/js each take a core and most of a GiB.
     static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
@@ -80,10 +87,9 @@ pub fn sdk_guest(language: Language, source: &str) -> PathBuf {
         panic!("{variable} is not set: run the tests with scripts/test, which installs the SDKs")
     });
     let source = workspace().join(source);
-    let stem = source.file_stem().expect("a file name").to_string_lossy().into_owned();
     let out_dir = guest_target_dir().join(language_dir);
     std::fs::create_dir_all(&out_dir).expect("create the SDK guest directory");
-    let output = out_dir.join(format!("{stem}.wasm"));
+    let output = out_dir.join(format!("{out}.wasm"));
     let built = Command::new(&tool).arg("build").arg(&source).arg("-o").arg(&output).output();
     let built = built.unwrap_or_else(|e| panic!("cannot run {}: {e}", Path::new(&tool).display()));
     assert!(

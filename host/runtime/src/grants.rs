@@ -99,6 +99,27 @@ impl Grant {
     }
 }
 
+impl Grant {
+    /// `--workdir DIR`: DIR (created if missing) as the task's working directory, writable.
+    /// Every SDK's runtime (wasi-libc under CPython and Rust's std) resolves a relative path
+    /// against the guest's current directory, which is `/` and cannot be changed from outside,
+    /// so the directory is mounted at `/`: `open("output.txt", "w")` in a task writes
+    /// DIR/output.txt. Other mounts (`/inputs`, `--dir` grants) lie below it and win, being the
+    /// longer prefix. Like any writable grant it goes into every key by its guest path.
+    pub fn workdir(text: &str) -> Result<Grant, String> {
+        std::fs::create_dir_all(text)
+            .map_err(|e| format!("cannot create the working directory `{text}`: {e}"))?;
+        let host = std::fs::canonicalize(text).map_err(|e| format!("`{text}`: {e}"))?;
+        if !host.is_dir() {
+            return Err(format!("`{text}` is not a directory (in `--workdir {text}`)"));
+        }
+        let dir = Dir::open_ambient_dir(&host, ambient_authority())
+            .map_err(|e| format!("cannot open `{}` (in `--workdir {text}`): {e}", host.display()))?;
+        let named = std::path::absolute(text).map_err(|e| format!("`{text}`: {e}"))?;
+        Ok(Grant { named, ..Grant::opened(host, "/".to_owned(), true, dir) })
+    }
+}
+
 impl std::str::FromStr for Grant {
     type Err = String;
 

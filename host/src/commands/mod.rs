@@ -79,7 +79,7 @@ pub fn load_with(
     };
     let limits = jug_runtime::Limits { build: args.build.limits(), ..limits };
     let started = std::time::Instant::now();
-    let program = Program::load_with(&args.graph, limits)?.with_grants(args.dirs.clone());
+    let program = Program::load_with(&args.graph, limits)?.with_grants(args.grants());
     let program = program.with_policy(policy(args, &store)?);
     tracing::debug!("loaded {} in {:.1?}", args.graph.display(), started.elapsed());
     let reader = Arc::new(LazyStore::read_only(store.clone()));
@@ -97,7 +97,7 @@ fn policy(args: &GraphArgs, store: &StoreLocation) -> anyhow::Result<jug_runtime
         _ => None,
     };
     let cache = jug_runtime::cache::directory();
-    jug_runtime::policy::Policy::new(&args.dirs, &args.allow_write, store, cache.as_deref())
+    jug_runtime::policy::Policy::new(&args.grants(), &args.allow_write, store, cache.as_deref())
         .map_err(|e| UsageError(e.to_string()).into())
 }
 

@@ -35,7 +35,7 @@ pub const TRUST_STORE_VAR: &str = "JUG_TRUST_STORE";
 
 /// Options that widen what tasks may touch: only the user grants them, so a repository's
 /// file may not set them (see the module docs).
-const GRANTS: &[&str] = &["dir", "allow-write"];
+const GRANTS: &[&str] = &["dir", "allow-write", "workdir"];
 
 /// Limits that keep the host itself (its memory, its time) safe from the graph: a graph's
 /// own repository may not loosen them, so it may not set them at all (see the module docs).
