@@ -39,5 +39,6 @@ mod sweep;
 mod tasklets;
 mod util;
 mod verify;
+mod webstatus;
 mod wordcount;
 mod workers;
