@@ -71,7 +71,9 @@ function drawTable(s) {
     return tr;
   }));
   const total = el("tr", { class: "total", "data-name": "" }, el("td", {}, el("b", {}, "Total")));
-  for (const state of STATES) total.append(el("td", { class: state }, String(s.totals[state])));
+  for (const state of STATES) {
+    total.append(el("td", { class: state + (s.totals[state] === 0 ? " zero" : "") }, String(s.totals[state])));
+  }
   total.append(el("td", {}, bar(s.totals, false)));
   body.append(total);
 }

@@ -25,10 +25,6 @@ const STATES: [(State, &str); 5] = [
     (State::Active, "active"),
 ];
 
-pub fn state_name(state: State) -> &'static str {
-    STATES.iter().find(|(s, _)| *s == state).map(|(_, name)| *name).expect("every state is listed")
-}
-
 /// The document `/api/status` serves.
 pub fn read(loaded: &Loaded, graph_file: &str) -> anyhow::Result<serde_json::Value> {
     let graph = &loaded.graph;

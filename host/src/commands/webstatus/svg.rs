@@ -129,13 +129,17 @@ fn layers(names: &[String], edges: &BTreeSet<(&str, &str)>) -> Vec<usize> {
 
 /// The state a node is coloured by: a failure first, then work under way, then done.
 fn dominant(counts: &[usize; 5]) -> &'static str {
-    let [failed, waiting, ready, complete, active] = *counts;
-    match () {
-        _ if failed > 0 => "failed",
-        _ if active > 0 => "active",
-        _ if complete == failed + waiting + ready + complete + active => "complete",
-        _ if ready > 0 => "ready",
-        _ => "waiting",
+    let [failed, waiting, ready, _complete, active] = *counts;
+    if failed > 0 {
+        "failed"
+    } else if active > 0 {
+        "active"
+    } else if waiting + ready == 0 {
+        "complete"
+    } else if ready > 0 {
+        "ready"
+    } else {
+        "waiting"
     }
 }
 
