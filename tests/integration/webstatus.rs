@@ -26,7 +26,12 @@ impl Drop for Stopped {
 fn chromium(dir: &TestDir, url: &str, screenshot: Option<&Path>) -> String {
     let binary = ["chromium", "chromium-browser"]
         .into_iter()
-        .find(|name| Command::new("sh").args(["-c", &format!("command -v {name}")]).output().is_ok_and(|o| o.status.success()))
+        .find(|name| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {name}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
         .unwrap_or_else(|| {
             panic!(
                 "the webstatus test needs headless Chromium and it is not installed: \
@@ -100,15 +105,14 @@ fn a_browser_sees_a_run_progress_fail_and_its_graph() {
     let dir = TestDir::with_guest("webstatus", "tasks.wasm");
     // Twelve tasks of ~300 ms, one after scaled, one that fails with one waiting on it.
     let words = ["webstatus", "12", "300"];
-    let mut server = dir
-        .jug(&["webstatus", "tasks.wasm", "--port", "0", "--interval", "200ms"])
-        .arg_words(&words)
-        .spawn();
+    let mut server =
+        dir.jug(&["webstatus", "tasks.wasm", "--port", "0", "--interval", "200ms"]).arg_words(&words).spawn();
     let Some(line) = server.read_stdout_line() else {
         panic!("webstatus printed no address; it said:\n{}", server.wait().stderr);
     };
     let server = Stopped(Some(server));
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("the URL is printed").to_owned();
+    let url =
+        line.split_whitespace().find(|w| w.starts_with("http://")).expect("the URL is printed").to_owned();
     let address = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
 
     // Before any worker: nothing complete, and the whole graph drawn, one node per name.
@@ -132,7 +136,8 @@ fn a_browser_sees_a_run_progress_fail_and_its_graph() {
 
     let after = chromium(&dir, &url, None);
     chromium(&dir, &url, Some(&dir.join("webstatus.png")));
-    let (during_complete, after_complete) = (number(&during, "complete-total"), number(&after, "complete-total"));
+    let (during_complete, after_complete) =
+        (number(&during, "complete-total"), number(&after, "complete-total"));
     assert!(during_complete <= after_complete, "{during_complete} then {after_complete}");
     // Twelve spins and scaled: everything but the failure and the task waiting on it.
     assert_eq!(after_complete, 13, "{after}");

@@ -137,10 +137,8 @@ impl Observed {
         let now = std::time::SystemTime::now();
         let mut leases: Vec<_> = store.leases()?.into_iter().collect();
         leases.sort_by_key(|(name, _)| *name);
-        let (live, expired): (Vec<_>, Vec<_>) = leases
-            .iter()
-            .cloned()
-            .partition(|(_, lease)| lease.as_ref().is_none_or(|l| !l.is_expired(now)));
+        let (live, expired): (Vec<_>, Vec<_>) =
+            leases.iter().cloned().partition(|(_, lease)| lease.as_ref().is_none_or(|l| !l.is_expired(now)));
         // A lease covers a shard of the key space (see `store::leases`): the graph's tasks
         // in it without a result are the ones it holds.
         let covered = |leases: &[(LockName, Option<Lease>)], key: &Key| {

@@ -56,7 +56,8 @@ struct Shared {
 
 pub fn run(args: WebstatusArgs) -> anyhow::Result<i32> {
     let loaded = super::load(&args.graph, &args.builder)?;
-    let graph_file = args.graph.graph.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let graph_file =
+        args.graph.graph.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     // The first read happens before the server starts: a store that cannot be read is an
     // error now (exit 5), not a page that says so later.
     let first = snapshot::read(&loaded, &graph_file)?;
@@ -91,7 +92,10 @@ pub fn run(args: WebstatusArgs) -> anyhow::Result<i32> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
         let bound = listener.local_addr()?;
-        super::print(&format!("Serving the status of {} at http://{bound}/ (Ctrl-C stops)\n", args.graph.graph.display()))?;
+        super::print(&format!(
+            "Serving the status of {} at http://{bound}/ (Ctrl-C stops)\n",
+            args.graph.graph.display()
+        ))?;
         axum::serve(listener, app).await?;
         anyhow::Ok(())
     })?;
@@ -191,7 +195,9 @@ async fn log(State(shared): State<Arc<Shared>>, Path(key): Path<String>) -> Resp
             body.push_str(&log.output_text());
             text(StatusCode::OK, body)
         }
-        Ok(Ok(None)) => text(StatusCode::NOT_FOUND, "no log: the task has not run, or printed nothing\n".into()),
+        Ok(Ok(None)) => {
+            text(StatusCode::NOT_FOUND, "no log: the task has not run, or printed nothing\n".into())
+        }
         Ok(Err(e)) => text(
             StatusCode::BAD_GATEWAY,
             format!("cannot read the log: {}\n", jug_core::store::mask_credentials_in(&e.to_string())),

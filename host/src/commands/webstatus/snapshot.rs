@@ -83,7 +83,11 @@ pub fn read(loaded: &Loaded, graph_file: &str) -> anyhow::Result<serde_json::Val
 
 /// Tasks marked Failed (`execute --keep-failed`, or crashed workers), with their records,
 /// then Ready tasks whose last run failed (their log says so), in definition order.
-fn failures(loaded: &Loaded, observed: &Observed, states: &[State]) -> anyhow::Result<Vec<serde_json::Value>> {
+fn failures(
+    loaded: &Loaded,
+    observed: &Observed,
+    states: &[State],
+) -> anyhow::Result<Vec<serde_json::Value>> {
     let (graph, store) = (&loaded.graph, loaded.reader.get()?);
     let mut found = Vec::new();
     for (i, task) in graph.tasks().iter().enumerate() {

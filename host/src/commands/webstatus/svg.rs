@@ -19,9 +19,14 @@ const MAX_LABEL: usize = 28;
 const COLOURS: [&str; 5] = ["#d9534f", "#b0b7bf", "#f0ad4e", "#5cb85c", "#337ab7"];
 
 /// `counts(name)`: its tasks in each state, in the order of [`COLOURS`].
-pub fn render(names: &[String], edges: &BTreeSet<(&str, &str)>, counts: impl Fn(&str) -> [usize; 5]) -> String {
+pub fn render(
+    names: &[String],
+    edges: &BTreeSet<(&str, &str)>,
+    counts: impl Fn(&str) -> [usize; 5],
+) -> String {
     if names.is_empty() {
-        return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"dag\" width=\"0\" height=\"0\"></svg>".into();
+        return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"dag\" width=\"0\" height=\"0\"></svg>"
+            .into();
     }
     let layers = layers(names, edges);
     let mut rows = vec![0usize; names.len().max(1)];
