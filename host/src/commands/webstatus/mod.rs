@@ -52,6 +52,12 @@ struct Shared {
     /// Milliseconds since `started` of the latest request for a snapshot.
     asked_ms: Arc<AtomicU64>,
     started: Instant,
+    interval: Duration,
+}
+
+/// How long the refresher goes on reading the store without a request.
+fn idle_after(interval: Duration) -> Duration {
+    IDLE_AFTER.max(interval * 10)
 }
 
 pub fn run(args: WebstatusArgs) -> anyhow::Result<i32> {
@@ -76,7 +82,7 @@ pub fn run(args: WebstatusArgs) -> anyhow::Result<i32> {
     };
     std::thread::Builder::new().name("webstatus-refresh".into()).spawn(move || refresher.run(publish))?;
 
-    let shared = Arc::new(Shared { snapshot, store, asked_ms, started });
+    let shared = Arc::new(Shared { snapshot, store, asked_ms, started, interval: args.interval });
     let app = Router::new()
         .route("/", get(page))
         .route("/page.js", get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }))
@@ -119,7 +125,7 @@ impl Refresher {
         loop {
             std::thread::sleep(self.interval);
             let asked = Duration::from_millis(self.asked_ms.load(Ordering::Relaxed));
-            if self.started.elapsed().saturating_sub(asked) > IDLE_AFTER.max(self.interval * 10) {
+            if self.started.elapsed().saturating_sub(asked) > idle_after(self.interval) {
                 continue;
             }
             let document = match self.refresh() {
@@ -161,8 +167,15 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 async fn status(State(shared): State<Arc<Shared>>) -> Response {
     let now = shared.started.elapsed().as_millis() as u64;
-    shared.asked_ms.store(now, Ordering::Relaxed);
-    let body = shared.snapshot.borrow().clone();
+    let previous = shared.asked_ms.swap(now, Ordering::Relaxed);
+    let mut snapshot = shared.snapshot.clone();
+    // The refresher has stopped reading (nobody asked for a while): what it published last is
+    // old, so wait for its next look, which this request has just asked for.
+    if now.saturating_sub(previous) > idle_after(shared.interval).as_millis() as u64 {
+        snapshot.borrow_and_update();
+        let _ = tokio::time::timeout(shared.interval * 2 + Duration::from_secs(10), snapshot.changed()).await;
+    }
+    let body = snapshot.borrow().clone();
     let headers = [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")];
     (headers, body.to_string()).into_response()
 }
