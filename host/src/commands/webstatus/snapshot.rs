@@ -32,22 +32,22 @@ pub fn read(loaded: &Loaded, graph_file: &str) -> anyhow::Result<serde_json::Val
     let states = status::states(graph, &observed.snapshot);
     let now = SystemTime::now();
 
-    let count = |name: Option<&str>, state: State| {
-        (0..graph.len()).filter(|&i| states[i] == state && name.is_none_or(|n| graph.name(i) == n)).count()
-    };
-    let counts = |name: Option<&str>| {
+    // Per name, as `status` counts them (one pass over the tasks), in the table's order.
+    let columns = status::columns(graph, &states);
+    let per_name = |name: &str| columns.each_ref().map(|(_, counts)| counts.get(name).copied().unwrap_or(0));
+    let totals = STATES.map(|(state, _)| states.iter().filter(|&&s| s == state).count() as u64);
+    let row = |name: Option<&str>, counts: [u64; 5]| {
         let mut row = serde_json::Map::new();
         if let Some(name) = name {
             row.insert("name".into(), name.into());
         }
-        for (state, title) in STATES {
-            row.insert(title.into(), count(name, state).into());
+        for ((_, title), count) in STATES.iter().zip(counts) {
+            row.insert((*title).into(), count.into());
         }
-        let total = (0..graph.len()).filter(|&i| name.is_none_or(|n| graph.name(i) == n)).count();
-        row.insert("total".into(), total.into());
+        row.insert("total".into(), counts.iter().sum::<u64>().into());
         serde_json::Value::Object(row)
     };
-    let names: Vec<serde_json::Value> = graph.names().iter().map(|n| counts(Some(n))).collect();
+    let names: Vec<serde_json::Value> = graph.names().iter().map(|n| row(Some(n), per_name(n))).collect();
 
     let leases: Vec<serde_json::Value> = observed
         .leases
@@ -71,13 +71,11 @@ pub fn read(loaded: &Loaded, graph_file: &str) -> anyhow::Result<serde_json::Val
         "store": loaded.store.to_string(),
         "at_barrier": graph.at_barrier(),
         "updated_unix_ms": unix_ms(now),
-        "totals": counts(None),
+        "totals": row(None, totals),
         "names": names,
         "failures": failures(loaded, &observed, &states)?,
         "leases": leases,
-        "svg": svg::render(graph.names(), &diagram::name_edges(graph), |name| {
-            STATES.map(|(state, _)| count(Some(name), state))
-        }),
+        "svg": svg::render(graph.names(), &diagram::name_edges(graph), per_name),
     }))
 }
 

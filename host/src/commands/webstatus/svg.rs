@@ -19,11 +19,7 @@ const MAX_LABEL: usize = 28;
 const COLOURS: [&str; 5] = ["#d9534f", "#b0b7bf", "#f0ad4e", "#5cb85c", "#337ab7"];
 
 /// `counts(name)`: its tasks in each state, in the order of [`COLOURS`].
-pub fn render(
-    names: &[String],
-    edges: &BTreeSet<(&str, &str)>,
-    counts: impl Fn(&str) -> [usize; 5],
-) -> String {
+pub fn render(names: &[String], edges: &BTreeSet<(&str, &str)>, counts: impl Fn(&str) -> [u64; 5]) -> String {
     if names.is_empty() {
         return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"dag\" width=\"0\" height=\"0\"></svg>"
             .into();
@@ -66,7 +62,7 @@ pub fn render(
         let (layer, row) = position[i];
         let (left, top) = (x(layer), y(row));
         let counts = counts(name);
-        let total: usize = counts.iter().sum();
+        let total: u64 = counts.iter().sum();
         let state = dominant(&counts);
         let label: String = match name.chars().count() > MAX_LABEL {
             true => name.chars().take(MAX_LABEL - 1).chain(['…']).collect(),
@@ -94,7 +90,7 @@ pub fn render(
             if n == 0 {
                 continue;
             }
-            let w = (n * bar_width).div_ceil(total.max(1)).min(bar_width - offset);
+            let w = ((n as usize) * bar_width).div_ceil(total.max(1) as usize).min(bar_width - offset);
             let _ = write!(
                 svg,
                 "<rect x=\"{}\" y=\"{}\" width=\"{w}\" height=\"8\" fill=\"{}\"/>",
@@ -133,7 +129,7 @@ fn layers(names: &[String], edges: &BTreeSet<(&str, &str)>) -> Vec<usize> {
 }
 
 /// The state a node is coloured by: a failure first, then work under way, then done.
-fn dominant(counts: &[usize; 5]) -> &'static str {
+fn dominant(counts: &[u64; 5]) -> &'static str {
     let [failed, waiting, ready, _complete, active] = *counts;
     if failed > 0 {
         "failed"
