@@ -8,11 +8,68 @@ use clap::{Args, Parser, Subcommand};
 /// Run Jug task graphs compiled to WebAssembly components: every task in its own sandbox,
 /// every result stored under a hash of its code and inputs, shared through one store.
 #[derive(Debug, Parser)]
-#[command(name = "jug-host", version, about, max_term_width = 100)]
+#[command(name = "jug-host", version, about, max_term_width = 100, after_long_help = ENVIRONMENT)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+
+    #[command(flatten)]
+    pub jug: JugHabits,
 }
+
+/// Options Jug's job scripts pass to every subcommand.
+#[derive(Debug, Args)]
+pub struct JugHabits {
+    /// Debug logs (as RUST_LOG=debug does for jug-host's own crates) and wasm backtraces
+    /// with source lines where the component has debug info
+    #[arg(long, global = true)]
+    pub debug: bool,
+
+    /// Jug's log level: debug, info, warning, error or critical [default: warning]
+    #[arg(long, global = true, value_name = "LEVEL", value_parser = verbose_level)]
+    pub verbose: Option<&'static str>,
+
+    /// Accepted for Jug's job scripts: jug-host prints no citation notice to silence
+    #[arg(long, global = true)]
+    pub will_cite: bool,
+}
+
+/// Jug's `--verbose` levels (Python logging's names) as tracing's.
+fn verbose_level(text: &str) -> Result<&'static str, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "debug" => Ok("debug"),
+        "info" => Ok("info"),
+        "warning" | "warn" => Ok("warn"),
+        "error" | "critical" => Ok("error"),
+        _ => Err(format!("expected a level: debug, info, warning, error or critical, got `{text}`")),
+    }
+}
+
+/// The ENVIRONMENT section of `--help` (and of the man page): every variable jug-host reads.
+pub const ENVIRONMENT: &str = "\
+ENVIRONMENT:
+  JUG_STORE               the store, as --store
+  JUG_LEASE               execute --lease
+  JUG_TIMEOUT, JUG_FUEL, JUG_MAX_MEMORY, JUG_MAX_RESULT, JUG_MAX_LOG, JUG_MAX_INPUT
+                          per-task limits, as --timeout, --fuel, --max-memory, ...
+  JUG_BUILD_TIMEOUT, JUG_BUILD_MAX_MEMORY, JUG_MAX_GRAPH_TASKS, JUG_MAX_GRAPH_BYTES
+                          graph builder limits, as --build-timeout, ...
+  JUG_MAX_TASKS, JUG_MAX_HOURS, JUG_MAX_MINUTES, JUG_MAX_SECONDS, JUG_EXIT_IF_FILE_EXISTS
+                          when execute stops taking new tasks (Jug's; --no-check-environment
+                          ignores them)
+  JUG_CACHE_DIR, JUG_CACHE_MAX
+                          compiled-code cache [default: ~/.cache/jug-host, 4GiB]
+  JUG_PROGRESS            always | never: the compile progress line [default: on a terminal]
+  JUG_NO_CONFIG           1: read no jugrc configuration file
+  JUG_TRUST_STORE         a store a repository jugrc names that you confirm using (a URL
+                          covers the stores below it)
+  JUG_STORE_RETRY_SECS    how long to retry an S3/Redis store that is down [default: 60]
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT, AWS_REGION,
+  AWS_ALLOW_HTTP          S3 credentials and endpoint
+  RUST_LOG                log filter (tracing's syntax), over --verbose and --debug
+  NO_COLOR                set: no colour in messages
+  COLUMNS                 terminal width for tables
+";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -42,6 +99,26 @@ pub enum Command {
     Cache(CacheArgs),
     /// Serve a live, read-only web page of the graph's status, failures, leases and DAG
     Webstatus(WebstatusArgs),
+    /// Write Jug's primes example (primes.py) into the current directory, with how to run it
+    Demo(DemoArgs),
+    /// Print a shell completion script: jug-host completions bash > /etc/bash_completion.d/jug-host
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): jug-host man > ~/.local/share/man/man1/jug-host.1
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Overwrite a primes.py that is already there
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `cache`: the compiled-code cache (`JUG_CACHE_DIR`), bounded by `JUG_CACHE_MAX`.
@@ -139,12 +216,12 @@ pub struct BuilderArgs {
     pub words: Vec<String>,
 }
 
-/// Jug's task selection: strict `--name` or loose `--pattern`.
+/// Jug's task selection: strict `--name` (Jug's `--target`) or loose `--pattern`.
 #[derive(Debug, Args)]
 #[group(multiple = false)]
 pub struct Selection {
     /// Tasks whose name (or a dotted suffix of it) matches these shell wildcards
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, visible_alias = "target", value_name = "NAME")]
     pub name: Option<String>,
 
     /// Tasks whose name contains this text, or matches /regex/
@@ -161,7 +238,7 @@ pub struct ExecuteArgs {
     pub selection: Selection,
 
     /// Run up to N tasks at once in this process [default: number of cores]
-    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = jobs)]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = jobs, allow_hyphen_values = true)]
     pub jobs: Option<u32>,
 
     /// Keep running independent tasks after a task fails (exit code is still 1)
@@ -179,7 +256,7 @@ pub struct ExecuteArgs {
     pub no_check_environment: bool,
 
     /// Seconds to wait between looks at tasks held by other workers
-    #[arg(long, default_value_t = 12.0, value_name = "SECONDS", value_parser = seconds)]
+    #[arg(long, default_value_t = 12.0, value_name = "SECONDS", value_parser = seconds, allow_hyphen_values = true)]
     pub wait_cycle_time: f64,
 
     /// How many consecutive waits without progress before giving up
@@ -188,12 +265,16 @@ pub struct ExecuteArgs {
 
     /// How long a lock lasts unless renewed (renewed every third of it while the task runs);
     /// a worker that dies blocks its tasks this long at most. E.g. 30s, 500ms, 2m
-    #[arg(long, env = "JUG_LEASE", default_value = "30s", value_name = "DURATION", value_parser = duration)]
+    #[arg(long, env = "JUG_LEASE", default_value = "30s", value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub lease: Duration,
 
     /// Print one-line summaries instead of tables
     #[arg(long)]
     pub short: bool,
+
+    /// Accepted for Jug's job scripts: jug-host never keeps results in memory between tasks
+    #[arg(long)]
+    pub aggressive_unload: bool,
 
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -206,7 +287,7 @@ pub struct ExecuteArgs {
 #[derive(Debug, Args)]
 pub struct LimitArgs {
     /// Wall time per task, e.g. 30s, 10m (a task that times out is retried once) [default: none]
-    #[arg(long, env = "JUG_TIMEOUT", value_name = "DURATION", value_parser = duration)]
+    #[arg(long, env = "JUG_TIMEOUT", value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub timeout: Option<Duration>,
 
     /// Instructions per task, counted the same on every machine [default: none]
@@ -378,7 +459,7 @@ pub struct SleepUntilArgs {
     pub graph: GraphArgs,
 
     /// Seconds between looks at the store
-    #[arg(long, default_value_t = 12.0, value_name = "SECONDS", value_parser = seconds)]
+    #[arg(long, default_value_t = 12.0, value_name = "SECONDS", value_parser = seconds, allow_hyphen_values = true)]
     pub wait_cycle_time: f64,
 
     #[command(flatten)]
@@ -454,7 +535,7 @@ pub struct VerifyArgs {
     pub seed: Option<u64>,
 
     /// Run up to N tasks at once [default: number of cores]
-    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = jobs)]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = jobs, allow_hyphen_values = true)]
     pub jobs: Option<u32>,
 
     /// One JSON document: the counts, and a verdict per task run
@@ -469,13 +550,17 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("selection-required").args(["name", "pattern"]).required(true)))]
+#[command(group(clap::ArgGroup::new("selection-required").args(["name", "pattern", "invalid"]).required(true)))]
 pub struct InvalidateArgs {
     #[command(flatten)]
     pub graph: GraphArgs,
 
     #[command(flatten)]
     pub selection: Selection,
+
+    /// Jug's spelling of --name for invalidate
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["name", "pattern"])]
+    pub invalid: Option<String>,
 
     /// One line instead of the table
     #[arg(long)]

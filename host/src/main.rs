@@ -18,16 +18,6 @@ mod table;
 use std::io::Write as _;
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .without_time()
-        .init();
-
     // The command line over the configuration files (jugrc); see `config`.
     let cli = match config::parse(std::env::args_os().collect()) {
         Ok(cli) => cli,
@@ -45,6 +35,7 @@ fn main() {
             std::process::exit(exit_code::USAGE);
         }
     };
+    init_logs(&cli.jug);
     let code = match commands::run(cli.command) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => exit_code::OK,
@@ -55,6 +46,32 @@ fn main() {
     };
     let _ = std::io::stdout().flush();
     std::process::exit(code);
+}
+
+/// Logs go to stderr, filtered by RUST_LOG if set, else by `--debug` (jug-host's own crates at
+/// debug) or Jug's `--verbose LEVEL`, else warnings only; in colour only on a terminal and
+/// without NO_COLOR (https://no-color.org: set to anything but the empty string).
+fn init_logs(habits: &cli::JugHabits) {
+    let filter = match (std::env::var("RUST_LOG"), habits.debug, habits.verbose) {
+        (Ok(filter), _, _) if !filter.is_empty() => filter,
+        (_, true, _) => "warn,jug_core=debug,jug_runtime=debug,jug_host=debug".to_owned(),
+        (_, false, Some(level)) => level.to_owned(),
+        _ => "warn".to_owned(),
+    };
+    if habits.debug {
+        // Read by wasmtime when the engine is configured (before any component is loaded):
+        // backtraces of traps then name source files and lines from the component's DWARF.
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("WASMTIME_BACKTRACE_DETAILS", "1") };
+    }
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(!no_color && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .init();
 }
 
 /// The error and its causes on a single line: `what failed: why`. Causes whose text an

@@ -46,6 +46,9 @@ fn bad_store_urls_are_refused() {
         ("file://relative/path", "needs an absolute path"),
         ("memory://somewhere", "memory:// takes no path"),
         ("primes.wasm", "is not a directory"),
+        // A bad URL, not "cannot connect".
+        ("redis://:99999", "needs a host"),
+        ("redis://127.0.0.1:99999/", "port of a redis:// URL"),
     ] {
         dir.jug(&["execute", "primes.wasm", "--store", url]).run().expect_one_line_error(5, needle);
     }
@@ -93,6 +96,13 @@ fn usage_errors_exit_2() {
     dir.jug(&["execute", "x.wasm", "-j", "0"]).run().expect_code(2);
     dir.jug(&["execute", "x.wasm", "--name", "a", "--pattern", "b"]).run().expect_code(2);
     dir.jug(&["execute", "x.wasm", "--wait-cycle-time", "-1"]).run().expect_code(2);
+    // A negative value is a bad value, not clap's "found '-1'; use `-- -1`" (which would pass
+    // it to the graph builder).
+    for (option, value) in [("--lease", "-1s"), ("--timeout", "-5s"), ("-j", "-2")] {
+        let run = dir.jug(&["execute", "x.wasm", option, value]).run();
+        let run = run.expect_one_line_error(2, &format!("got `{value}`"));
+        assert!(!run.stderr.contains("-- "), "{}", run.stderr);
+    }
     let help = dir.jug(&["--help"]).run().expect_code(0);
     insta::assert_snapshot!("help", help.stdout);
 }

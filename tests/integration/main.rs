@@ -20,6 +20,7 @@ mod hostile_graph;
 mod inputs;
 mod javascript;
 mod js_libraries;
+mod jug_habits;
 mod keys;
 mod libraries;
 mod limits;

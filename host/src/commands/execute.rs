@@ -21,6 +21,11 @@ use super::UsageError;
 const STOP_FILE: &str = "__jug_please_stop_running.txt";
 
 pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
+    if args.aggressive_unload {
+        eprintln!(
+            "jug-host: note: --aggressive-unload changes nothing here: no result is kept in memory between tasks"
+        );
+    }
     let selector = super::selector(&args.selection)?;
     let early_exit = if args.no_check_environment { EarlyExit::default() } else { early_exit_from_env()? };
     let loaded = super::load_with(&args.graph, &args.builder, args.limits.limits())?;

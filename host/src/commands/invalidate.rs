@@ -11,7 +11,10 @@ use crate::cli::InvalidateArgs;
 use crate::{exit_code, table};
 
 pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
-    let selector = super::selector(&args.selection)?.expect("clap requires --name or --pattern");
+    let selector = match &args.invalid {
+        Some(name) => jug_core::select::Selector::name(name)?,
+        None => super::selector(&args.selection)?.expect("clap requires --name, --invalid or --pattern"),
+    };
     let loaded = super::load(&args.graph, &args.builder)?;
     let graph = &loaded.graph;
     let chosen = super::select(graph, &selector)?;

@@ -5,11 +5,13 @@ mod cache;
 mod check;
 mod cleanup;
 mod count;
+mod demo;
 mod diagram;
 mod execute;
 mod explain;
 mod invalidate;
 mod log;
+mod manual;
 mod status;
 mod value;
 mod verify;
@@ -45,6 +47,9 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Verify(args) => verify::run(args),
         Command::Cache(args) => cache::run(args),
         Command::Webstatus(args) => webstatus::run(args),
+        Command::Demo(args) => demo::run(args),
+        Command::Completions(args) => manual::completions(args),
+        Command::Man => manual::man(),
     }
 }
 
@@ -75,10 +80,14 @@ pub fn load_with(
         None => StoreLocation::default_for(&stem),
     };
     let limits = jug_runtime::Limits { build: args.build.limits(), ..limits };
+    let started = std::time::Instant::now();
     let program = Program::load_with(&args.graph, limits)?.with_grants(args.dirs.clone());
     let program = program.with_policy(policy(args, &store)?);
+    tracing::debug!("loaded {} in {:.1?}", args.graph.display(), started.elapsed());
     let reader = Arc::new(LazyStore::read_only(store.clone()));
+    let started = std::time::Instant::now();
     let graph = program.build(&builder.words, Arc::new(StoreResults::new(reader.clone())))?;
+    tracing::debug!("built the graph: {} tasks in {:.1?}; store {store}", graph.len(), started.elapsed());
     Ok(Loaded { program, graph, store, reader })
 }
 

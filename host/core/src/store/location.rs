@@ -52,8 +52,19 @@ impl StoreLocation {
                     _ => return Err(bad("the only option of a redis:// URL is ?prefix=NAME")),
                 };
                 let host = address.split('/').next().unwrap_or("");
-                if host.is_empty() || host.rsplit('@').next().is_some_and(str::is_empty) {
+                let host = host.rsplit('@').next().unwrap_or("");
+                // `[::1]:6379`, `host:6379` or `host`: the name before the port's colon.
+                let (name, port) = match host.rfind(':') {
+                    Some(colon) if !host[colon..].contains(']') => (&host[..colon], Some(&host[colon + 1..])),
+                    _ => (host, None),
+                };
+                if name.is_empty() {
                     return Err(bad("a redis:// URL needs a host (redis://127.0.0.1:6379/)"));
+                }
+                if port.is_some_and(|p| !p.parse::<u16>().is_ok_and(|p| p > 0)) {
+                    return Err(bad(
+                        "the port of a redis:// URL is a number from 1 to 65535 (redis://host:6379/)",
+                    ));
                 }
                 let db = address.split_once('/').map_or("", |(_, db)| db);
                 if !(db.is_empty() || db.parse::<u32>().is_ok()) {
@@ -169,6 +180,11 @@ mod tests {
             "redis://",
             "redis://h/x",
             "redis://h/?db=1",
+            "redis://:99999",
+            "redis://h:99999/",
+            "redis://h:0/",
+            "redis://h:x/",
+            "redis://u:pw@:6379/",
         ] {
             assert!(matches!(StoreLocation::parse(bad), Err(StoreError::BadUrl { .. })), "{bad}");
         }
