@@ -97,6 +97,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Show, prune or fill this machine's cache of compiled components
     Cache(CacheArgs),
+    /// Serve a live, read-only web page of the graph's status, failures, leases and DAG
+    Webstatus(WebstatusArgs),
     /// Write Jug's primes example (primes.py) into the current directory, with how to run it
     Demo(DemoArgs),
     /// Print a shell completion script: jug-host completions bash > /etc/bash_completion.d/jug-host
@@ -503,6 +505,27 @@ pub struct GraphDiagramArgs {
     /// Format `dot` renders to
     #[arg(long, default_value = "png", value_name = "FORMAT")]
     pub file_format: String,
+
+    #[command(flatten)]
+    pub builder: BuilderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WebstatusArgs {
+    #[command(flatten)]
+    pub graph: GraphArgs,
+
+    /// Port to listen on (0: any free port; the URL is printed)
+    #[arg(long, default_value_t = 8080, value_name = "N")]
+    pub port: u16,
+
+    /// Address to listen on; the default keeps the page on this machine
+    #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+    pub bind: std::net::IpAddr,
+
+    /// How often the store is read (once for every browser watching), e.g. 1s, 500ms
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = duration)]
+    pub interval: Duration,
 
     #[command(flatten)]
     pub builder: BuilderArgs,

@@ -176,12 +176,14 @@ fn store_passwords_are_masked_in_every_message() {
         ("redis://u:sekrit-pw@127.0.0.1:1/results".to_owned(), "redis://u:***@127.0.0.1:1/results"),
         (real.replacen("redis://", "redis://u:sekrit-pw@", 1), "redis://u:***@"),
     ];
-    let commands: [&[&str]; 5] = [
+    let commands: [&[&str]; 6] = [
         &["status"],
         &["status", "--json"],
         &["execute"],
         &["value", "--json", "write_output"],
         &["cleanup", "--dry-run"],
+        // Reads the store before it serves: a store it cannot read is an error, not a page.
+        &["webstatus", "--port", "0"],
     ];
     for (store, masked) in &stores {
         for command in commands {

@@ -40,5 +40,6 @@ mod sweep;
 mod tasklets;
 mod util;
 mod verify;
+mod webstatus;
 mod wordcount;
 mod workers;

@@ -439,6 +439,21 @@ impl Running {
         false
     }
 
+    /// The next line the process prints on stdout (a server's address, say), without its
+    /// newline; None if stdout ended first.
+    pub fn read_stdout_line(&mut self) -> Option<String> {
+        use std::io::Read as _;
+        let stdout = self.child.stdout.as_mut()?;
+        let (mut line, mut byte) = (Vec::new(), [0u8]);
+        while stdout.read(&mut byte).unwrap_or(0) == 1 {
+            if byte[0] == b'\n' {
+                return Some(String::from_utf8_lossy(&line).into_owned());
+            }
+            line.push(byte[0]);
+        }
+        None
+    }
+
     /// Waits for the process, and returns what it printed with its peak resident memory in
     /// bytes (`wait4`'s `ru_maxrss`: of it and of the children it waited for).
     pub fn wait_with_peak_memory(mut self) -> (Run, u64) {

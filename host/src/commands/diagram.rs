@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use jug_core::Graph;
 use jug_core::status::{self, State};
 
 use crate::cli::GraphDiagramArgs;
@@ -42,13 +43,7 @@ pub fn run(args: GraphDiagramArgs) -> anyhow::Result<i32> {
         }
         let _ = writeln!(dot, "    \"{name}\" [label=\"{label}\"];");
     }
-    let edges: BTreeSet<(&str, &str)> = (0..graph.len())
-        .flat_map(|i| {
-            graph.task(i).dependencies.iter().map(move |&d| (graph.name(d as usize), graph.name(i)))
-        })
-        .filter(|(from, to)| from != to)
-        .collect();
-    for (from, to) in edges {
+    for (from, to) in name_edges(graph) {
         let _ = writeln!(dot, "    \"{from}\" -> \"{to}\";");
     }
     dot.push_str("}\n");
@@ -69,4 +64,15 @@ pub fn run(args: GraphDiagramArgs) -> anyhow::Result<i32> {
         ))?,
     }
     Ok(exit_code::OK)
+}
+
+/// The graph by name: an edge A → B where some task named B takes the result of a task named
+/// A (a name feeding itself is left out). `webstatus` draws the same graph.
+pub fn name_edges(graph: &Graph) -> BTreeSet<(&str, &str)> {
+    (0..graph.len())
+        .flat_map(|i| {
+            graph.task(i).dependencies.iter().map(move |&d| (graph.name(d as usize), graph.name(i)))
+        })
+        .filter(|(from, to)| from != to)
+        .collect()
 }

@@ -15,6 +15,7 @@ mod manual;
 mod status;
 mod value;
 mod verify;
+mod webstatus;
 
 use std::io::Write as _;
 
@@ -45,6 +46,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Graph(args) => diagram::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Cache(args) => cache::run(args),
+        Command::Webstatus(args) => webstatus::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Completions(args) => manual::completions(args),
         Command::Man => manual::man(),
@@ -132,6 +134,8 @@ pub fn print(text: &str) -> anyhow::Result<()> {
 pub struct Observed {
     pub snapshot: jug_core::status::Snapshot,
     pub expired: Vec<(jug_core::Key, Option<jug_core::store::Lease>)>,
+    /// Every lease in the store, live or expired, as listed (`webstatus` shows them all).
+    pub leases: Vec<(LockName, Option<Lease>)>,
 }
 
 impl Observed {
@@ -140,10 +144,10 @@ impl Observed {
         let results = store.list_results()?;
         let failed = store.list_failures()?;
         let now = std::time::SystemTime::now();
-        let (live, expired): (Vec<_>, Vec<_>) = store
-            .leases()?
-            .into_iter()
-            .partition(|(_, lease)| lease.as_ref().is_none_or(|l| !l.is_expired(now)));
+        let mut leases: Vec<_> = store.leases()?.into_iter().collect();
+        leases.sort_by_key(|(name, _)| *name);
+        let (live, expired): (Vec<_>, Vec<_>) =
+            leases.iter().cloned().partition(|(_, lease)| lease.as_ref().is_none_or(|l| !l.is_expired(now)));
         // A lease covers a shard of the key space (see `store::leases`): the graph's tasks
         // in it without a result are the ones it holds.
         let covered = |leases: &[(LockName, Option<Lease>)], key: &Key| {
@@ -160,7 +164,7 @@ impl Observed {
             }
         }
         let expired = expired_tasks;
-        Ok(Observed { snapshot: jug_core::status::Snapshot { results, locks, failed }, expired })
+        Ok(Observed { snapshot: jug_core::status::Snapshot { results, locks, failed }, expired, leases })
     }
 
     /// "2 tasks are under expired leases (…)", for the unfinished tasks of this graph.
