@@ -30,6 +30,7 @@ mod polyglot;
 mod primes;
 mod python;
 mod python_libraries;
+mod python_results;
 mod redis;
 mod results;
 mod rust_crate;
