@@ -25,6 +25,7 @@ mod libraries;
 mod limits;
 mod logs;
 mod mapreduce;
+mod notebook;
 mod per_task;
 mod polyglot;
 mod primes;
