@@ -128,3 +128,20 @@ fn the_jug_host_python_package_passes_its_tests() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(!run.stderr.contains("skipped"), "the tests against jug-host ran: {}", run.stderr);
 }
+
+#[test]
+fn value_cbor_reports_a_damaged_result_and_removes_it() {
+    let dir = with_oddities("value-cbor-damaged");
+    dir.jug(&["execute", "oddities.wasm"]).run().expect_code(0);
+    let json = dir.jug(&["value", "oddities.wasm", "mixed", "--json"]).run().expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let key = json[0]["key"].as_str().unwrap().to_owned();
+    let mut bytes = crate::util::sealed(1, &dir.stored("oddities.jugdata")[&key]);
+    *bytes.last_mut().unwrap() ^= 1; // its checksum no longer matches
+    dir.overwrite_result("oddities.jugdata", &key, &bytes);
+
+    let run = dir.jug(&["value", "oddities.wasm", "mixed", "--cbor"]).run();
+    let run = run.expect_one_line_error(7, "damaged (checksum mismatch)");
+    assert_eq!(run.stdout, "");
+    assert!(!dir.stored("oddities.jugdata").contains_key(&key), "removed, so execute recomputes it");
+}
