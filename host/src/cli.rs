@@ -77,7 +77,7 @@ pub enum Command {
     Execute(ExecuteArgs),
     /// Print status
     Status(StatusArgs),
-    /// Print the results of tasks as JSON, one per line, in definition order
+    /// Print the results of tasks as JSON, one per line, in definition order (or as CBOR)
     Value(ValueArgs),
     /// Print the output of tasks' last runs, and how they ended
     Log(LogArgs),
@@ -361,26 +361,41 @@ pub struct StatusArgs {
     pub builder: BuilderArgs,
 }
 
-/// The tasks a command shows: a name (with `--name` rules) or `--pattern`.
+/// The tasks a command shows: a name (with `--name` rules) or `--pattern`, and or a key.
 #[derive(Debug, Args)]
 pub struct TaskNames {
     /// Tasks to show, with `--name` rules (e.g. `write_output`, `primes.is_*`)
-    #[arg(value_name = "NAME", required_unless_present = "pattern", conflicts_with = "pattern")]
+    #[arg(value_name = "NAME", required_unless_present_any = ["pattern", "key"], conflicts_with = "pattern")]
     pub name: Option<String>,
 
     /// Tasks to show, with `--pattern` rules (substring or /regex/)
     #[arg(long, value_name = "PATTERN")]
     pub pattern: Option<String>,
+
+    /// Only the task whose key starts with HEX (8 or more hex digits; `log --json` and
+    /// `value --json` print keys): one task of many with the same name
+    #[arg(long, value_name = "HEX", value_parser = key_prefix)]
+    pub key: Option<String>,
 }
 
 impl TaskNames {
-    pub fn selector(&self) -> anyhow::Result<jug_core::select::Selector> {
+    /// The name selector, if a name or a pattern was given (`--key` alone looks at every task).
+    pub fn selector(&self) -> anyhow::Result<Option<jug_core::select::Selector>> {
         use jug_core::select::Selector;
         Ok(match (&self.name, &self.pattern) {
-            (Some(name), _) => Selector::name(name)?,
-            (None, Some(pattern)) => Selector::pattern(pattern)?,
-            (None, None) => unreachable!("clap requires a name or a pattern"),
+            (Some(name), _) => Some(Selector::name(name)?),
+            (None, Some(pattern)) => Some(Selector::pattern(pattern)?),
+            (None, None) => None,
         })
+    }
+}
+
+/// 8 to 64 hex digits, lower-cased as keys are printed: fewer would pick among too many tasks.
+fn key_prefix(text: &str) -> Result<String, String> {
+    let hex = text.trim().to_ascii_lowercase();
+    match (8..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        true => Ok(hex),
+        false => Err(format!("expected 8 to 64 hex digits of a task's key, got `{text}`")),
     }
 }
 
@@ -395,6 +410,12 @@ pub struct ValueArgs {
     /// One JSON array of {name, key, value} instead of one value per line
     #[arg(long)]
     pub json: bool,
+
+    /// Binary, for programs: one CBOR array of {"key": hex text, "name": text, "value": the
+    /// stored result}, in definition order, the value's bytes exactly as stored (JSON loses
+    /// byte strings, big integers and NaN)
+    #[arg(long, conflicts_with = "json")]
+    pub cbor: bool,
 
     #[command(flatten)]
     pub builder: BuilderArgs,

@@ -29,9 +29,8 @@ struct Entry {
 }
 
 pub fn run(args: LogArgs) -> anyhow::Result<i32> {
-    let selector = args.tasks.selector()?;
     let loaded = super::load(&args.graph, &args.builder)?;
-    let chosen = super::select(&loaded.graph, &selector)?;
+    let chosen = super::select_named(&loaded.graph, &args.tasks)?;
     let observed = Observed::read(&loaded)?;
     let states = status::states(&loaded.graph, &observed.snapshot);
     let store = loaded.reader.get()?;

@@ -121,10 +121,34 @@ pub fn select(graph: &Graph, selector: &Selector) -> anyhow::Result<Vec<usize>> 
     Ok(chosen)
 }
 
+/// The tasks a `TaskNames` picks (name or pattern, then key prefix), in definition order;
+/// none at all is an error.
+pub fn select_named(graph: &Graph, tasks: &crate::cli::TaskNames) -> anyhow::Result<Vec<usize>> {
+    let selector = tasks.selector()?;
+    let mut chosen = match &selector {
+        Some(selector) => select(graph, selector)?,
+        None => (0..graph.len()).collect(),
+    };
+    if let Some(prefix) = &tasks.key {
+        chosen.retain(|&i| graph.task(i).key.to_hex().starts_with(prefix.as_str()));
+        if chosen.is_empty() {
+            let named = selector.map(|s| format!("{} and ", s.describe())).unwrap_or_default();
+            let selector = format!("{named}--key {prefix}");
+            return Err(NoMatch { selector, names: graph.names().join(", ") }.into());
+        }
+    }
+    Ok(chosen)
+}
+
 /// Writes to stdout, reporting a closed pipe as an error the caller can recognise.
 pub fn print(text: &str) -> anyhow::Result<()> {
+    print_bytes(text.as_bytes())
+}
+
+/// [`print`] for binary output (`value --cbor`).
+pub fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
+    stdout.write_all(bytes)?;
     stdout.flush()?;
     Ok(())
 }

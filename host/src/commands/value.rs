@@ -1,22 +1,32 @@
-//! `jug-host value`: print stored results as JSON (our counterpart of Jug's `shell` + `value`).
+//! `jug-host value`: print stored results as JSON (our counterpart of Jug's `shell` + `value`),
+//! or, with `--cbor`, as the stored CBOR itself for programs (the `jug_host` Python package).
 
+use jug_core::cbor::{self, References};
 use jug_core::store::{Access, Store, Stored};
 
 use crate::cli::ValueArgs;
 use crate::exit_code;
 
 pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
-    let selector = args.tasks.selector()?;
     let loaded = super::load(&args.graph, &args.builder)?;
-    let chosen = super::select(&loaded.graph, &selector)?;
+    let chosen = super::select_named(&loaded.graph, &args.tasks)?;
     let store = loaded.reader.get()?;
 
     let mut out = String::new();
     let mut documents = Vec::new();
+    let mut binary = Vec::new();
+    head(&mut binary, 4, chosen.len() as u64);
     for &i in &chosen {
         let key = loaded.graph.task(i).key;
         let name = loaded.graph.name(i);
         match store.get_result(&key)? {
+            Stored::Present(bytes) if args.cbor => {
+                // The bytes go out as they are, inside the envelope, so they must be exactly
+                // one well-formed item: anything else would corrupt the items after it.
+                cbor::validate(&bytes, References::Forbidden)
+                    .map_err(|e| anyhow::anyhow!("the result of {name} is not valid CBOR: {e}"))?;
+                entry(&mut binary, name, &key.to_hex(), &bytes);
+            }
             Stored::Present(bytes) => {
                 let json = crate::json::to_json(&bytes)
                     .map_err(|e| anyhow::anyhow!("the result of {name} is not valid CBOR: {e}"))?;
@@ -42,9 +52,83 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
             }
         }
     }
+    if args.cbor {
+        // All or nothing, as for JSON: a missing result above printed nothing.
+        super::print_bytes(&binary)?;
+        return Ok(exit_code::OK);
+    }
     if args.json {
         out = format!("{:#}\n", serde_json::Value::Array(documents));
     }
     super::print(&out)?;
     Ok(exit_code::OK)
+}
+
+/// One task in `--cbor`'s array: a map whose keys are in deterministic order (`key`, `name`,
+/// `value`: shorter encodings first), so the whole output is deterministic CBOR when the
+/// stored values are, as they are.
+fn entry(out: &mut Vec<u8>, name: &str, key_hex: &str, value: &[u8]) {
+    head(out, 5, 3);
+    for (field, text) in [("key", key_hex), ("name", name)] {
+        head(out, 3, field.len() as u64);
+        out.extend_from_slice(field.as_bytes());
+        head(out, 3, text.len() as u64);
+        out.extend_from_slice(text.as_bytes());
+    }
+    head(out, 3, 5);
+    out.extend_from_slice(b"value");
+    out.extend_from_slice(value);
+}
+
+/// A CBOR head (major type and argument) with the shortest argument, as deterministic CBOR has.
+fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
+    let major = major << 5;
+    match arg {
+        0..24 => out.push(major | arg as u8),
+        24..0x100 => out.extend_from_slice(&[major | 24, arg as u8]),
+        0x100..0x1_0000 => {
+            out.push(major | 25);
+            out.extend_from_slice(&(arg as u16).to_be_bytes());
+        }
+        0x1_0000..0x1_0000_0000 => {
+            out.push(major | 26);
+            out.extend_from_slice(&(arg as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(major | 27);
+            out.extend_from_slice(&arg.to_be_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_are_shortest() {
+        let encoded = |major, arg| {
+            let mut out = Vec::new();
+            head(&mut out, major, arg);
+            out
+        };
+        assert_eq!(encoded(4, 0), [0x80]);
+        assert_eq!(encoded(4, 23), [0x97]);
+        assert_eq!(encoded(4, 24), [0x98, 24]);
+        assert_eq!(encoded(3, 255), [0x78, 255]);
+        assert_eq!(encoded(3, 256), [0x79, 1, 0]);
+        assert_eq!(encoded(5, 0x1_0000), [0xba, 0, 1, 0, 0]);
+        assert_eq!(encoded(2, 1 << 32), [0x5b, 0, 0, 0, 1, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn the_envelope_is_one_valid_deterministic_item() {
+        let mut out = Vec::new();
+        head(&mut out, 4, 2);
+        entry(&mut out, "primes.is_prime", "ab", &[0xf5]);
+        entry(&mut out, "primes.write_output", "cd", &[0xf9, 0x7e, 0x00]); // NaN
+        cbor::validate(&out, References::Forbidden).expect("valid deterministic CBOR");
+        assert_eq!(&out[..6], [0x82, 0xa3, 0x63, b'k', b'e', b'y']);
+        assert_eq!(&out[out.len() - 3..], [0xf9, 0x7e, 0x00]);
+    }
 }

@@ -1,0 +1,1 @@
+../../../python/src/jug/_codec.py
