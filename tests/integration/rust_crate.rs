@@ -10,8 +10,10 @@ use crate::util::{self, TestDir};
 
 pub struct RustCrate {
     pub dir: TestDir,
-    /// The package (and component) name.
+    /// The component's name: `<name>.wasm` in the test directory (task names follow it).
     name: String,
+    /// The package's name, unique to the test (see [`RustCrate::new`]).
+    package: String,
     /// The directory the crate is in, below the test directory.
     source: PathBuf,
 }
@@ -57,20 +59,25 @@ pub fn build_workspace_guest(package: &str, out: &Path) {
 }
 
 impl RustCrate {
-    /// A crate `name` with `lib_rs` as its source, the SDK and `dependencies` (TOML lines).
+    /// A crate with `lib_rs` as its source, the SDK and `dependencies` (TOML lines), built
+    /// into `<name>.wasm`. Its package is named after the test as well: cargo fingerprints a
+    /// workspace's root package by its path relative to the workspace, so two tests' crates of
+    /// one name in the shared target directory were one unit to cargo, and a build could find
+    /// the other test's build "fresh" and hand back its component.
     pub fn new(test: &str, name: &str, lib_rs: &str, dependencies: &str) -> RustCrate {
+        let package = format!("{name}-{test}").replace(|c: char| !c.is_ascii_alphanumeric(), "-");
         let dir = TestDir::new(test);
         let source = dir.join("crate");
         std::fs::create_dir_all(source.join("src")).unwrap();
         std::fs::write(source.join("src/lib.rs"), lib_rs).unwrap();
         std::fs::copy(util::workspace().join("Cargo.lock"), source.join("Cargo.lock")).unwrap();
         let manifest = format!(
-            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n\
+            "[package]\nname = \"{package}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n\
              [dependencies]\njug = {{ package = \"jug-sdk\", path = {:?} }}\n{dependencies}\n[workspace]\n",
             util::workspace().join("guest-sdk/rust")
         );
         std::fs::write(source.join("Cargo.toml"), manifest).unwrap();
-        RustCrate { dir, name: name.to_owned(), source }
+        RustCrate { dir, name: name.to_owned(), package, source }
     }
 
     /// A copy of `examples/primes`.
@@ -93,7 +100,8 @@ impl RustCrate {
             .output()
             .unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        let built = RustCrate::target().join(format!("wasm32-wasip2/release/{}.wasm", self.name));
+        let built = RustCrate::target()
+            .join(format!("wasm32-wasip2/release/{}.wasm", self.package.replace('-', "_")));
         std::fs::copy(built, self.dir.join(&format!("{}.wasm", self.name))).unwrap();
     }
 
@@ -144,7 +152,7 @@ impl RustCrate {
         let _one = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
         let output = cargo()
             .current_dir(&self.source)
-            .args(["clean", "--release", "--target", "wasm32-wasip2", "-p", &self.name])
+            .args(["clean", "--release", "--target", "wasm32-wasip2", "-p", &self.package])
             .env("CARGO_TARGET_DIR", RustCrate::target())
             .output()
             .unwrap();
