@@ -17,7 +17,7 @@
 //! task downstream of the compound task gets a new key too.
 
 use crate::Key;
-use crate::cbor::Reader;
+use crate::cbor::{Reader, write_head};
 
 /// A library a sub-graph used: its path relative to the graph (as the builder named it in
 /// `declare-in`) and its code identity.
@@ -43,12 +43,12 @@ pub fn key(handle: &Key, libraries: &[Library]) -> Key {
 /// The record of `libraries`: deterministic CBOR, an array of `[name, code identity]`.
 pub fn encode(libraries: &[Library]) -> Vec<u8> {
     let mut out = Vec::new();
-    head(&mut out, 4, libraries.len() as u64);
+    write_head(&mut out, 4, libraries.len() as u64);
     for (name, code) in libraries {
         out.push(0x82);
-        head(&mut out, 3, name.len() as u64);
+        write_head(&mut out, 3, name.len() as u64);
         out.extend_from_slice(name.as_bytes());
-        head(&mut out, 2, 32);
+        write_head(&mut out, 2, 32);
         out.extend_from_slice(&code.0);
     }
     out
@@ -73,27 +73,6 @@ pub fn decode(record: &[u8]) -> Option<Vec<String>> {
         names.push(name.to_owned());
     }
     (reader.pos == record.len()).then_some(names)
-}
-
-/// A CBOR head with the shortest argument.
-fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
-    let major = major << 5;
-    match arg {
-        0..=23 => out.push(major | arg as u8),
-        24..=0xff => out.extend_from_slice(&[major | 24, arg as u8]),
-        0x100..=0xffff => {
-            out.push(major | 25);
-            out.extend_from_slice(&(arg as u16).to_be_bytes());
-        }
-        0x1_0000..=0xffff_ffff => {
-            out.push(major | 26);
-            out.extend_from_slice(&(arg as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(major | 27);
-            out.extend_from_slice(&arg.to_be_bytes());
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! `jug-host value`: print stored results as JSON (our counterpart of Jug's `shell` + `value`),
 //! or, with `--cbor`, as the stored CBOR itself for programs (the `jug_host` Python package).
 
-use jug_core::cbor::{self, References};
+use jug_core::cbor::{self, References, write_head};
 use jug_core::store::{Access, Store, Stored};
 
 use crate::cli::ValueArgs;
@@ -15,7 +15,7 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
     let mut out = String::new();
     let mut documents = Vec::new();
     let mut binary = Vec::new();
-    head(&mut binary, 4, chosen.len() as u64);
+    write_head(&mut binary, 4, chosen.len() as u64);
     for &i in &chosen {
         let key = loaded.graph.task(i).key;
         let name = loaded.graph.name(i);
@@ -68,37 +68,16 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
 /// `value`: shorter encodings first), so the whole output is deterministic CBOR when the
 /// stored values are, as they are.
 fn entry(out: &mut Vec<u8>, name: &str, key_hex: &str, value: &[u8]) {
-    head(out, 5, 3);
+    write_head(out, 5, 3);
     for (field, text) in [("key", key_hex), ("name", name)] {
-        head(out, 3, field.len() as u64);
+        write_head(out, 3, field.len() as u64);
         out.extend_from_slice(field.as_bytes());
-        head(out, 3, text.len() as u64);
+        write_head(out, 3, text.len() as u64);
         out.extend_from_slice(text.as_bytes());
     }
-    head(out, 3, 5);
+    write_head(out, 3, 5);
     out.extend_from_slice(b"value");
     out.extend_from_slice(value);
-}
-
-/// A CBOR head (major type and argument) with the shortest argument, as deterministic CBOR has.
-fn head(out: &mut Vec<u8>, major: u8, arg: u64) {
-    let major = major << 5;
-    match arg {
-        0..24 => out.push(major | arg as u8),
-        24..0x100 => out.extend_from_slice(&[major | 24, arg as u8]),
-        0x100..0x1_0000 => {
-            out.push(major | 25);
-            out.extend_from_slice(&(arg as u16).to_be_bytes());
-        }
-        0x1_0000..0x1_0000_0000 => {
-            out.push(major | 26);
-            out.extend_from_slice(&(arg as u32).to_be_bytes());
-        }
-        _ => {
-            out.push(major | 27);
-            out.extend_from_slice(&arg.to_be_bytes());
-        }
-    }
 }
 
 #[cfg(test)]
@@ -106,25 +85,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn heads_are_shortest() {
-        let encoded = |major, arg| {
-            let mut out = Vec::new();
-            head(&mut out, major, arg);
-            out
-        };
-        assert_eq!(encoded(4, 0), [0x80]);
-        assert_eq!(encoded(4, 23), [0x97]);
-        assert_eq!(encoded(4, 24), [0x98, 24]);
-        assert_eq!(encoded(3, 255), [0x78, 255]);
-        assert_eq!(encoded(3, 256), [0x79, 1, 0]);
-        assert_eq!(encoded(5, 0x1_0000), [0xba, 0, 1, 0, 0]);
-        assert_eq!(encoded(2, 1 << 32), [0x5b, 0, 0, 0, 1, 0, 0, 0, 0]);
-    }
-
-    #[test]
     fn the_envelope_is_one_valid_deterministic_item() {
         let mut out = Vec::new();
-        head(&mut out, 4, 2);
+        write_head(&mut out, 4, 2);
         entry(&mut out, "primes.is_prime", "ab", &[0xf5]);
         entry(&mut out, "primes.write_output", "cd", &[0xf9, 0x7e, 0x00]); // NaN
         cbor::validate(&out, References::Forbidden).expect("valid deterministic CBOR");

@@ -40,6 +40,28 @@ pub use references::{Reference, splice, spliced_len};
 pub use validate::{References, validate, validate_template};
 pub use wrappers::{DirInput, FileInput, Wrapper, guest_path_is_valid, unwrap};
 
+/// Appends a CBOR head (major type 0–7, argument) with the shortest argument, as deterministic
+/// CBOR requires: what every writer of CBOR in jug-host builds its items from.
+pub fn write_head(out: &mut Vec<u8>, major: u8, arg: u64) {
+    let major = major << 5;
+    match arg {
+        0..=23 => out.push(major | arg as u8),
+        24..=0xff => out.extend_from_slice(&[major | 24, arg as u8]),
+        0x100..=0xffff => {
+            out.push(major | 25);
+            out.extend_from_slice(&(arg as u16).to_be_bytes());
+        }
+        0x1_0000..=0xffff_ffff => {
+            out.push(major | 26);
+            out.extend_from_slice(&(arg as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(major | 27);
+            out.extend_from_slice(&arg.to_be_bytes());
+        }
+    }
+}
+
 /// The CBOR tag of a reference to another task's result (payload: the 32-byte key).
 /// 27253 is `0x6a75`, "ju", in the first-come-first-served range of the IANA registry.
 pub const TASK_REF_TAG: u64 = 27253;

@@ -200,3 +200,19 @@ fn wrapped_arguments_have_a_key_form_and_a_value() {
     around_reference.extend_from_slice(&[0; 32]);
     assert!(problem(&around_reference).contains("cannot be inside NoHash"));
 }
+
+#[test]
+fn heads_are_shortest() {
+    let encoded = |major, arg| {
+        let mut out = Vec::new();
+        write_head(&mut out, major, arg);
+        out
+    };
+    assert_eq!(encoded(4, 0), [0x80]);
+    assert_eq!(encoded(4, 23), [0x97]);
+    assert_eq!(encoded(4, 24), [0x98, 24]);
+    assert_eq!(encoded(3, 255), [0x78, 255]);
+    assert_eq!(encoded(3, 256), [0x79, 1, 0]);
+    assert_eq!(encoded(5, 0x1_0000), [0xba, 0, 1, 0, 0]);
+    assert_eq!(encoded(2, 1 << 32), [0x5b, 0, 0, 0, 1, 0, 0, 0, 0]);
+}

@@ -115,18 +115,7 @@ pub fn guest_path_is_valid(guest: &str) -> bool {
 /// `text` as a CBOR text string item.
 pub(super) fn text_item(text: &str) -> Vec<u8> {
     let mut item = Vec::with_capacity(text.len() + 9);
-    match text.len() {
-        n @ 0..=23 => item.push(0x60 | n as u8),
-        n @ 24..=255 => item.extend_from_slice(&[0x78, n as u8]),
-        n @ 256..=65535 => {
-            item.push(0x79);
-            item.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            item.push(0x7a);
-            item.extend_from_slice(&(n as u32).to_be_bytes());
-        }
-    }
+    super::write_head(&mut item, 3, text.len() as u64);
     item.extend_from_slice(text.as_bytes());
     item
 }
