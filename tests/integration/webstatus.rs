@@ -7,7 +7,7 @@ use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{Running, TestDir};
+use crate::util::{Backend, Running, TestDir, each_backend};
 
 /// A process that is stopped however the test ends, so a failed assertion leaves no server.
 struct Stopped(Option<Running>);
@@ -100,13 +100,19 @@ fn get(address: &str, path: &str) -> (String, String) {
     (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
 }
 
-#[test]
-fn a_browser_sees_a_run_progress_fail_and_its_graph() {
-    let dir = TestDir::with_guest("webstatus", "tasks.wasm");
+each_backend!(a_browser_sees_a_run_progress_fail_and_its_graph);
+
+/// The page on every store: the server and the worker share it, and nothing else.
+fn a_browser_sees_a_run_progress_fail_and_its_graph(backend: Backend) {
+    let dir = TestDir::with_guest(&format!("webstatus-{backend:?}"), "tasks.wasm");
+    let store = backend.store_args("webstatus");
+    let store: Vec<&str> = store.iter().map(String::as_str).collect();
     // Twelve tasks of ~300 ms, one after scaled, one that fails with one waiting on it.
     let words = ["webstatus", "12", "300"];
-    let mut server =
-        dir.jug(&["webstatus", "tasks.wasm", "--port", "0", "--interval", "200ms"]).arg_words(&words).spawn();
+    let mut server = dir
+        .jug(&[&["webstatus", "tasks.wasm", "--port", "0", "--interval", "200ms"], &store[..]].concat())
+        .arg_words(&words)
+        .spawn();
     let Some(line) = server.read_stdout_line() else {
         panic!("webstatus printed no address; it said:\n{}", server.wait().stderr);
     };
@@ -124,7 +130,7 @@ fn a_browser_sees_a_run_progress_fail_and_its_graph() {
     assert_eq!(names, ["tasks.add", "tasks.fail_on", "tasks.scaled", "tasks.spin"], "{before}");
 
     let worker = dir
-        .jug(&["execute", "tasks.wasm", "-j", "1", "--keep-going", "--keep-failed"])
+        .jug(&[&["execute", "tasks.wasm", "-j", "1", "--keep-going", "--keep-failed"], &store[..]].concat())
         .arg_words(&words)
         .spawn();
     let mut worker = Stopped(Some(worker));
@@ -145,6 +151,10 @@ fn a_browser_sees_a_run_progress_fail_and_its_graph() {
     assert!(after.contains("refusing to process 2"), "the failure's message is shown:\n{after}");
     assert_eq!(number(&after, "failure-count"), 1);
     assert_eq!(nodes(&after).len(), 4);
+    // Read-only and discreet: the store's credentials never reach the page.
+    if let Ok(secret) = std::env::var("AWS_SECRET_ACCESS_KEY") {
+        assert!(!after.contains(&secret), "the S3 secret is on the page:\n{after}");
+    }
     assert!(after.contains("<tr data-name=\"tasks.spin\"><td>tasks.spin</td>"), "{after}");
 
     // The failure's log is a click away, as text; a key that is not one is refused.
