@@ -173,7 +173,7 @@ class ReturnTuple(unittest.TestCase):
             run([1])
         self.assertEqual(
             caught.exception.value,
-            "ValueError: halves is declared with return_tuple(2), so it must return 2 values; it returned 3 elements",
+            "ValueError: halves is declared with return_tuple(2), so it must return 2 values; it returned 3",
         )
 
     def test_two_sizes_for_one_function_are_refused(self):

@@ -53,7 +53,7 @@ class TaskFunction:
     def _checked(self, result):
         n = self.outputs
         if n is not None and (not isinstance(result, (list, tuple)) or len(result) != n):
-            got = f"{len(result)} elements" if isinstance(result, (list, tuple)) else f"a {type(result).__name__}"
+            got = len(result) if isinstance(result, (list, tuple)) else f"a single {type(result).__name__}"
             raise ValueError(f"{self.name} is declared with return_tuple({n}), so it must return {n} values; it returned {got}")
         return result
 
