@@ -10,7 +10,8 @@ use crate::util::{Language, Run, TestDir, sdk_guest};
 
 fn jug_api_dir(name: &str) -> TestDir {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let component: &Path = BUILT.get_or_init(|| sdk_guest(Language::Python, "tests/fixtures/python/jug_api.py"));
+    let component: &Path =
+        BUILT.get_or_init(|| sdk_guest(Language::Python, "tests/fixtures/python/jug_api.py"));
     let dir = TestDir::new(name);
     std::fs::copy(component, dir.join("jug_api.wasm")).expect("copy the component");
     dir
@@ -47,7 +48,8 @@ fn compound_tasks_replace_their_sub_graph_and_are_keyed_by_their_task_arguments(
     assert_eq!(jug(&dir, "execute", &graph).expect_code(0).stdout, summary(0, 4));
     let status = dir.jug(&["status", "jug_api.wasm"]).arg_words(&graph).env("COLUMNS", "100").run();
     let status = status.expect_code(0).stdout;
-    let names = ["Task", "jug_api.double", "jug_api.double_after_barrier", "jug_api.tadd", "jug_api.twice", "Total"];
+    let names =
+        ["Task", "jug_api.double", "jug_api.double_after_barrier", "jug_api.tadd", "jug_api.twice", "Total"];
     assert_eq!(status.lines().filter_map(|line| line.split_whitespace().nth(5)).collect::<Vec<_>>(), names);
 
     // Another task argument is another compound task, with a sub-graph of its own...
@@ -62,7 +64,10 @@ fn compound_tasks_replace_their_sub_graph_and_are_keyed_by_their_task_arguments(
 fn cached_function_is_a_value_of_the_graph_code_and_return_tuple_unpacks() {
     let dir = jug_api_dir("python-jug-api-values");
     // CachedFunction(count_to, 4) is a barrier until it ran: only it is declared at first.
-    assert_eq!(jug(&dir, "count", &["cached"]).expect_code(0).stdout, "Count:  1 tasks\n** Total: 1 tasks.\n");
+    assert_eq!(
+        jug(&dir, "count", &["cached"]).expect_code(0).stdout,
+        "Count:  1 tasks\n** Total: 1 tasks.\n"
+    );
     assert_eq!(jug(&dir, "execute", &["cached"]).expect_code(0).stdout, summary(6, 0));
     assert_eq!(value(&dir, "total", &["cached"]), "14\n"); // 0 + 1 + 4 + 9
 

@@ -26,7 +26,10 @@ impl GraphBuilder {
         let bad = |problem| DeclareError::BadArguments { function: name.to_owned(), problem };
         let (references, mut wrappers) = cbor::validate_template(args, References::Allowed).map_err(bad)?;
         if let Some(unknown) = references.iter().find(|r| !self.graph.index.contains_key(&r.key)) {
-            return Err(DeclareError::UnknownReference { function: name.to_owned(), key: unknown.key.to_hex() });
+            return Err(DeclareError::UnknownReference {
+                function: name.to_owned(),
+                key: unknown.key.to_hex(),
+            });
         }
         self.take_grant_contents(name, &mut wrappers)?;
         let keyed = match wrappers.is_empty() {
