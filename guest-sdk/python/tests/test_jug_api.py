@@ -3,7 +3,7 @@
 
 import contextlib
 import io
-import textwrap
+import os
 import unittest
 import unittest.mock
 
@@ -18,19 +18,13 @@ import jug.utils
 from jug import _codec, _runtime, _state
 from jug._host import Err
 from jug.hash import hash_one
+from test_runtime import define
 
-_counter = [0]
-
-
-def define(source):
-    """Pre-initialises a script (as componentize-py would) and returns its namespace."""
-    _state.registry.clear()
-    _state.script = None
-    _state.mode = "native"
-    _counter[0] += 1
-    name = f"api{_counter[0]}"
-    _runtime.define(f"/scripts/{name}.py", name, textwrap.dedent(source))
-    return _state.script.namespace
+# The integration tests' script (tests/integration/python_jug_api.rs), pre-initialised here
+# with its default graph: its functions are what these tests call.
+FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), *[".."] * 3, "tests/fixtures/python/jug_api.py")
+with open(FIXTURE, encoding="utf-8") as _f:
+    FIXTURE_SOURCE = _f.read()
 
 
 class _Host:
@@ -62,6 +56,9 @@ class _Host:
     def value(self, key):
         return self.results.get(bytes(key))
 
+    def barrier(self):
+        return True
+
 
 @contextlib.contextmanager
 def building(host):
@@ -75,34 +72,12 @@ def building(host):
         yield
 
 
-SCRIPT = """
-    from jug import TaskGenerator
-    from jug.compound import CompoundTaskGenerator
-    from jug.task import return_tuple
-
-    @TaskGenerator
-    def double(x):
-        return 2 * x
-
-    @CompoundTaskGenerator
-    def twice(x):
-        return (double(x), double(x))
-
-    @CompoundTaskGenerator
-    def single(x):
-        return double(x)
-
-    @return_tuple(2)
-    @TaskGenerator
-    def halves(xs):
-        return xs[::2], xs[1::2]
-    """
-
-
-class Compound(unittest.TestCase):
+class _WithFixture(unittest.TestCase):
     def setUp(self):
-        self.ns = define(SCRIPT)
+        self.ns = define(FIXTURE_SOURCE)
 
+
+class Compound(_WithFixture):
     def test_not_stored_declares_the_sub_graph_and_keys_by_name_and_arguments(self):
         host = _Host()
         with building(host):
@@ -120,10 +95,11 @@ class Compound(unittest.TestCase):
 
     def test_a_returned_task_is_the_final_task_itself(self):
         host = _Host()
+        host.value = lambda key: _codec.dumps(6)  # double(3), read past the barrier
         with building(host):
-            self.ns["single"](3)
-        self.assertEqual([d[0] for d in host.declared], ["double"])
-        self.assertEqual(host.compounds[1], ("declare", host.declared[0][2]))
+            self.ns["double_after_barrier"](3)
+        self.assertEqual([d[:2] for d in host.declared], [("double", [3]), ("double", [6])])
+        self.assertEqual(host.compounds[1], ("declare", host.declared[1][2]))
 
     def test_stored_skips_the_function(self):
         host = _Host(stored={b"C" * 31 + b"\x00": _codec.dumps([6, 6])})
@@ -153,40 +129,34 @@ class Compound(unittest.TestCase):
             self.ns["twice"](1, 2)
 
 
-class ReturnTuple(unittest.TestCase):
-    def setUp(self):
-        self.ns = define(SCRIPT)
-
+class ReturnTuple(_WithFixture):
     def test_a_call_gives_one_tasklet_per_value(self):
         host = _Host()
         with building(host):
-            a, b = self.ns["halves"]([1, 2, 3])
+            a, b = self.ns["split"]([1, 2, 3])
         self.assertEqual((a.path, b.path), ((0,), (1,)))
         self.assertIs(a.task, b.task)
-        self.assertEqual(host.declared[0][:2], ("halves", [[1, 2, 3]]))
+        self.assertEqual(host.declared[0][:2], ("split", [[1, 2, 3]]))
 
     def test_the_size_is_checked_when_the_task_runs(self):
-        run = lambda *args: _codec.loads(_runtime.run("halves", _codec.dumps(list(args))))  # noqa: E731
+        run = lambda *args: _codec.loads(_runtime.run("split", _codec.dumps(list(args))))  # noqa: E731
         self.assertEqual(run([1, 2, 3]), [[1, 3], [2]])
-        _state.registry["halves"].f = lambda xs: (xs, xs, xs)
+        _state.registry["split"].f = lambda xs: (xs, xs, xs)
         with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(Err) as caught:
             run([1])
         self.assertEqual(
             caught.exception.value,
-            "ValueError: halves is declared with return_tuple(2), so it must return 2 values; it returned 3",
+            "ValueError: split is declared with return_tuple(2), so it must return 2 values; it returned 3",
         )
 
     def test_two_sizes_for_one_function_are_refused(self):
-        with self.assertRaisesRegex(jug.JugError, r"return_tuple\(3\) on task function halves, which has return_tuple\(2\)"):
-            jug.task.return_tuple(3)(jug.TaskGenerator(self.ns["halves"].f))
+        with self.assertRaisesRegex(jug.JugError, r"return_tuple\(3\) on task function split, which has return_tuple\(2\)"):
+            jug.task.return_tuple(3)(jug.TaskGenerator(self.ns["split"].f))
         with self.assertRaisesRegex(jug.JugError, "an int >= 0"):
             jug.task.return_tuple("2")
 
 
-class CachedFunctionAndFiles(unittest.TestCase):
-    def setUp(self):
-        self.ns = define(SCRIPT)
-
+class CachedFunctionAndFiles(_WithFixture):
     def test_cached_function_is_a_barrier_then_the_value(self):
         with building(_Host()), self.assertRaises(jug.BarrierError):
             jug.CachedFunction(self.ns["double"].f, 4)
@@ -242,7 +212,7 @@ class Unavailable(unittest.TestCase):
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr), self.assertRaises(Err) as caught:
             _runtime.build([])
-        self.assertRegex(caught.exception.value, r"^jug.utils.jug_execute runs a program .*\(api\d+\.py, line 4\)$")
+        self.assertRegex(caught.exception.value, r"^jug.utils.jug_execute runs a program .*\(script\d+\.py, line 4\)$")
         self.assertEqual(stderr.getvalue(), "")
 
     def test_is_jug_running(self):

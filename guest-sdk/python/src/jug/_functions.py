@@ -54,7 +54,9 @@ class TaskFunction:
         n = self.outputs
         if n is not None and (not isinstance(result, (list, tuple)) or len(result) != n):
             got = len(result) if isinstance(result, (list, tuple)) else f"a single {type(result).__name__}"
-            raise ValueError(f"{self.name} is declared with return_tuple({n}), so it must return {n} values; it returned {got}")
+            raise ValueError(
+                f"{self.name} is declared with return_tuple({n}), so it must return {n} values; it returned {got}"
+            )
         return result
 
     def declared_args(self, args, kwargs):

@@ -30,7 +30,9 @@ def CompoundTask(f, *args, **kwargs):
     function = _compound_function(f)
     mode = _state.mode
     if mode == "run":
-        raise JugError(f"cannot declare compound task {function.name} inside a task: tasks are declared while the graph is built")
+        raise JugError(
+            f"cannot declare compound task {function.name} inside a task: tasks are declared while the graph is built"
+        )
     declared = function.declared_args(args, kwargs)
     if mode != "build":
         # Placeholders (define mode, plain CPython): `f` still runs, so that everything its
