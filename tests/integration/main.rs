@@ -31,6 +31,7 @@ mod per_task;
 mod polyglot;
 mod primes;
 mod python;
+mod python_jug_api;
 mod python_libraries;
 mod python_results;
 mod redis;

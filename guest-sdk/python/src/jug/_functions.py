@@ -23,7 +23,7 @@ class TaskFunction:
     """A function tasks can run, registered under its `__name__` (the task name without the
     component's stem): how its arguments are laid out in the declared argument array."""
 
-    __slots__ = ("name", "f", "origin", "signature", "has_keywords", "unary")
+    __slots__ = ("name", "f", "origin", "signature", "has_keywords", "unary", "outputs")
 
     def __init__(self, name, f, origin):
         self.name = name
@@ -38,6 +38,26 @@ class TaskFunction:
         self.has_keywords = any(kind in _KEYWORD for kind in kinds)
         # One positional parameter: a `<name>.map` item is the argument itself, not an array.
         self.unary = len(kinds) == 1 and kinds[0] in _POSITIONAL
+        # `return_tuple(n)`: the size of the tuple every call must return, checked as it runs.
+        self.outputs = None
+
+    def expect_outputs(self, n):
+        """Marks `f` as returning a tuple of `n` results (`return_tuple(n)`)."""
+        if self.outputs not in (None, n):
+            raise JugError(
+                f"return_tuple({n}) on task function {self.name}, which has return_tuple({self.outputs}) "
+                "already: a function returns one size of tuple"
+            )
+        self.outputs = n
+
+    def _checked(self, result):
+        n = self.outputs
+        if n is not None and (not isinstance(result, (list, tuple)) or len(result) != n):
+            got = len(result) if isinstance(result, (list, tuple)) else f"a single {type(result).__name__}"
+            raise ValueError(
+                f"{self.name} is declared with return_tuple({n}), so it must return {n} values; it returned {got}"
+            )
+        return result
 
     def declared_args(self, args, kwargs):
         """The argument array of `f(*args, **kwargs)`: the positional arguments, defaults
@@ -65,12 +85,12 @@ class TaskFunction:
     def call(self, args):
         """Calls `f` on a decoded argument array."""
         if self.has_keywords:
-            return self.f(*args[:-1], **args[-1])
-        return self.f(*args)
+            return self._checked(self.f(*args[:-1], **args[-1]))
+        return self._checked(self.f(*args))
 
     def call_item(self, item):
         """Calls `f` on one item of a `<name>.map` batch."""
-        return self.f(item) if self.unary else self.call(item)
+        return self._checked(self.f(item)) if self.unary else self.call(item)
 
     def where(self):
         return _where(self.origin)

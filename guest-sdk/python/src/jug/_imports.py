@@ -173,7 +173,7 @@ def _is_third_party(module):
     filename = getattr(module, "__file__", None)
     if not filename or not filename.endswith(".py"):
         return False
-    return not _in_stdlib(filename) and os.path.dirname(os.path.abspath(filename)) != _SDK_DIR
+    return not _in_stdlib(filename) and not os.path.abspath(filename).startswith(_SDK_DIR + os.sep)
 
 
 def _imported_names(module):

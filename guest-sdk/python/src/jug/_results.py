@@ -62,3 +62,15 @@ def barrier():
         raise BarrierError()
     if mode == "build" and not graph.barrier():
         raise BarrierError()
+
+
+def CachedFunction(f, *args, **kwargs):
+    """Jug's `CachedFunction(f, *args, **kwargs)`: the result of `f(*args, **kwargs)` as a
+    value in the graph code, computed once as the task `Task(f, *args, **kwargs)` and stored.
+
+    Jug runs that task right there, in the builder; here the graph is built inside the
+    sandbox, which cannot run tasks, so this is `value(Task(f, ...))`: until the result is
+    stored the build stops here (a barrier), `jug-host execute` runs the task with the others
+    declared before it and builds again, and from then on the stored result is returned. So
+    `status` and `count` see the graph up to this call until it has run once."""
+    return value(Task(f, *args, **kwargs))

@@ -28,6 +28,7 @@ from . import _cbor, _imports, _state
 from ._errors import BarrierError, JugError
 from ._functions import lookup
 from ._host import Err, WorldBase
+from ._unsupported import SandboxError
 from .mapreduce import run_batch
 from .task import IDENTITY
 
@@ -186,7 +187,7 @@ def _warm_up():
 
 
 def _is_sdk_file(filename):
-    return os.path.dirname(os.path.abspath(filename)) == _SDK_DIR
+    return os.path.abspath(filename).startswith(_SDK_DIR + os.sep)
 
 
 def _without_sdk_frames(te, seen):
@@ -240,6 +241,8 @@ def build(args):
     except SystemExit as e:
         if e.code not in (None, 0):
             raise Err(f"the script called sys.exit({e.code!r})") from None
+    except SandboxError as e:  # the message says it all; the script line says where
+        raise Err(f"{e}{_script_location(e)}") from None
     except JugError as e:
         _print_traceback(e)
         raise Err(f"{e}{_script_location(e)}") from None

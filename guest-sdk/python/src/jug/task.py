@@ -34,9 +34,7 @@ def _declare(function, args, component=None):
         raise JugError(f"cannot declare task {function} inside a task: tasks are declared while the graph is built")
     if mode != "build":
         return None
-    what = f"an argument of task {function}"
-    template = _cbor.plain(args, what, functools.partial(_argument, what))
-    data = _cbor.encode(template)
+    data = encode_arguments(args, f"an argument of task {function}")
     try:
         if component is None:
             key = graph.declare(function, data)
@@ -45,6 +43,12 @@ def _declare(function, args, component=None):
     except Err as e:
         raise JugError(f"cannot declare task {function}: {error_text(e)}") from None
     return bytes(key)
+
+
+def encode_arguments(args, what):
+    """The deterministic CBOR of an argument array in which tasks are references and the
+    wrappers their tags (see `_argument`); `what` names an argument in errors."""
+    return _cbor.encode(_cbor.plain(args, what, functools.partial(_argument, what)))
 
 
 def _argument(what, value):
@@ -201,6 +205,51 @@ class TaskGenerator:
         return f"TaskGenerator({self.__name__})"
 
 
+class _TupleTaskGenerator(TaskGenerator):
+    """A task generator under `return_tuple(n)`: a call gives the task's `n` parts."""
+
+    def __init__(self, f, n):
+        super().__init__(f)
+        self._function.expect_outputs(n)
+        self.n = n
+
+    def __call__(self, *args, **kwargs):
+        return iteratetask(Task(self, *args, **kwargs), self.n)
+
+    def __repr__(self):
+        return f"return_tuple({self.n})(TaskGenerator({self.__name__}))"
+
+
+def return_tuple(n):
+    """Jug's `jug.task.return_tuple(n)`, a decorator over a `@TaskGenerator` whose function
+    returns a tuple of `n` values: calling it gives a tuple of `n` tasklets, so that
+    `a, b = f(x)` works and `a` and `b` can be passed to other tasks (each gets its part).
+
+        @return_tuple(2)
+        @TaskGenerator
+        def split(xs):
+            return xs[::2], xs[1::2]
+
+    The size is checked when the task runs: returning another number of values fails it."""
+    if type(n) is not int or n < 0:
+        raise JugError(f"return_tuple(n): n is the number of values the function returns, an int >= 0, not {n!r}")
+
+    def wrapper(generator):
+        if isinstance(generator, TaskGenerator):
+            return _TupleTaskGenerator(generator.f, n)
+        if not callable(generator):
+            raise JugError(f"return_tuple({n}) decorates a task generator, not {generator!r}")
+
+        # Anything else that returns a task (Jug allows it): its result is split, unchecked.
+        @functools.wraps(generator)
+        def split(*args, **kwargs):
+            return iteratetask(generator(*args, **kwargs), n)
+
+        return split
+
+    return wrapper
+
+
 def iteratetask(task, n):
     """Jug's `iteratetask`: the first `n` elements of a task's (list) result, one tasklet each,
     so that `a, b = iteratetask(t, 2)` works."""
@@ -218,3 +267,4 @@ def identity(x):
 # Imported last: `_results` and `_limits` need `Task` and `Tasklet` from this module, which
 # `value()` and `with_limits()` above need back.
 from . import _limits, _results  # noqa: E402
+from ._results import CachedFunction  # noqa: E402, F401 (Jug's `jug.task.CachedFunction`)

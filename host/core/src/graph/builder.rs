@@ -160,7 +160,7 @@ impl GraphBuilder {
     }
 
     /// Puts the content digest of each read-only grant among `wrappers` into its key form.
-    fn take_grant_contents(
+    pub(super) fn take_grant_contents(
         &mut self,
         function: &str,
         wrappers: &mut [cbor::Wrapper],

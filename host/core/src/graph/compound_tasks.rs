@@ -12,14 +12,32 @@ impl GraphBuilder {
     /// [`compound`]), its key if its sub-graph uses no library. Only keys handed out here or
     /// by [`GraphBuilder::stored_compound`] may be declared with
     /// [`GraphBuilder::declare_compound`].
+    ///
+    /// `args` may hold what a task's arguments may (Jug keys a compound task as the task
+    /// `f(*args)`): a reference to a task declared before enters the handle as its key, and
+    /// NoHash, CustomHash, file inputs and directory grants as their key forms, so the handle
+    /// changes exactly when the key of a task with these arguments would. Nothing depends on
+    /// them: the sub-graph's tasks do, if it uses them.
     pub fn compound_key(&mut self, name: &str, args: &[u8]) -> Result<Key, DeclareError> {
         let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
         if name.is_empty() || !name.chars().all(valid_char) {
             return Err(DeclareError::BadFunctionName(name.to_owned()));
         }
         let bad = |problem| DeclareError::BadArguments { function: name.to_owned(), problem };
-        cbor::validate(args, References::Forbidden).map_err(bad)?;
-        let key = Key::derive(&self.keyed_code(self.graph.code), &format!("compound:{name}"), args);
+        let (references, mut wrappers) = cbor::validate_template(args, References::Allowed).map_err(bad)?;
+        if let Some(unknown) = references.iter().find(|r| !self.graph.index.contains_key(&r.key)) {
+            return Err(DeclareError::UnknownReference {
+                function: name.to_owned(),
+                key: unknown.key.to_hex(),
+            });
+        }
+        self.take_grant_contents(name, &mut wrappers)?;
+        let keyed = match wrappers.is_empty() {
+            true => None,
+            false => Some(cbor::unwrap(args, &wrappers, |w| &w.key_form)),
+        };
+        let keyed = keyed.as_deref().unwrap_or(args);
+        let key = Key::derive(&self.keyed_code(self.graph.code), &format!("compound:{name}"), keyed);
         self.compounds.insert(key, (name.to_owned(), key));
         Ok(key)
     }

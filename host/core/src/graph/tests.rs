@@ -156,3 +156,29 @@ fn a_graph_stops_growing_at_its_limits() {
         "declared tasks whose arguments take more than 4 KiB, the --max-graph-bytes limit; raise it with --max-graph-bytes"
     );
 }
+
+#[test]
+fn a_compound_handle_keys_task_arguments_as_a_task_key_would() {
+    let mut builder = GraphBuilder::new("g", Key([4; 32]));
+    let a = builder.declare("leaf", vec![0x81, 0x01]).unwrap();
+    let b = builder.declare("leaf", vec![0x81, 0x02]).unwrap();
+    // A reference enters the handle by its key: another task, another handle.
+    let on_a = builder.compound_key("twice", &[vec![0x81], reference(&a)].concat()).unwrap();
+    let on_b = builder.compound_key("twice", &[vec![0x81], reference(&b)].concat()).unwrap();
+    assert_ne!(on_a, on_b);
+    assert_eq!(builder.compound_key("twice", &[vec![0x81], reference(&a)].concat()).unwrap(), on_a);
+    // Plain arguments keep the handle they always had.
+    let plain = builder.compound_key("twice", &[0x81, 0x01]).unwrap();
+    assert_eq!(plain, Key::derive(&Key([4; 32]), "compound:twice", &[0x81, 0x01]));
+    // NoHash: its value does not count.
+    let exempt_1 = builder.compound_key("twice", &[0x81, 0xd9, 0x6a, 0x76, 0x01]).unwrap();
+    let exempt_2 = builder.compound_key("twice", &[0x81, 0xd9, 0x6a, 0x76, 0x02]).unwrap();
+    assert_eq!(exempt_1, exempt_2);
+    assert_ne!(exempt_1, plain);
+    // A reference to a task not declared in this build is refused, as in a task's arguments.
+    let unknown = builder.compound_key("twice", &[vec![0x81], reference(&Key([7; 32]))].concat());
+    assert!(matches!(unknown, Err(DeclareError::UnknownReference { .. })), "{unknown:?}");
+    // Nothing was declared by asking: the compound task exists once declared.
+    let graph = builder.finish();
+    assert_eq!(graph.len(), 2);
+}
