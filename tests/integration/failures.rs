@@ -73,13 +73,29 @@ fn guests_that_break_the_contract_fail_their_task() {
 
 #[test]
 fn sigterm_and_sigint_stop_after_the_task_in_flight_and_release_its_lock() {
-    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+    for (signal, name, code) in [(libc::SIGTERM, "SIGTERM", 143), (libc::SIGINT, "SIGINT", 130)] {
         let dir = TestDir::with_guest(&format!("signal-{signal}"), "tasks.wasm");
         let child = dir.jug(&["execute", "tasks.wasm", "-j", "1", "--short", "--", "slow"]).spawn();
-        std::thread::sleep(std::time::Duration::from_millis(400));
+        // The first task's lease is taken just before it runs (for about half a second).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while no_locks_left(&dir, "tasks.jugdata") {
+            assert!(std::time::Instant::now() < deadline, "no task started");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         child.signal(signal);
         let run = child.wait();
         assert_eq!(run.code, code, "{run:?}");
+        // Said once, as soon as it is noticed.
+        let said: Vec<&str> = run.stderr.lines().filter(|l| l.contains("received")).collect();
+        assert_eq!(
+            said,
+            [format!(
+                "jug-host: {name} received: starting no more tasks; finishing the task in flight \
+                 (tasks.slow), then exiting; its lease is released (a second signal exits at once)"
+            )],
+            "{}",
+            run.stderr
+        );
         assert!(run.stdout.starts_with("Executed:  "), "the summary is still printed: {run:?}");
         assert!(no_locks_left(&dir, "tasks.jugdata"));
         // What finished is kept, and the rest is still to do.

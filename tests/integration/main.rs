@@ -26,6 +26,7 @@ mod libraries;
 mod limits;
 mod logs;
 mod mapreduce;
+mod messages;
 mod notebook;
 mod per_task;
 mod polyglot;

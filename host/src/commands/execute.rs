@@ -55,7 +55,7 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
         stop,
     };
     let progress = Progress::on_terminal();
-    let on_event = |e| print_event(&progress, e);
+    let on_event = |e| print_event(&progress, &signal, e);
     // A graph that stops at a barrier is run in rounds: run what is declared, build again
     // (now past the barrier), until it is whole or a round makes no progress.
     let mut graph = loaded.graph;
@@ -93,6 +93,12 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
         eprintln!(
             "jug-host: stopped early: {reason}; the tasks in flight finished and released their leases"
         );
+    }
+    if let Some(gave_up) = &report.gave_up {
+        let rerun = super::rerun::execute_command(&args.graph, &args.builder);
+        for line in super::waits::gave_up(gave_up, args.wait_cycle_time, args.nr_wait_cycles, &rerun) {
+            eprintln!("{line}");
+        }
     }
     if report.marked_failed > 0 {
         eprintln!(
@@ -239,7 +245,7 @@ fn lease_note(report: &execute::Report) -> Option<String> {
     (!parts.is_empty()).then(|| format!("{}.\n", parts.join("; ")))
 }
 
-fn print_event(progress: &Progress, event: Event) {
+fn print_event(progress: &Progress, signal: &AtomicUsize, event: Event) {
     let say = |line: String| progress.println(&line);
     match event {
         Event::Progress { done, to_run } => progress.set(done, to_run),
@@ -275,6 +281,9 @@ fn print_event(progress: &Progress, event: Event) {
             let error = jug_core::store::mask_credentials_in(&error);
             say(format!("jug-host: warning: could not renew our leases: {error}"))
         }
+        Event::Stopping { in_flight } => {
+            say(super::waits::stopping(signal.load(Ordering::SeqCst), &in_flight))
+        }
     }
 }
 
@@ -284,10 +293,13 @@ fn stop_on_signals() -> anyhow::Result<(Arc<AtomicBool>, Arc<AtomicUsize>)> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let stop = Arc::new(AtomicBool::new(false));
     let which = Arc::new(AtomicUsize::new(0));
+    // In this order (signal-hook runs a signal's actions in the order registered): the exit
+    // checks `stop` before this signal sets it, and `which` is set before `stop`, so whoever
+    // sees `stop` can name the signal.
     for signal in [SIGINT, SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, stop.clone())?;
-        signal_hook::flag::register(signal, stop.clone())?;
         signal_hook::flag::register_usize(signal, which.clone(), signal as usize)?;
+        signal_hook::flag::register(signal, stop.clone())?;
     }
     Ok((stop, which))
 }

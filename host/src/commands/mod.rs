@@ -12,9 +12,11 @@ mod explain;
 mod invalidate;
 mod log;
 mod manual;
+mod rerun;
 mod status;
 mod value;
 mod verify;
+mod waits;
 mod webstatus;
 
 use std::io::Write as _;

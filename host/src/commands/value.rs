@@ -36,9 +36,9 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
             }
             Stored::Missing => {
                 eprintln!(
-                    "jug-host: {name} (key {}) has no result yet; run `jug-host execute {}` first",
+                    "jug-host: {name} (key {}) has no result yet; run `{}` first",
                     key.short(),
-                    args.graph.graph.display()
+                    super::rerun::execute_command(&args.graph, &args.builder)
                 );
                 return Ok(exit_code::NOT_DONE);
             }
@@ -46,8 +46,8 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
                 // Removing it is what lets the next `execute` compute it again.
                 Store::open(&loaded.store, Access::ReadWrite)?.delete_result(&key)?;
                 return Err(anyhow::Error::new(damaged).context(format!(
-                    "{name}: removed the damaged result; run `jug-host execute {}` to recompute it",
-                    args.graph.graph.display()
+                    "{name}: removed the damaged result; run `{}` to recompute it",
+                    super::rerun::execute_command(&args.graph, &args.builder)
                 )));
             }
         }

@@ -170,8 +170,14 @@ impl Context<'_> {
                     state.collided[task as usize] = true;
                 }
                 state.collisions += 1;
-                if let Some(expires) = lease.map(|l| l.expires()) {
-                    state.next_expiry = Some(state.next_expiry.map_or(expires, |e| e.min(expires)));
+                match lease {
+                    Some(lease) => {
+                        let expires = lease.expires();
+                        state.next_expiry = Some(state.next_expiry.map_or(expires, |e| e.min(expires)));
+                        state.holders.insert(shard, lease.record);
+                    }
+                    // Changed hands too fast to read: whoever we saw before holds it no more.
+                    None => drop(state.holders.remove(&shard)),
                 }
                 if state.ready.is_empty() && state.running == 0 {
                     self.shared.idle.notify_one();

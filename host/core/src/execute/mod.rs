@@ -32,6 +32,7 @@ mod run;
 mod waiting;
 
 pub use run::run_task;
+pub use waiting::GaveUp;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -131,6 +132,11 @@ pub enum Event {
     RenewalFailed {
         error: String,
     },
+    /// The stop flag (a signal) was seen: no task starts from now on; the tasks running
+    /// (their names) finish and are committed. Sent once per run.
+    Stopping {
+        in_flight: Vec<String>,
+    },
 }
 
 /// What `execute` did.
@@ -152,6 +158,9 @@ pub struct Report {
     pub marked_failed: usize,
     /// Tasks not run because an earlier key's result was reused (counted in `loaded`).
     pub reused: usize,
+    /// Why selected tasks were left unfinished when nothing stopped the run: what it gave up
+    /// waiting for.
+    pub gave_up: Option<GaveUp>,
 }
 
 /// Runs every selected task of `graph` that has no stored result.
@@ -204,6 +213,7 @@ pub fn execute(
         stopped_early: state.stopped_early.clone(),
         marked_failed: state.marked_failed,
         reused: state.reused,
+        gave_up: state.gave_up.clone(),
     })
 }
 
@@ -291,6 +301,9 @@ struct State {
     committed: usize,
     /// When the first lease of a task held elsewhere expires, as far as we saw.
     next_expiry: Option<SystemTime>,
+    /// Who held each shard we found held elsewhere, at the last try (for `gave_up`).
+    holders: HashMap<u8, LockRecord>,
+    gave_up: Option<GaveUp>,
     /// Seeded from the owner id, for collision jumps.
     random: fastrand::Rng,
     stopping: bool,
@@ -401,6 +414,8 @@ impl Shared {
                 to_run,
                 committed: 0,
                 next_expiry: None,
+                holders: HashMap::new(),
+                gave_up: None,
                 random: fastrand::Rng::with_seed(u64::from_le_bytes(
                     blake3::hash(options.owner.as_bytes()).as_bytes()[..8].try_into().unwrap(),
                 )),

@@ -135,6 +135,7 @@ fn a_failure_stops_the_run_unless_keep_going_which_still_skips_its_dependents() 
     assert_eq!(report.failed[0].1, broken);
     assert_eq!((value(&store, &after), value(&store, &independent)), (None, None));
     assert_eq!(report.unfinished, 3);
+    assert_eq!(report.gave_up, None, "stopped by the failure, it gave up on nothing");
 
     // --keep-going: the independent task runs; the dependent cannot.
     let store = memory();
@@ -143,6 +144,9 @@ fn a_failure_stops_the_run_unless_keep_going_which_still_skips_its_dependents() 
     assert_eq!(value(&store, &independent), Some(encode(3)));
     assert_eq!(value(&store, &after), None);
     assert_eq!(report.unfinished, 2, "the failed task and the one behind it have no result");
+    let gave_up = report.gave_up.expect("the dependent was left for want of its input");
+    assert_eq!((gave_up.behind_failed, gave_up.failed), (1, vec![graph.name(0).to_owned()]));
+    assert!(gave_up.held.is_empty());
 }
 
 #[test]
@@ -187,6 +191,10 @@ fn an_expired_lease_is_taken_over_and_a_live_one_waited_for() {
     let report = execute(&graph, &store, &runner, &patient, &|_| {}).unwrap();
     assert_eq!((report.unfinished, total(&report.executed)), (1, 0));
     assert!(runner.ran.lock().unwrap().is_empty());
+    // It says what it gave up on: the task, and who holds it.
+    let gave_up = report.gave_up.expect("the run gave up waiting");
+    assert_eq!(gave_up.held, [(graph.name(0).to_owned(), Some(live))]);
+    assert_eq!((gave_up.behind_held, gave_up.behind_excluded, gave_up.behind_failed), (0, 0, 0));
 }
 
 /// 500 independent tasks, all ready at once: each shard is leased once, its ready tasks run

@@ -26,6 +26,7 @@ impl Context<'_> {
         let mut idle_since: Option<Instant> = None;
         let mut progress_seen = 0;
         let mut pause = cycle.min(FIRST_LOOK);
+        let mut told_stop = false;
         let mut state = self.shared.lock();
         loop {
             if state.progress != progress_seen {
@@ -35,9 +36,21 @@ impl Context<'_> {
             }
             if self.options.stop.load(Ordering::SeqCst) {
                 state.stopping = true;
+                if !std::mem::replace(&mut told_stop, true) {
+                    let in_flight = self.running_names(&state);
+                    drop(state);
+                    (self.on_event)(Event::Stopping { in_flight });
+                    state = self.shared.lock();
+                    continue;
+                }
             }
             let idle = state.ready.is_empty() && state.running == 0;
-            if state.stopping && state.running == 0 || idle && !self.worth_waiting(&state) {
+            if state.stopping && state.running == 0 {
+                break;
+            }
+            if idle && !self.worth_waiting(&state) {
+                // Nothing another worker does can help: what is left waits on failures.
+                state.gave_up = self.gave_up(&state);
                 break;
             }
             if !idle {
@@ -52,6 +65,7 @@ impl Context<'_> {
             }
             let waited = idle_since.get_or_insert_with(Instant::now).elapsed();
             if waited >= budget {
+                state.gave_up = self.gave_up(&state);
                 break;
             }
             let until_expiry = state
@@ -126,6 +140,55 @@ impl Context<'_> {
         })
     }
 
+    /// The names of the tasks running now.
+    fn running_names(&self, state: &State) -> Vec<String> {
+        let running = (0..self.graph.len()).filter(|&i| state.phase[i] == Phase::Running);
+        running.map(|i| self.graph.name(i).to_owned()).collect()
+    }
+
+    /// What the run leaves unfinished although nothing stopped it, and on what each task
+    /// waits; None when every selected task is done (or failed, which was reported then).
+    fn gave_up(&self, state: &State) -> Option<GaveUp> {
+        let mut gave_up = GaveUp::default();
+        let mut blocker = vec![Blocker::Nothing; self.graph.len()];
+        for i in 0..self.graph.len() {
+            let name = || self.graph.name(i).to_owned();
+            blocker[i] = match state.phase[i] {
+                Phase::Done => Blocker::Nothing,
+                Phase::Excluded => Blocker::Excluded,
+                Phase::Failed => Blocker::Failed,
+                Phase::HeldElsewhere => {
+                    let holder = state.holders.get(&shard_of(&self.graph.task(i).key)).cloned();
+                    gave_up.held.push((name(), holder));
+                    Blocker::Held
+                }
+                Phase::Todo | Phase::Running => {
+                    // Dependencies come before their dependents in a graph.
+                    let deps = &self.graph.task(i).dependencies;
+                    let worst = deps.iter().map(|&d| blocker[d as usize]).max().unwrap_or(Blocker::Nothing);
+                    match worst {
+                        Blocker::Failed => gave_up.behind_failed += 1,
+                        Blocker::Held => gave_up.behind_held += 1,
+                        Blocker::Excluded => gave_up.behind_excluded += 1,
+                        Blocker::Nothing => {}
+                    }
+                    let excluded =
+                        deps.iter().map(|&d| d as usize).filter(|&d| state.phase[d] == Phase::Excluded);
+                    for d in excluded {
+                        push_new(&mut gave_up.excluded, self.graph.name(d));
+                    }
+                    for d in deps.iter().map(|&d| d as usize).filter(|&d| state.phase[d] == Phase::Failed) {
+                        push_new(&mut gave_up.failed, self.graph.name(d));
+                    }
+                    worst
+                }
+            };
+        }
+        let blocked =
+            gave_up.held.len() + gave_up.behind_held + gave_up.behind_excluded + gave_up.behind_failed;
+        (blocked > 0).then_some(gave_up)
+    }
+
     /// Takes in results other workers stored meanwhile, and retries tasks they held.
     fn refresh(&self, state: &mut State, results: &std::collections::HashSet<Key>) {
         state.next_expiry = None;
@@ -158,6 +221,40 @@ impl Context<'_> {
             }
             std::thread::sleep((deadline - now).min(Duration::from_millis(100)));
         }
+    }
+}
+
+/// What a run gave up on: the selected tasks it left without a result although nothing stopped
+/// it (no signal, no failure without `keep_going`, no early exit), by what each waited for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GaveUp {
+    /// Tasks another worker held at the last look: the name, and that worker's lock record
+    /// (None when the lock changed hands too fast to read).
+    pub held: Vec<(String, Option<LockRecord>)>,
+    /// Tasks that need (directly or not) the result of a held task.
+    pub behind_held: usize,
+    /// Tasks that need the result of a task this run does not select (`--name`/`--pattern`)
+    /// and no other worker stored, and the names of those tasks.
+    pub behind_excluded: usize,
+    pub excluded: Vec<String>,
+    /// Tasks that need the result of a task that failed (here, or marked failed by an earlier
+    /// `--keep-failed` run), and the names of those tasks.
+    pub behind_failed: usize,
+    pub failed: Vec<String>,
+}
+
+/// What keeps a task from running, worst last: a failure outlasts any wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Blocker {
+    Nothing,
+    Excluded,
+    Held,
+    Failed,
+}
+
+fn push_new(names: &mut Vec<String>, name: &str) {
+    if !names.iter().any(|n| n == name) {
+        names.push(name.to_owned());
     }
 }
 
