@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub use jug_host::exit_code::ExitCode;
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_owned()
@@ -500,20 +502,32 @@ pub struct Run {
 }
 
 impl Run {
-    /// Asserts the exit code, showing everything on mismatch.
+    /// jug-host's exit code, if it exited with one (not killed by a signal, not a panic's 101).
+    pub fn exit(&self) -> Option<ExitCode> {
+        ExitCode::from_code(self.code)
+    }
+
+    /// Asserts jug-host's exit code, showing everything on mismatch.
     #[track_caller]
-    pub fn expect_code(self, code: i32) -> Run {
+    pub fn expect_code(self, code: ExitCode) -> Run {
+        self.expect_status(code.code())
+    }
+
+    /// Asserts the exit status of another program (jug-py, jug-js, cargo-jug, Python…),
+    /// whose codes are its own.
+    #[track_caller]
+    pub fn expect_status(self, status: i32) -> Run {
         assert_eq!(
-            self.code, code,
+            self.code, status,
             "unexpected exit code {}\nstdout:\n{}\nstderr:\n{}",
             self.code, self.stdout, self.stderr
         );
         self
     }
 
-    /// Asserts a failure reported as exactly one line on stderr that mentions `needle`.
+    /// Asserts a jug-host failure reported as exactly one line on stderr that mentions `needle`.
     #[track_caller]
-    pub fn expect_one_line_error(self, code: i32, needle: &str) -> Run {
+    pub fn expect_one_line_error(self, code: ExitCode, needle: &str) -> Run {
         let run = self.expect_code(code);
         let lines: Vec<&str> = run.stderr.lines().collect();
         assert_eq!(lines.len(), 1, "expected a one-line error, got:\n{}", run.stderr);

@@ -7,6 +7,7 @@ use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::process::Command;
 
+use crate::util::ExitCode;
 use crate::util::{Running, TestDir};
 
 /// A process that is stopped however the test ends, so a failed assertion leaves no server.
@@ -132,7 +133,12 @@ fn a_browser_sees_a_run_progress_fail_and_its_graph() {
     chromium(&dir, &url, Some(&dir.join("webstatus-running.png")));
     let during = chromium(&dir, &url, None);
     let finished = worker.0.take().expect("the worker").wait();
-    assert_eq!(finished.code, 1, "the worker reports the failed task:\n{}", finished.stderr);
+    assert_eq!(
+        finished.exit(),
+        Some(ExitCode::NotDone),
+        "the worker reports the failed task:\n{}",
+        finished.stderr
+    );
 
     let after = chromium(&dir, &url, None);
     chromium(&dir, &url, Some(&dir.join("webstatus.png")));

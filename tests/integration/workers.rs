@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use jug_core::store::{Access, Store, StoreLocation};
 
+use crate::util::ExitCode;
 use crate::util::{Backend, TestDir, count, each_backend, workspace};
 
 each_backend!(four_workers_share_ten_thousand_tasks, a_worker_killed_mid_task_is_taken_over);
@@ -32,7 +33,7 @@ fn four_workers_share_ten_thousand_tasks(backend: Backend) {
                 .spawn()
         })
         .collect();
-    let runs: Vec<_> = workers.into_iter().map(|w| w.wait().expect_code(0)).collect();
+    let runs: Vec<_> = workers.into_iter().map(|w| w.wait().expect_code(ExitCode::Ok)).collect();
 
     let executed: usize = runs.iter().map(|r| count(&r.stdout, "Executed:", "tasks")).sum();
     let duplicates: usize = runs.iter().map(|r| count(&r.stdout, "", "duplicate execution")).sum();
@@ -42,10 +43,10 @@ fn four_workers_share_ten_thousand_tasks(backend: Backend) {
     assert!(took_part >= 2, "the workers shared the work: {runs:?}");
 
     let status = dir.jug(&args(&["status", "bench.wasm", "--short"], &store)).arg_words(&["10000"]).run();
-    assert_eq!(status.expect_code(0).stdout, "All tasks complete (10000 tasks).\n");
+    assert_eq!(status.expect_code(ExitCode::Ok).stdout, "All tasks complete (10000 tasks).\n");
     // Every result reads back intact (a damaged one would fail `value`) and is right.
     let values = dir.jug(&args(&["value", "bench.wasm", "double"], &store)).arg_words(&["10000"]).run();
-    let values = values.expect_code(0);
+    let values = values.expect_code(ExitCode::Ok);
     let expected: String = (0..10_000u64).map(|i| format!("{}\n", 2 * i)).collect();
     assert!(values.stdout == expected, "some value is wrong");
     assert!(open_store(&dir, &store, "bench.jugdata").list_locks().unwrap().is_empty(), "locks were left");
@@ -75,17 +76,24 @@ fn a_worker_killed_mid_task_is_taken_over(backend: Backend) {
 
     // Once the leases run out, status tells them apart from live ones.
     std::thread::sleep(Duration::from_millis(2600));
-    let status = dir.jug(&args(&["status", "tasks.wasm"], &store)).arg_words(&graph).run().expect_code(1);
+    let status = dir
+        .jug(&args(&["status", "tasks.wasm"], &store))
+        .arg_words(&graph)
+        .run()
+        .expect_code(ExitCode::NotDone);
     assert!(status.stdout.contains("expired lease"), "{}", status.stdout);
 
     let started = Instant::now();
-    let rescuer = dir.jug(&execute).arg_words(&graph).run().expect_code(0);
+    let rescuer = dir.jug(&execute).arg_words(&graph).run().expect_code(ExitCode::Ok);
     assert!(rescuer.stdout.contains("taken over from"), "{rescuer:?}");
     assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
 
     let done = dir.jug(&args(&["status", "tasks.wasm", "--short"], &store)).arg_words(&graph).run();
-    assert_eq!(done.expect_code(0).stdout, "All tasks complete (24 tasks).\n");
-    dir.jug(&args(&["value", "tasks.wasm", "spin"], &store)).arg_words(&graph).run().expect_code(0);
+    assert_eq!(done.expect_code(ExitCode::Ok).stdout, "All tasks complete (24 tasks).\n");
+    dir.jug(&args(&["value", "tasks.wasm", "spin"], &store))
+        .arg_words(&graph)
+        .run()
+        .expect_code(ExitCode::Ok);
     assert!(opened.list_locks().unwrap().is_empty(), "the dead worker's locks were left behind");
 }
 
@@ -112,12 +120,12 @@ fn the_cluster_recipe_shares_one_bucket_between_background_workers() {
         .collect();
     let mut executed = 0;
     for (dir, pod) in pods {
-        let run = pod.wait().expect_code(0);
+        let run = pod.wait().expect_code(ExitCode::Ok);
         executed += count(&run.stdout, "Executed:", "tasks");
         assert!(!dir.join("tasks.jugdata").exists(), "nothing is stored in the pod");
     }
     assert_eq!(executed, 30);
     let watcher = TestDir::with_guest("cluster-watcher", "tasks.wasm");
     let status = watcher.jug(&["status", "tasks.wasm", "--short", "--store", &store]).arg_words(&graph).run();
-    assert_eq!(status.expect_code(0).stdout, "All tasks complete (30 tasks).\n");
+    assert_eq!(status.expect_code(ExitCode::Ok).stdout, "All tasks complete (30 tasks).\n");
 }
