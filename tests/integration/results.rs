@@ -4,6 +4,9 @@
 use crate::util::ExitCode;
 use crate::util::TestDir;
 use crate::util::sealed;
+use crate::util::{Backend, each_backend, with_store};
+
+each_backend!(an_empty_result_is_not_complete_and_is_computed_again);
 
 #[test]
 fn task_output_is_captured_in_the_store() {
@@ -274,4 +277,55 @@ fn a_planted_result_nested_too_deeply_is_an_error_not_a_crash() {
         run.stderr
     );
     assert_eq!(run.stdout, "Executed:  0 tasks\nLoaded:  1 tasks\n** Total: 1 tasks.\n");
+}
+
+/// What a store holds once `key`'s result is no result: status and check say it is not done,
+/// from the listing alone; execute computes it again, and its value is right afterwards.
+fn is_computed_again(dir: &TestDir, store: &[String]) {
+    let status = dir.jug(&with_store(&["status", "primes.wasm", "--short"], store)).run();
+    let status = status.expect_code(ExitCode::NotDone);
+    assert_eq!(status.stdout, "1 tasks waiting to be run, 0 failed, 100 complete, (none active).\n");
+    dir.jug(&with_store(&["check", "primes.wasm"], store)).run().expect_code(ExitCode::NotDone);
+    let run = dir.jug(&with_store(&["execute", "primes.wasm", "--short"], store)).run();
+    let run = run.expect_code(ExitCode::Ok);
+    assert_eq!(run.stdout, "Executed:  1 tasks\nLoaded:  100 tasks\n** Total: 101 tasks.\n");
+    let value = dir.jug(&with_store(&["value", "primes.wasm", "count_primes"], store)).run();
+    assert_eq!(value.expect_code(ExitCode::Ok).stdout, "25\n");
+    dir.jug(&with_store(&["check", "primes.wasm"], store)).run().expect_code(ExitCode::Ok);
+}
+
+/// A result cut to 0 bytes (a full disk, a copy gone wrong) is not Complete, on every
+/// backend: a sound result is never smaller than its envelope's header.
+fn an_empty_result_is_not_complete_and_is_computed_again(backend: Backend) {
+    let dir = TestDir::with_guest(&format!("empty-result-{backend:?}"), "primes.wasm");
+    let store = backend.store_args("empty-result");
+    dir.jug(&with_store(&["execute", "primes.wasm"], &store)).run().expect_code(ExitCode::Ok);
+    let value = dir.jug(&with_store(&["value", "primes.wasm", "count_primes", "--json"], &store)).run();
+    let json: serde_json::Value = serde_json::from_str(&value.expect_code(ExitCode::Ok).stdout).unwrap();
+    let key = json[0]["key"].as_str().unwrap();
+    dir.overwrite_result_at(&dir.store_location(&store, "primes.jugdata"), key, b"");
+    is_computed_again(&dir, &store);
+}
+
+/// A result file this process cannot read is not Complete either. Tests run as root, whom
+/// permission bits do not stop, so the unreadable file here is a link to nothing; as another
+/// user, a file without read permission is tried too.
+#[test]
+fn an_unreadable_result_file_is_not_complete_and_is_computed_again() {
+    let dir = TestDir::with_guest("unreadable-result", "primes.wasm");
+    dir.jug(&["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok);
+    let key = key_of(&dir, "primes.wasm", "count_primes", &[]);
+    let file = dir.join("primes.jugdata/results").join(&key[..2]).join(&key);
+    // Stored alone (the packed copy removed), so that the result is a file of its own.
+    dir.overwrite_result("primes.jugdata", &key, &sealed(1, b"\x18\x19"));
+    std::fs::remove_file(&file).unwrap();
+    std::os::unix::fs::symlink(dir.join("nowhere"), &file).unwrap();
+    is_computed_again(&dir, &[]);
+
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        dir.overwrite_result("primes.jugdata", &key, &sealed(1, b"\x18\x19"));
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o200)).unwrap();
+        is_computed_again(&dir, &[]);
+    }
 }
