@@ -70,20 +70,3 @@ pub struct NoMatch {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
-
-/// An error and its causes on one line, `what failed: why`. Causes whose text an outer
-/// message already quotes (object_store and reqwest errors quote their sources) are left out
-/// rather than repeated.
-pub fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        let text = next.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        cause = next.source();
-    }
-    line
-}

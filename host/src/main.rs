@@ -76,11 +76,11 @@ fn init_logs(habits: &cli::JugHabits) {
         .init();
 }
 
-/// The error and its causes on a single line (see `errors::with_causes`). A library's message
+/// The error and its causes on a single line (see `jug_core::error_line`). A library's message
 /// may quote a URL it was given, so passwords in URLs are masked here, whatever the error came
 /// from.
 fn one_line(error: &errors::Error) -> String {
-    let line = errors::with_causes(error);
+    let line = jug_core::error_line(error);
     // Errors quote guest text (a builder's message), which must not reach the terminal raw.
     jug_core::text::one_line(&jug_core::store::mask_credentials_in(&line.replace('\n', " "))).into_owned()
 }

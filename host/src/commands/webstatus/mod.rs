@@ -144,7 +144,7 @@ impl Refresher {
                 // look, and say why it is not moving.
                 Err(e) => {
                     let mut stale = self.last.clone();
-                    let why = jug_core::store::mask_credentials_in(&crate::errors::with_causes(&e));
+                    let why = jug_core::store::mask_credentials_in(&jug_core::error_line(&e));
                     stale["error"] = format!("cannot read the store: {why}").into();
                     stale
                 }
