@@ -52,9 +52,9 @@ pub(super) struct Tombstones {
 pub(super) struct Index {
     /// Entry tables read so far, by pack path (packs never change).
     tables: HashMap<Arc<str>, Arc<[Entry]>>,
-    /// The packs the listings showed, by bucket, and the size of each (0: unreadable).
+    /// The packs the listings showed, by bucket, and the size of each (`None`: unreadable).
     listed: HashMap<u8, Vec<Arc<str>>>,
-    pack_sizes: HashMap<Arc<str>, u64>,
+    pack_sizes: HashMap<Arc<str>, Option<u64>>,
     /// Tombstone objects read, and the `(pack, key)` entries they remove.
     tombstone_files: HashMap<String, Tombstones>,
     dead: HashSet<(Arc<str>, Key)>,
@@ -101,10 +101,11 @@ impl Index {
         }
         self.consolidated.retain(|id, _| indexes.contains(id));
         let mut listed: HashMap<u8, Vec<Arc<str>>> = HashMap::new();
-        for (path, size) in &packs {
+        self.pack_sizes.clear();
+        for (path, size) in packs {
             if let Some(bucket) = path.split('/').next().and_then(parse_bucket) {
                 let path: Arc<str> = Arc::from(format!("packs/{path}"));
-                self.pack_sizes.insert(path.clone(), size.unwrap_or(0));
+                self.pack_sizes.insert(path.clone(), size);
                 listed.entry(bucket).or_default().push(path);
             }
         }
@@ -128,7 +129,6 @@ impl Index {
             }
         }
         self.listed = listed;
-        self.pack_sizes.retain(|path, _| self.listed.values().flatten().any(|p| p == path));
         self.index_listing = indexes;
         self.note_alone(&alone);
         self.loaded = true;
@@ -144,7 +144,7 @@ impl Index {
             let mut paths: Vec<Arc<str>> = Vec::new();
             for (path, size) in backend.list_sized(&prefix)? {
                 let path: Arc<str> = Arc::from(format!("{prefix}/{path}"));
-                self.pack_sizes.insert(path.clone(), size.unwrap_or(0));
+                self.pack_sizes.insert(path.clone(), size);
                 paths.push(path);
             }
             let mut complete = true;
@@ -196,10 +196,10 @@ impl Index {
         (self.alone, self.unsound) = (alone, unsound);
     }
 
-    /// Whether the listing saw a pack we can read (a dangling link or an unreadable file is
-    /// not read: its entries all lie past its size, 0, so it holds nothing).
+    /// Whether the listing saw a pack we can read: a dangling link or an unreadable file is
+    /// not read, and holds nothing (see `live_entries`).
     fn readable(&self, path: &Arc<str>) -> bool {
-        self.pack_sizes.get(path).is_none_or(|&size| size > 0)
+        self.pack_sizes.get(path) != Some(&None)
     }
 
     /// The live entries of a pack, or none if any entry ends past its listed size: a pack cut
@@ -207,7 +207,8 @@ impl Index {
     /// one that a consolidated index describes, or that was cut after its table was read.
     fn live_entries<'a>(&'a self, path: &'a Arc<str>) -> impl Iterator<Item = &'a Entry> + 'a {
         let table = self.tables.get(path).map(|t| &t[..]).unwrap_or_default();
-        let size = self.pack_sizes.get(path).copied();
+        // Our own packs are not listed: their size is what we wrote.
+        let size = self.pack_sizes.get(path).map(|size| size.unwrap_or(0));
         let whole = table.iter().all(|e| size.is_none_or(|n| e.offset.saturating_add(e.len) <= n));
         let table = if whole { table } else { &[] };
         table.iter().filter(move |e| !self.dead.contains(&(path.clone(), e.key)))

@@ -220,9 +220,10 @@ fn write_replacing(to: &Path, bytes: &[u8], unique: &str) -> std::io::Result<()>
     })
 }
 
-/// The files below `dir`, relative to it, by reading directories only (no `stat` per file).
+/// The files below `dir`, relative to it, by reading directories only (no `stat` per file);
+/// with `sized`, each with its size if we can read it (a `stat` and an `access` per file: what
+/// is listed so is the packs and the few results stored alone, not a file per result).
 /// Temporary files (a leading `.`) are not objects yet, and are left out.
-/// The files below `dir`, with (if `sized`) the size of each that we can read.
 fn list_files(dir: &Path, sized: bool) -> std::io::Result<Vec<(String, Option<u64>)>> {
     let mut files = Vec::new();
     let mut pending = vec![(dir.to_path_buf(), String::new())];
