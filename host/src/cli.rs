@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 /// Run Jug task graphs compiled to WebAssembly components: every task in its own sandbox,
 /// every result stored under a hash of its code and inputs, shared through one store.
 #[derive(Debug, Parser)]
-#[command(name = "jug-host", version, about, max_term_width = 100, after_long_help = ENVIRONMENT)]
+#[command(name = "jug-host", version, about, max_term_width = 100, after_long_help = epilogue())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -43,6 +43,11 @@ fn verbose_level(text: &str) -> Result<&'static str, String> {
         "error" | "critical" => Ok("error"),
         _ => Err(format!("expected a level: debug, info, warning, error or critical, got `{text}`")),
     }
+}
+
+/// What `--help` (and the man page) ends with: the environment, then the exit codes.
+fn epilogue() -> String {
+    format!("{ENVIRONMENT}\n{}", jug_host::exit_code::ExitCode::help_text())
 }
 
 /// The ENVIRONMENT section of `--help` (and of the man page): every variable jug-host reads.
@@ -380,7 +385,7 @@ pub struct TaskNames {
 
 impl TaskNames {
     /// The name selector, if a name or a pattern was given (`--key` alone looks at every task).
-    pub fn selector(&self) -> anyhow::Result<Option<jug_core::select::Selector>> {
+    pub fn selector(&self) -> Result<Option<jug_core::select::Selector>, jug_core::select::SelectError> {
         use jug_core::select::Selector;
         Ok(match (&self.name, &self.pattern) {
             (Some(name), _) => Some(Selector::name(name)?),

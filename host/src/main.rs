@@ -2,18 +2,20 @@
 //!
 //! Each subcommand is one file in `commands/`; they all start the same way (load the
 //! component, build the graph, open the store) and differ in what they do with it. Errors
-//! travel as `anyhow` values carrying the library's error types, and `exit_code::for_error`
-//! turns them into the documented exit codes. What they print is laid out here, not in the
-//! libraries: `table` (Jug's summary tables) and `json` (stored values for `value`).
+//! travel as [`errors::Error`], one variant per kind, and `ExitCode::of` turns them into the
+//! documented exit codes (both in this package's library, which the integration tests use).
+//! What they print is laid out here, not in the libraries: `table` (Jug's summary tables) and
+//! `json` (stored values for `value`).
 
 mod cli;
 mod commands;
 mod config;
-mod errors;
-mod exit_code;
 mod json;
 mod progress;
 mod table;
+
+use jug_host::exit_code::ExitCode;
+use jug_host::{errors, exit_code};
 
 use std::io::Write as _;
 
@@ -23,29 +25,29 @@ fn main() {
         Ok(cli) => cli,
         Err(config::Error::Clap(e)) if e.use_stderr() => {
             eprintln!("jug-host: {}", usage_line(&e));
-            std::process::exit(exit_code::USAGE);
+            std::process::exit(ExitCode::Usage.code());
         }
         // --help, --version
         Err(config::Error::Clap(e)) => {
             let _ = e.print();
-            std::process::exit(exit_code::OK);
+            std::process::exit(ExitCode::Ok.code());
         }
         Err(config::Error::Config(line)) => {
             eprintln!("jug-host: {}", jug_core::store::mask_credentials_in(&line));
-            std::process::exit(exit_code::USAGE);
+            std::process::exit(ExitCode::Usage.code());
         }
     };
     init_logs(&cli.jug);
     let code = match commands::run(cli.command) {
         Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => exit_code::OK,
+        Err(errors::Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::Ok,
         Err(e) => {
             eprintln!("jug-host: {}", one_line(&e));
-            exit_code::for_error(&e)
+            ExitCode::of(&e)
         }
     };
     let _ = std::io::stdout().flush();
-    std::process::exit(code);
+    std::process::exit(code.code());
 }
 
 /// Logs go to stderr, filtered by RUST_LOG if set, else by `--debug` (jug-host's own crates at
@@ -74,19 +76,11 @@ fn init_logs(habits: &cli::JugHabits) {
         .init();
 }
 
-/// The error and its causes on a single line: `what failed: why`. Causes whose text an
-/// outer message already quotes (object_store and reqwest errors quote their sources) are
-/// left out rather than repeated. A library's message may quote a URL it was given, so
-/// passwords in URLs are masked here, whatever the error came from.
-fn one_line(error: &anyhow::Error) -> String {
-    let mut line = error.to_string();
-    for cause in error.chain().skip(1) {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-    }
+/// The error and its causes on a single line (see `jug_core::error_line`). A library's message
+/// may quote a URL it was given, so passwords in URLs are masked here, whatever the error came
+/// from.
+fn one_line(error: &errors::Error) -> String {
+    let line = jug_core::error_line(error);
     // Errors quote guest text (a builder's message), which must not reach the terminal raw.
     jug_core::text::one_line(&jug_core::store::mask_credentials_in(&line.replace('\n', " "))).into_owned()
 }
@@ -99,11 +93,4 @@ fn usage_line(error: &clap::Error) -> String {
     let message = message.strip_prefix("error: ").unwrap_or(message);
     let words: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     format!("{} (try --help)", words.join(" "))
-}
-
-/// `jug-host status … | head` must not complain when `head` exits.
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

@@ -1,5 +1,6 @@
 //! Bad input: one clear line on stderr, a documented exit code, and a store left as it was.
 
+use crate::util::ExitCode;
 use crate::util::TestDir;
 
 fn snapshot(dir: &TestDir) -> Vec<(String, std::time::SystemTime)> {
@@ -9,7 +10,7 @@ fn snapshot(dir: &TestDir) -> Vec<(String, std::time::SystemTime)> {
 /// A directory with an executed primes store, and bad graph files beside it.
 fn populated(name: &str) -> TestDir {
     let dir = TestDir::with_guest(name, "primes.wasm");
-    dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
+    dir.jug(&["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     dir
 }
 
@@ -30,7 +31,9 @@ fn unusable_graph_files_are_refused() {
     ] {
         for command in ["status", "execute"] {
             // Point every command at the primes store: it must come out untouched.
-            dir.jug(&[command, file, "--store", "primes.jugdata"]).run().expect_one_line_error(3, needle);
+            dir.jug(&[command, file, "--store", "primes.jugdata"])
+                .run()
+                .expect_one_line_error(ExitCode::BadGraph, needle);
         }
         let stem = file.trim_end_matches(".wasm");
         assert!(!dir.join(&format!("{stem}.jugdata")).exists(), "{file} created a store");
@@ -50,9 +53,14 @@ fn bad_store_urls_are_refused() {
         ("redis://:99999", "needs a host"),
         ("redis://127.0.0.1:99999/", "port of a redis:// URL"),
     ] {
-        dir.jug(&["execute", "primes.wasm", "--store", url]).run().expect_one_line_error(5, needle);
+        dir.jug(&["execute", "primes.wasm", "--store", url])
+            .run()
+            .expect_one_line_error(ExitCode::Store, needle);
     }
-    dir.jug(&["status", "primes.wasm"]).env("JUG_STORE", "s4://x").run().expect_one_line_error(5, "s4");
+    dir.jug(&["status", "primes.wasm"])
+        .env("JUG_STORE", "s4://x")
+        .run()
+        .expect_one_line_error(ExitCode::Store, "s4");
 }
 
 #[test]
@@ -61,14 +69,16 @@ fn unknown_task_names_are_refused() {
     let before = snapshot(&dir);
     dir.jug(&["invalidate", "primes.wasm", "--name", "is_prim"])
         .run()
-        .expect_one_line_error(6, "--name 'is_prim'");
-    dir.jug(&["execute", "primes.wasm", "--name", "nope"]).run().expect_one_line_error(6, "primes.is_prime");
+        .expect_one_line_error(ExitCode::NoMatch, "--name 'is_prim'");
+    dir.jug(&["execute", "primes.wasm", "--name", "nope"])
+        .run()
+        .expect_one_line_error(ExitCode::NoMatch, "primes.is_prime");
     dir.jug(&["value", "primes.wasm", "--pattern", "/^x/"])
         .run()
-        .expect_one_line_error(6, "--pattern '/^x/'");
+        .expect_one_line_error(ExitCode::NoMatch, "--pattern '/^x/'");
     dir.jug(&["value", "primes.wasm", "--pattern", "/(/"])
         .run()
-        .expect_one_line_error(2, "invalid regular expression");
+        .expect_one_line_error(ExitCode::Usage, "invalid regular expression");
     assert_eq!(snapshot(&dir), before);
 }
 
@@ -79,9 +89,9 @@ fn builder_errors_are_refused() {
     let before = snapshot(&dir);
     dir.jug(&["execute", "primes.wasm", "--", "-5"])
         .run()
-        .expect_one_line_error(4, "expected a number N, got `-5`");
+        .expect_one_line_error(ExitCode::BuildFailed, "expected a number N, got `-5`");
     dir.jug(&["execute", "raw.wasm", "--", "bad-template"]).run().expect_one_line_error(
-        4,
+        ExitCode::BuildFailed,
         "the arguments of `unsorted` are not deterministic CBOR: integer or length not in its shortest form",
     );
     assert!(!dir.join("raw.jugdata").exists());
@@ -91,19 +101,19 @@ fn builder_errors_are_refused() {
 #[test]
 fn usage_errors_exit_2() {
     let dir = TestDir::new("usage");
-    dir.jug(&["execute"]).run().expect_code(2);
-    dir.jug(&["frobnicate", "x.wasm"]).run().expect_code(2);
-    dir.jug(&["execute", "x.wasm", "-j", "0"]).run().expect_code(2);
-    dir.jug(&["execute", "x.wasm", "--name", "a", "--pattern", "b"]).run().expect_code(2);
-    dir.jug(&["execute", "x.wasm", "--wait-cycle-time", "-1"]).run().expect_code(2);
+    dir.jug(&["execute"]).run().expect_code(ExitCode::Usage);
+    dir.jug(&["frobnicate", "x.wasm"]).run().expect_code(ExitCode::Usage);
+    dir.jug(&["execute", "x.wasm", "-j", "0"]).run().expect_code(ExitCode::Usage);
+    dir.jug(&["execute", "x.wasm", "--name", "a", "--pattern", "b"]).run().expect_code(ExitCode::Usage);
+    dir.jug(&["execute", "x.wasm", "--wait-cycle-time", "-1"]).run().expect_code(ExitCode::Usage);
     // A negative value is a bad value, not clap's "found '-1'; use `-- -1`" (which would pass
     // it to the graph builder).
     for (option, value) in [("--lease", "-1s"), ("--timeout", "-5s"), ("-j", "-2")] {
         let run = dir.jug(&["execute", "x.wasm", option, value]).run();
-        let run = run.expect_one_line_error(2, &format!("got `{value}`"));
+        let run = run.expect_one_line_error(ExitCode::Usage, &format!("got `{value}`"));
         assert!(!run.stderr.contains("-- "), "{}", run.stderr);
     }
-    let help = dir.jug(&["--help"]).run().expect_code(0);
+    let help = dir.jug(&["--help"]).run().expect_code(ExitCode::Ok);
     insta::assert_snapshot!("help", help.stdout);
 }
 
@@ -166,9 +176,9 @@ fn survives(dir: &TestDir, args: &[&str], env: Option<(&str, &str)>) {
     let run = command.arg_words(&["10"]).run();
     let what = format!("{args:?} {env:?}");
     assert!(!run.stderr.contains("panicked"), "{what} panicked:\n{}", run.stderr);
-    match run.code {
-        0 | 1 | 8 => {}
-        2 | 4 => {
+    match run.exit() {
+        Some(ExitCode::Ok | ExitCode::NotDone | ExitCode::Mismatch) => {}
+        Some(ExitCode::Usage | ExitCode::BuildFailed) => {
             let lines: Vec<&str> = run.stderr.lines().collect();
             assert!(
                 lines.len() == 1 && lines[0].starts_with("jug-host: "),
@@ -176,7 +186,7 @@ fn survives(dir: &TestDir, args: &[&str], env: Option<(&str, &str)>) {
                 run.stderr
             );
         }
-        code => panic!("{what}: exit code {code}\nstdout:\n{}\nstderr:\n{}", run.stdout, run.stderr),
+        _ => panic!("{what}: exit code {}\nstdout:\n{}\nstderr:\n{}", run.code, run.stdout, run.stderr),
     }
 }
 
@@ -242,7 +252,7 @@ fn no_number_in_the_environment_makes_execute_panic() {
 #[test]
 fn no_number_makes_the_other_commands_panic() {
     let dir = TestDir::with_guest("extreme-others", "primes.wasm");
-    dir.jug(&["execute", "primes.wasm"]).arg_words(&["10"]).run().expect_code(0);
+    dir.jug(&["execute", "primes.wasm"]).arg_words(&["10"]).run().expect_code(ExitCode::Ok);
     for value in EXTREMES.iter().chain(WITH_UNITS) {
         for option in ["--sample", "--seed", "-j", "--timeout", "--max-memory"] {
             let flag = if option == "-j" { format!("-j{value}") } else { format!("{option}={value}") };
@@ -254,6 +264,9 @@ fn no_number_makes_the_other_commands_panic() {
     // Widths that parse: the table must neither overflow nor try to fill exabytes.
     for columns in ["1", "13", "27", "9223372036854775807", "18446744073709551615"] {
         let run = dir.jug(&["status", "primes.wasm"]).env("COLUMNS", columns).arg_words(&["10"]).run();
-        assert!(run.code == 0 && !run.stderr.contains("panicked"), "COLUMNS={columns}: {run:?}");
+        assert!(
+            run.exit() == Some(ExitCode::Ok) && !run.stderr.contains("panicked"),
+            "COLUMNS={columns}: {run:?}"
+        );
     }
 }

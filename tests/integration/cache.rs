@@ -2,6 +2,7 @@
 //! under concurrent processes), shown and pruned by `jug-host cache`, warmed by `--warm`, and
 //! a note on stderr whenever a command must compile.
 
+use crate::util::ExitCode;
 use crate::util::{JugCommand, Run, TestDir};
 
 /// A test directory whose commands use a cache of their own.
@@ -17,7 +18,7 @@ fn jug(dir: &TestDir, args: &[&str]) -> JugCommand {
 
 /// The number of entries `jug-host cache` reports.
 fn entries(dir: &TestDir) -> usize {
-    let shown = jug(dir, &["cache"]).run().expect_code(0).stdout;
+    let shown = jug(dir, &["cache"]).run().expect_code(ExitCode::Ok).stdout;
     let line = shown.lines().nth(1).unwrap_or_else(|| panic!("{shown}"));
     line.split_whitespace().next().unwrap().parse().unwrap()
 }
@@ -30,25 +31,30 @@ fn compiles(run: &Run) -> Vec<&str> {
 fn a_compile_is_announced_once_and_cached() {
     let dir = cache_dir("cache-notes");
     assert_eq!(entries(&dir), 0);
-    let first = jug(&dir, &["execute", "primes.wasm"]).env("JUG_PROGRESS", "always").run().expect_code(0);
+    let first =
+        jug(&dir, &["execute", "primes.wasm"]).env("JUG_PROGRESS", "always").run().expect_code(ExitCode::Ok);
     let notes = compiles(&first);
     assert_eq!(notes.len(), 1, "{first:?}");
     assert!(notes[0].starts_with("jug-host: compiling primes.wasm ("), "{first:?}");
     assert!(first.stderr.contains("jug-host: compiled primes.wasm in "), "{first:?}");
     assert_eq!(entries(&dir), 1);
     // Cached: nothing to say the second time, and nothing at all without a terminal.
-    let second = jug(&dir, &["status", "primes.wasm"]).env("JUG_PROGRESS", "always").run().expect_code(0);
+    let second =
+        jug(&dir, &["status", "primes.wasm"]).env("JUG_PROGRESS", "always").run().expect_code(ExitCode::Ok);
     assert!(compiles(&second).is_empty(), "{second:?}");
-    jug(&dir, &["cache", "--clear"]).run().expect_code(0);
-    let quiet = jug(&dir, &["status", "primes.wasm"]).run().expect_code(0);
+    jug(&dir, &["cache", "--clear"]).run().expect_code(ExitCode::Ok);
+    let quiet = jug(&dir, &["status", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     assert_eq!(quiet.stderr, "", "no notes on a pipe unless JUG_PROGRESS=always");
 }
 
 #[test]
 fn the_cache_keeps_the_most_recently_used_within_its_limit() {
     let dir = cache_dir("cache-bound");
-    jug(&dir, &["status", "primes.wasm"]).run().expect_code(1);
-    jug(&dir, &["status", "tasks.wasm"]).arg_words(&["diamond", "1", "2"]).run().expect_code(1);
+    jug(&dir, &["status", "primes.wasm"]).run().expect_code(ExitCode::NotDone);
+    jug(&dir, &["status", "tasks.wasm"])
+        .arg_words(&["diamond", "1", "2"])
+        .run()
+        .expect_code(ExitCode::NotDone);
     assert_eq!(entries(&dir), 2);
     let sizes: Vec<u64> = std::fs::read_dir(dir.join("cache"))
         .unwrap()
@@ -60,7 +66,7 @@ fn the_cache_keeps_the_most_recently_used_within_its_limit() {
     let limit = room_for_one.to_string();
 
     // Used last: tasks.wasm. Pruning to room for one keeps it; primes must compile again.
-    let pruned = jug(&dir, &["cache", "--prune", "--max", &limit]).run().expect_code(0);
+    let pruned = jug(&dir, &["cache", "--prune", "--max", &limit]).run().expect_code(ExitCode::Ok);
     assert!(pruned.stdout.starts_with("removed 1 entry ("), "{pruned:?}");
     assert_eq!(entries(&dir), 1);
     let again = jug(&dir, &["status", "primes.wasm"]).env("JUG_PROGRESS", "always").run();
@@ -68,7 +74,7 @@ fn the_cache_keeps_the_most_recently_used_within_its_limit() {
 
     // The limit applies as entries are written: with JUG_CACHE_MAX at room for one, each
     // compile pushes the one before out.
-    jug(&dir, &["cache", "--clear"]).run().expect_code(0);
+    jug(&dir, &["cache", "--clear"]).run().expect_code(ExitCode::Ok);
     for graph in ["primes.wasm", "tasks.wasm"] {
         jug(&dir, &["status", graph]).env("JUG_CACHE_MAX", &limit).run();
     }
@@ -94,28 +100,31 @@ fn concurrent_processes_evicting_each_other_all_succeed() {
         })
         .collect();
     for worker in workers {
-        worker.wait().expect_code(0);
+        worker.wait().expect_code(ExitCode::Ok);
     }
     let value = jug(&dir, &["value", "primes.wasm", "write_output", "--store", "store-0"]).run();
-    assert_eq!(value.expect_code(0).stdout, "\"Found 25 primes <= 100.\\n\"\n");
+    assert_eq!(value.expect_code(ExitCode::Ok).stdout, "\"Found 25 primes <= 100.\\n\"\n");
     assert!(entries(&dir) <= 1);
 }
 
 #[test]
 fn warming_compiles_ahead_and_bad_settings_are_one_line() {
     let dir = cache_dir("cache-warm");
-    let warmed = jug(&dir, &["cache", "--warm", "primes.wasm"]).run().expect_code(0);
+    let warmed = jug(&dir, &["cache", "--warm", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     assert!(warmed.stdout.starts_with("primes.wasm: compiled with 0 variants in "), "{warmed:?}");
-    let run = jug(&dir, &["execute", "primes.wasm"]).env("JUG_PROGRESS", "always").run().expect_code(0);
+    let run =
+        jug(&dir, &["execute", "primes.wasm"]).env("JUG_PROGRESS", "always").run().expect_code(ExitCode::Ok);
     assert!(compiles(&run).is_empty(), "{run:?}");
     jug(&dir, &["status", "primes.wasm"])
         .env("JUG_CACHE_MAX", "lots")
         .run()
-        .expect_one_line_error(2, "JUG_CACHE_MAX: expected a size like 4096");
+        .expect_one_line_error(ExitCode::Usage, "JUG_CACHE_MAX: expected a size like 4096");
     jug(&dir, &["status", "primes.wasm"])
         .env("JUG_PROGRESS", "yes")
         .run()
-        .expect_one_line_error(2, "JUG_PROGRESS must be auto, always or never, not `yes`");
-    jug(&dir, &["cache", "--max", "1GiB"]).run().expect_one_line_error(2, "--prune");
-    jug(&dir, &["cache", "--warm", "nothing.wasm"]).run().expect_one_line_error(3, "nothing.wasm");
+        .expect_one_line_error(ExitCode::Usage, "JUG_PROGRESS must be auto, always or never, not `yes`");
+    jug(&dir, &["cache", "--max", "1GiB"]).run().expect_one_line_error(ExitCode::Usage, "--prune");
+    jug(&dir, &["cache", "--warm", "nothing.wasm"])
+        .run()
+        .expect_one_line_error(ExitCode::BadGraph, "nothing.wasm");
 }

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::util::ExitCode;
 use crate::util::{JugCommand, TestDir};
 
 const SHORT: &str = "Executed:  101 tasks\nLoaded:  0 tasks\n** Total: 101 tasks.\n";
@@ -33,15 +34,15 @@ fn jug(cwd: &Path, home: &Path, args: &[&str]) -> JugCommand {
 fn jugdir_takes_jugs_placeholders() {
     let dir = config_dir("config-jugdir");
     write(&dir.join(".jugrc"), "# Jug's own setting\n[main]\njugdir = %(jugfile)s.rcdata\n");
-    jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(0);
+    jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     assert_eq!(dir.result_count("primes.rcdata"), 101);
     assert!(!dir.join("primes.jugdata").exists());
     let status = jug(&dir.path, &dir.join("home"), &["status", "primes.wasm", "--short"]).run();
-    assert_eq!(status.expect_code(0).stdout, "All tasks complete (101 tasks).\n");
+    assert_eq!(status.expect_code(ExitCode::Ok).stdout, "All tasks complete (101 tasks).\n");
 
     // %(date)s is today's date; %% is a percent sign.
     write(&dir.join(".jugrc"), "[main]\nstore = %(jugfile)s-%(date)s-100%%\n");
-    jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(0);
+    jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     let stores: Vec<String> = std::fs::read_dir(&dir.path)
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
@@ -56,20 +57,22 @@ fn jugdir_takes_jugs_placeholders() {
 fn a_section_sets_its_subcommand_only() {
     let dir = config_dir("config-section");
     write(&dir.join(".jugrc"), "[execute]\nshort = on\n[value]\nshort = on\n");
-    let run = jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(0);
+    let run = jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     assert_eq!(run.stdout, SHORT);
     // `value` has no --short: a warning, and the file goes on counting.
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(run.stderr.starts_with("jug-host: warning: "), "{}", run.stderr);
     assert!(run.stderr.contains(".jugrc: [value] unknown option `short`"), "{}", run.stderr);
-    let status = jug(&dir.path, &dir.join("home"), &["status", "primes.wasm"]).run().expect_code(0);
+    let status =
+        jug(&dir.path, &dir.join("home"), &["status", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     assert!(status.stdout.contains("Task name"), "{}", status.stdout);
 
     // In one file a section beats [main]; [main] keys a subcommand lacks are ignored.
     write(&dir.join(".jugrc"), "[execute]\nshort = no\n[main]\nshort = yes\nno_such_option = 1\n");
-    let status = jug(&dir.path, &dir.join("home"), &["status", "primes.wasm"]).run().expect_code(0);
+    let status =
+        jug(&dir.path, &dir.join("home"), &["status", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     assert_eq!((status.stdout.as_str(), status.stderr.as_str()), ("All tasks complete (101 tasks).\n", ""));
-    let run = jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(0);
+    let run = jug(&dir.path, &dir.join("home"), &["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     assert!(run.stdout.starts_with("    Executed      Loaded  Task name"), "{}", run.stdout);
 }
 
@@ -80,25 +83,29 @@ fn the_command_line_and_environment_beat_the_files() {
     let home = dir.join("home");
     jug(&dir.path, &home, &["execute", "primes.wasm", "--store", "flagged", "--wait-cycle-time=1"])
         .run()
-        .expect_code(0);
+        .expect_code(ExitCode::Ok);
     assert_eq!(dir.result_count("flagged"), 101);
     jug(&dir.path, &home, &["execute", "primes.wasm", "--jugdir", "aliased", "--wait-cycle-time", "1"])
         .run()
-        .expect_code(0);
+        .expect_code(ExitCode::Ok);
     assert_eq!(dir.result_count("aliased"), 101);
     write(&dir.join(".jugrc"), "[main]\njugdir = from-file\n");
-    jug(&dir.path, &home, &["execute", "primes.wasm"]).env("JUG_STORE", "from-env").run().expect_code(0);
+    jug(&dir.path, &home, &["execute", "primes.wasm"])
+        .env("JUG_STORE", "from-env")
+        .run()
+        .expect_code(ExitCode::Ok);
     assert_eq!(dir.result_count("from-env"), 101);
     assert!(!dir.join("from-file").exists());
 
     // A setting that conflicts with the command line gives way too: NAME beats `pattern`.
     write(&dir.join(".jugrc"), "[main]\njugdir = flagged\n[value]\npattern = /count|write/\n");
-    let value = jug(&dir.path, &home, &["value", "primes.wasm", "count_primes"]).run().expect_code(0);
+    let value =
+        jug(&dir.path, &home, &["value", "primes.wasm", "count_primes"]).run().expect_code(ExitCode::Ok);
     assert_eq!(value.stdout, "25\n");
     // Graph arguments after `--` keep working with settings in play.
     let status = jug(&dir.path, &home, &["status", "primes.wasm", "--short", "--", "10"]).run();
     assert_eq!(
-        status.expect_code(1).stdout,
+        status.expect_code(ExitCode::NotDone).stdout,
         "2 tasks waiting to be run, 0 failed, 9 complete, (none active).\n"
     );
 }
@@ -118,12 +125,12 @@ fn a_closer_file_beats_a_farther_one() {
     let graph = graph.to_str().unwrap();
 
     // Key by key: the store from sub/.jugrc (over sub/jugrc), --short from the repo's root.
-    let run = jug(&repo.join("sub"), &home, &["execute", graph]).run().expect_code(0);
+    let run = jug(&repo.join("sub"), &home, &["execute", graph]).run().expect_code(ExitCode::Ok);
     assert_eq!(run.stdout, SHORT);
     assert_eq!(dir.result_count("repo/sub/sub-store"), 101);
     assert!(!repo.join("sub/plain-store").exists());
 
-    let run = jug(&repo, &home, &["execute", graph]).run().expect_code(0);
+    let run = jug(&repo, &home, &["execute", graph]).run().expect_code(ExitCode::Ok);
     assert_eq!(run.stdout, SHORT);
     assert_eq!(dir.result_count("repo/repo-store"), 101);
     assert!(!dir.join("outside").exists());
@@ -137,7 +144,7 @@ fn the_global_file_fills_in() {
     // Read only when no file before it in the list exists.
     write(&home.join(".jug/configrc"), "[main]\njugdir = legacy-store\n");
     write(&dir.join(".jugrc"), "[execute]\nshort = off\n");
-    let run = jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_code(0);
+    let run = jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     assert_ne!(run.stdout, SHORT);
     assert_eq!(dir.result_count("global-store"), 101);
 
@@ -146,14 +153,14 @@ fn the_global_file_fills_in() {
     write(&xdg.join("jug/jugrc"), "[main]\njugdir = xdg-store\n");
     let with_xdg =
         jug(&dir.path, &home, &["execute", "primes.wasm"]).env("XDG_CONFIG_HOME", xdg.to_str().unwrap());
-    with_xdg.run().expect_code(0);
+    with_xdg.run().expect_code(ExitCode::Ok);
     assert_eq!(dir.result_count("xdg-store"), 101);
     std::fs::remove_file(home.join(".config/jug/jugrc")).unwrap();
     write(&home.join(".config/jugrc"), "[main]\njugdir = config-store\n");
-    jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_code(0);
+    jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     assert_eq!(dir.result_count("config-store"), 101);
     std::fs::remove_file(home.join(".config/jugrc")).unwrap();
-    jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_code(0);
+    jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     assert_eq!(dir.result_count("legacy-store"), 101);
 }
 
@@ -171,13 +178,16 @@ fn bad_files_are_one_line_usage_errors() {
     ];
     for (text, needle) in bad {
         write(&dir.join(".jugrc"), text);
-        jug(&dir.path, &home, &["execute", "primes.wasm"]).run().expect_one_line_error(2, needle);
+        jug(&dir.path, &home, &["execute", "primes.wasm"])
+            .run()
+            .expect_one_line_error(ExitCode::Usage, needle);
     }
     assert!(!dir.join("primes.jugdata").exists());
 
     // A bad value only matters to the subcommand that would use it.
     write(&dir.join(".jugrc"), "[execute]\nwait-cycle-time = abc\n");
-    let status = jug(&dir.path, &home, &["status", "primes.wasm", "--short"]).run().expect_code(1);
+    let status =
+        jug(&dir.path, &home, &["status", "primes.wasm", "--short"]).run().expect_code(ExitCode::NotDone);
     assert_eq!(status.stderr, "");
 }
 
@@ -188,14 +198,14 @@ fn jug_no_config_turns_the_files_off() {
     write(&dir.join(".jugrc"), "[main]\njugdir = from-file\n[execute]\nwait-cycle-time = abc\n");
     write(&home.join(".config/jug/jugrc"), "[main]\nbroken line\n");
     let run = jug(&dir.path, &home, &["execute", "primes.wasm", "--short"]).env("JUG_NO_CONFIG", "1").run();
-    assert_eq!(run.expect_code(0).stdout, SHORT);
+    assert_eq!(run.expect_code(ExitCode::Ok).stdout, SHORT);
     assert_eq!(dir.result_count("primes.jugdata"), 101);
     assert!(!dir.join("from-file").exists());
     // `0` means "no, do read them".
     jug(&dir.path, &home, &["status", "primes.wasm"])
         .env("JUG_NO_CONFIG", "0")
         .run()
-        .expect_one_line_error(2, "jugrc:2: expected `key = value`, got `broken line`");
+        .expect_one_line_error(ExitCode::Usage, "jugrc:2: expected `key = value`, got `broken line`");
 }
 
 #[test]
@@ -222,19 +232,21 @@ fn a_repository_file_cannot_grant_directories() {
     for (text, needle) in hostile {
         write(&dir.join(".jugrc"), text);
         for command in ["execute", "status"] {
-            jug(&dir.path, &home, &[command, "primes.wasm"]).run().expect_one_line_error(2, needle);
+            jug(&dir.path, &home, &[command, "primes.wasm"])
+                .run()
+                .expect_one_line_error(ExitCode::Usage, needle);
         }
         // Whatever the command line says.
         jug(&dir.path, &home, &["status", "primes.wasm", "--dir", "data"])
             .run()
-            .expect_one_line_error(2, needle);
+            .expect_one_line_error(ExitCode::Usage, needle);
     }
     assert!(!dir.join("primes.jugdata").exists());
 
     // The user's own file may grant, and execute says what tasks may use before it runs them.
     std::fs::remove_file(dir.join(".jugrc")).unwrap();
     write(&home.join(".config/jug/jugrc"), "[main]\ndir = data\n");
-    let run = jug(&dir.path, &home, &["execute", "primes.wasm", "--short"]).run().expect_code(0);
+    let run = jug(&dir.path, &home, &["execute", "primes.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     let data = std::fs::canonicalize(dir.join("data")).unwrap();
     assert_eq!(
         run.stderr,
@@ -245,7 +257,7 @@ fn a_repository_file_cannot_grant_directories() {
     );
     // No grant, no notice.
     std::fs::remove_file(home.join(".config/jug/jugrc")).unwrap();
-    let run = jug(&dir.path, &home, &["execute", "primes.wasm", "--short"]).run().expect_code(0);
+    let run = jug(&dir.path, &home, &["execute", "primes.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(run.stderr, "");
 }
 
@@ -269,7 +281,10 @@ fn a_repository_file_names_a_store_elsewhere_only_once_the_user_confirms_it() {
         write(&repo.join(".jugrc"), &format!("[main]\njugdir = {store}\n"));
         for command in ["execute", "status", "cleanup"] {
             let run = jug(&repo, &home, &[command, graph]).run();
-            let run = run.expect_one_line_error(2, ".jugrc: [main] jugdir: this repository's configuration");
+            let run = run.expect_one_line_error(
+                ExitCode::Usage,
+                ".jugrc: [main] jugdir: this repository's configuration",
+            );
             assert!(run.stderr.contains(needle) && !run.stderr.contains("sekrit"), "{}", run.stderr);
         }
     }
@@ -277,19 +292,22 @@ fn a_repository_file_names_a_store_elsewhere_only_once_the_user_confirms_it() {
 
     // Inside the working directory: used as it is.
     write(&repo.join(".jugrc"), "[main]\njugdir = stores/./mine\n");
-    jug(&repo, &home, &["execute", graph, "--short"]).run().expect_code(0);
+    jug(&repo, &home, &["execute", graph, "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(dir.result_count("repo/stores/mine"), 101);
 
     // Confirmed by the environment, or by the user's own file (which covers what is below).
     write(&repo.join(".jugrc"), "[main]\njugdir = ../outside\n");
     let confirmed =
         jug(&repo, &home, &["execute", graph, "--short"]).env("JUG_TRUST_STORE", "memory:// ../outside");
-    confirmed.run().expect_code(0);
+    confirmed.run().expect_code(ExitCode::Ok);
     assert_eq!(dir.result_count("outside"), 101);
     write(&repo.join(".jugrc"), "[main]\njugdir = redis://u:sekrit@127.0.0.1:1/2?prefix=p\n");
     write(&home.join(".config/jug/jugrc"), "[trust]\nstore = redis://u:sekrit@127.0.0.1:1\n");
     // Confirmed, it is used: the unreachable server is now the error (exit 5, not 2).
-    let run = jug(&repo, &home, &["status", graph]).env("JUG_STORE_RETRY_SECS", "0").run().expect_code(5);
+    let run = jug(&repo, &home, &["status", graph])
+        .env("JUG_STORE_RETRY_SECS", "0")
+        .run()
+        .expect_code(ExitCode::Store);
     assert!(
         !run.stderr.contains("sekrit") && run.stderr.contains("redis://u:***@127.0.0.1:1/2"),
         "{}",
@@ -297,5 +315,7 @@ fn a_repository_file_names_a_store_elsewhere_only_once_the_user_confirms_it() {
     );
     // The command line needs no confirmation.
     let mine = repo.join("stores/mine");
-    jug(&repo, &home, &["status", graph, "--short", "--store", mine.to_str().unwrap()]).run().expect_code(0);
+    jug(&repo, &home, &["status", graph, "--short", "--store", mine.to_str().unwrap()])
+        .run()
+        .expect_code(ExitCode::Ok);
 }

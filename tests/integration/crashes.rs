@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::util::{Backend, Run, TestDir, each_backend};
+use crate::util::ExitCode;
+use crate::util::{Backend, Run, TestDir, each_backend, with_store};
 
 each_backend!(
     killed_before_its_pack_is_written,
@@ -15,20 +16,16 @@ each_backend!(
 
 const LEASE: &str = "3s";
 
-fn args<'a>(words: &[&'a str], store: &'a [String]) -> Vec<&'a str> {
-    words.iter().copied().chain(store.iter().map(String::as_str)).collect()
-}
-
 /// "Complete" of `status --json`.
 fn complete(dir: &TestDir, store: &[String], n: &str) -> u64 {
-    let status = dir.jug(&args(&["status", "bench.wasm", "--json"], store)).arg_words(&[n]).run();
+    let status = dir.jug(&with_store(&["status", "bench.wasm", "--json"], store)).arg_words(&[n]).run();
     let json: serde_json::Value = serde_json::from_str(&status.stdout).expect("status --json");
     json["totals"]["complete"].as_u64().expect("a count")
 }
 
 /// Starts `words … -- graph` paused at `point`, waits until it is there, and kills it.
 fn kill_at(dir: &TestDir, store: &[String], words: &[&str], graph: &str, point: &str) -> Run {
-    let command = dir.jug(&args(words, store)).arg_words(&[graph]);
+    let command = dir.jug(&with_store(words, store)).arg_words(&[graph]);
     let mut worker = command.env("JUG_TEST_PAUSE_AT", point).spawn();
     assert!(worker.wait_for_stderr(&format!("paused at {point}")), "never reached {point}");
     worker.signal(libc::SIGKILL);
@@ -39,9 +36,10 @@ fn kill_at(dir: &TestDir, store: &[String], words: &[&str], graph: &str, point: 
 
 /// Every value of `-- n` is right: `double(i) = 2i`.
 fn values_are_right(dir: &TestDir, store: &[String], n: usize) {
-    let values = dir.jug(&args(&["value", "bench.wasm", "double"], store)).arg_words(&[&n.to_string()]).run();
+    let values =
+        dir.jug(&with_store(&["value", "bench.wasm", "double"], store)).arg_words(&[&n.to_string()]).run();
     let expected: String = (0..n).map(|i| format!("{}\n", 2 * i)).collect();
-    assert!(values.expect_code(0).stdout == expected, "some value is wrong or missing");
+    assert!(values.expect_code(ExitCode::Ok).stdout == expected, "some value is wrong or missing");
 }
 
 /// The rescuer: finishes the graph within about one lease of the kill, taking over the
@@ -49,7 +47,7 @@ fn values_are_right(dir: &TestDir, store: &[String], n: usize) {
 fn rescue(dir: &TestDir, store: &[String], n: &str) -> u64 {
     let started = Instant::now();
     let words = ["execute", "bench.wasm", "-j", "2", "--short", "--lease", LEASE];
-    let run = dir.jug(&args(&words, store)).arg_words(&[n]).run().expect_code(0);
+    let run = dir.jug(&with_store(&words, store)).arg_words(&[n]).run().expect_code(ExitCode::Ok);
     let waited = started.elapsed();
     assert!(waited < Duration::from_secs(3) * 3, "stuck for {waited:?}, more than a lease and its margins");
     let executed = run
@@ -107,12 +105,18 @@ fn half_written_packs_are_never_read(dir: &TestDir) {
 fn killed_in_the_middle_of_a_compaction(backend: Backend) {
     let dir = TestDir::with_guest(&format!("crash-compaction-{backend:?}"), "bench.wasm");
     let store = backend.store_args("crash-compaction");
-    dir.jug(&args(&["execute", "bench.wasm", "-j", "2"], &store)).arg_words(&["400"]).run().expect_code(0);
+    dir.jug(&with_store(&["execute", "bench.wasm", "-j", "2"], &store))
+        .arg_words(&["400"])
+        .run()
+        .expect_code(ExitCode::Ok);
     // A graph of 200: the other 200 results are unused, and cleanup removes them.
     kill_at(&dir, &store, &["cleanup", "bench.wasm"], "200", "compaction-rewrote");
     assert_eq!(complete(&dir, &store, "400"), 200, "removed results stay removed");
     values_are_right(&dir, &store, 200);
-    dir.jug(&args(&["cleanup", "bench.wasm"], &store)).arg_words(&["200"]).run().expect_code(0);
+    dir.jug(&with_store(&["cleanup", "bench.wasm"], &store))
+        .arg_words(&["200"])
+        .run()
+        .expect_code(ExitCode::Ok);
     assert_eq!(complete(&dir, &store, "400"), 200);
     values_are_right(&dir, &store, 200);
     assert_eq!(rescue(&dir, &store, "400"), 200);

@@ -3,6 +3,7 @@
 //! of running, on every store; `invalidate` drops the traces that could bring a removed
 //! result back.
 
+use crate::util::ExitCode;
 use crate::util::{Backend, Run, TestDir, each_backend};
 
 each_backend!(an_unchanged_result_stops_the_reruns_downstream);
@@ -24,7 +25,7 @@ fn an_unchanged_result_stops_the_reruns_downstream(backend: Backend) {
         args.extend(store.iter().map(String::as_str));
         dir.jug(&args).arg_words(&["cutoff", "notes.txt"]).run()
     };
-    let execute = || jug(&["execute", "tasks.wasm", "--short"]).expect_code(0);
+    let execute = || jug(&["execute", "tasks.wasm", "--short"]).expect_code(ExitCode::Ok);
     let reused = "results reused: their inputs' results were unchanged";
 
     // line_count(notes.txt) = 2, scaled(2, 10) = 20, scaled(20, 2) = 40.
@@ -37,18 +38,18 @@ fn an_unchanged_result_stops_the_reruns_downstream(backend: Backend) {
     let run = execute();
     assert_eq!(counts(&run), (1, 2), "{run:?}");
     assert!(run.stdout.contains(&format!("2 {reused}")), "{run:?}");
-    let value = jug(&["value", "tasks.wasm", "scaled"]).expect_code(0);
+    let value = jug(&["value", "tasks.wasm", "scaled"]).expect_code(ExitCode::Ok);
     assert_eq!(value.stdout.lines().collect::<Vec<_>>(), ["20", "40"], "{value:?}");
     // Where the results came from, in `status --explain` and `log`.
-    let explain = jug(&["status", "tasks.wasm", "--explain", "scaled"]).expect_code(0);
+    let explain = jug(&["status", "tasks.wasm", "--explain", "scaled"]).expect_code(ExitCode::Ok);
     let lines: Vec<&str> = explain.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{explain:?}");
     for line in lines {
         assert!(line.contains("complete (reused the result of key "), "{explain:?}");
     }
-    let log = jug(&["log", "tasks.wasm", "scaled"]).expect_code(0);
+    let log = jug(&["log", "tasks.wasm", "scaled"]).expect_code(ExitCode::Ok);
     assert_eq!(log.stdout.matches("reused the result of key ").count(), 2, "{log:?}");
-    let line_count = jug(&["status", "tasks.wasm", "--explain", "line_count"]).expect_code(0);
+    let line_count = jug(&["status", "tasks.wasm", "--explain", "line_count"]).expect_code(ExitCode::Ok);
     assert!(line_count.stdout.ends_with(": complete\n"), "{line_count:?}");
 
     // Nothing to do: no reuse, nothing run.
@@ -57,7 +58,7 @@ fn an_unchanged_result_stops_the_reruns_downstream(backend: Backend) {
     assert!(!run.stdout.contains(reused), "{run:?}");
 
     // An invalidated result is computed again, not copied back from the key before it.
-    jug(&["invalidate", "tasks.wasm", "--name", "tasks.scaled"]).expect_code(0);
+    jug(&["invalidate", "tasks.wasm", "--name", "tasks.scaled"]).expect_code(ExitCode::Ok);
     let run = execute();
     assert_eq!(counts(&run), (2, 1), "{run:?}");
     assert!(!run.stdout.contains(reused), "{run:?}");
@@ -66,7 +67,7 @@ fn an_unchanged_result_stops_the_reruns_downstream(backend: Backend) {
     std::fs::write(dir.join("notes.txt"), "one\ntwo\nthree\n").unwrap();
     let run = execute();
     assert_eq!(counts(&run), (3, 0), "{run:?}");
-    let value = jug(&["value", "tasks.wasm", "scaled"]).expect_code(0);
+    let value = jug(&["value", "tasks.wasm", "scaled"]).expect_code(ExitCode::Ok);
     assert_eq!(value.stdout.lines().collect::<Vec<_>>(), ["30", "60"], "{value:?}");
 
     // Back to the first text: every key is one stored before, so nothing runs or is reused.
@@ -97,16 +98,16 @@ fn two_workers_reuse_each_result_once() {
     for dir in &dirs {
         std::fs::write(dir.join("notes.txt"), "one\ntwo\n").unwrap();
     }
-    jug(&dirs[0], &["execute", "tasks.wasm", "--short"]).run().expect_code(0);
+    jug(&dirs[0], &["execute", "tasks.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     for dir in &dirs {
         std::fs::write(dir.join("notes.txt"), "one\ntwo   \n").unwrap();
     }
     let workers: Vec<_> =
         dirs[..2].iter().map(|dir| jug(dir, &["execute", "tasks.wasm", "--short"]).spawn()).collect();
-    let runs: Vec<Run> = workers.into_iter().map(|worker| worker.wait().expect_code(0)).collect();
+    let runs: Vec<Run> = workers.into_iter().map(|worker| worker.wait().expect_code(ExitCode::Ok)).collect();
     let executed: u64 = runs.iter().map(|run| counts(run).0).sum();
     let reused: u64 = runs.iter().map(reused).sum();
     assert_eq!((executed, reused), (1, 2), "{runs:?}");
-    let status = jug(&dirs[2], &["status", "tasks.wasm", "--short"]).run().expect_code(0);
+    let status = jug(&dirs[2], &["status", "tasks.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     assert!(status.stdout.starts_with("All tasks complete"), "{status:?}");
 }

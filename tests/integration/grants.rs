@@ -1,6 +1,7 @@
 //! `--dir`: a task sees exactly the directories granted, read-only unless `rw`, and cannot
 //! leave them; a read-write grant changes every key and shows in `status`.
 
+use crate::util::ExitCode;
 use crate::util::TestDir;
 
 fn grants_dir(name: &str) -> TestDir {
@@ -28,7 +29,7 @@ fn reads(dir: &TestDir, grant: &[&str], paths: &[&str]) -> Vec<Option<u64>> {
         .map(|path| {
             command("execute", path);
             let value = command("value", path);
-            (value.code == 0).then(|| value.stdout.trim().parse().expect("a byte count"))
+            (value.exit() == Some(ExitCode::Ok)).then(|| value.stdout.trim().parse().expect("a byte count"))
         })
         .collect()
 }
@@ -58,23 +59,32 @@ fn writing_needs_rw_which_changes_the_keys_and_shows_in_status() {
     let dir = grants_dir("grants-write");
     std::fs::create_dir_all(dir.join("out")).expect("mkdir");
     let words = ["write", "/out/result.txt", "written by a task"];
-    let read_only =
-        dir.jug(&["execute", "tasks.wasm", "--dir", "out"]).arg_words(&words).run().expect_code(1);
+    let read_only = dir
+        .jug(&["execute", "tasks.wasm", "--dir", "out"])
+        .arg_words(&words)
+        .run()
+        .expect_code(ExitCode::NotDone);
     assert!(read_only.stderr.contains("cannot write /out/result.txt"), "{}", read_only.stderr);
     assert!(!dir.join("out/result.txt").exists());
 
-    dir.jug(&["execute", "tasks.wasm", "--dir", "out:/out:rw"]).arg_words(&words).run().expect_code(0);
+    dir.jug(&["execute", "tasks.wasm", "--dir", "out:/out:rw"])
+        .arg_words(&words)
+        .run()
+        .expect_code(ExitCode::Ok);
     assert_eq!(std::fs::read_to_string(dir.join("out/result.txt")).expect("written"), "written by a task");
-    let status =
-        dir.jug(&["status", "tasks.wasm", "--dir", "out:/out:rw"]).arg_words(&words).run().expect_code(0);
+    let status = dir
+        .jug(&["status", "tasks.wasm", "--dir", "out:/out:rw"])
+        .arg_words(&words)
+        .run()
+        .expect_code(ExitCode::Ok);
     assert!(
         status.stdout.contains("Tasks may write to ") && status.stdout.contains("(as /out)"),
         "{}",
         status.stdout
     );
     // The same task without the read-write grant is another task: not complete.
-    dir.jug(&["status", "tasks.wasm", "--dir", "out"]).arg_words(&words).run().expect_code(1);
-    dir.jug(&["status", "tasks.wasm"]).arg_words(&words).run().expect_code(1);
+    dir.jug(&["status", "tasks.wasm", "--dir", "out"]).arg_words(&words).run().expect_code(ExitCode::NotDone);
+    dir.jug(&["status", "tasks.wasm"]).arg_words(&words).run().expect_code(ExitCode::NotDone);
 }
 
 #[test]
@@ -82,7 +92,7 @@ fn bad_grants_are_usage_errors() {
     let dir = grants_dir("grants-bad");
     for grant in ["missing", "data:relative", "data:/a/../b", "data:/inputs", "data:/x:rx:rw"] {
         let run = dir.jug(&["status", "tasks.wasm", "--dir", grant]).run();
-        assert_eq!(run.code, 2, "--dir {grant}: {}", run.stderr);
+        assert_eq!(run.exit(), Some(ExitCode::Usage), "--dir {grant}: {}", run.stderr);
         assert!(run.stderr.contains("--dir"), "--dir {grant}: {}", run.stderr);
     }
     // A read-only grant holding the store would be in every key by a content that changes with
@@ -90,12 +100,12 @@ fn bad_grants_are_usage_errors() {
     for grant in [".", ".:/w:ro"] {
         dir.jug(&["execute", "tasks.wasm", "--dir", grant])
             .run()
-            .expect_one_line_error(2, "is read-only and holds the store");
+            .expect_one_line_error(ExitCode::Usage, "is read-only and holds the store");
     }
     assert!(!dir.join("tasks.jugdata").exists());
     // Writable, or with the store elsewhere, it is the user's choice.
     let status = ["status", "tasks.wasm", "--dir", ".", "--store", "memory://"];
-    dir.jug(&status).arg_words(&["read", "/x"]).run().expect_code(1);
+    dir.jug(&status).arg_words(&["read", "/x"]).run().expect_code(ExitCode::NotDone);
 }
 
 #[test]
@@ -106,20 +116,20 @@ fn a_task_can_be_granted_a_directory_of_its_own() {
     dir.jug(&["execute", "tasks.wasm"])
         .arg_words(&["own-dirs"])
         .run()
-        .expect_one_line_error(4, "writable grant of `out` is not inside a directory you allowed tasks to write; allow it with `--allow-write out`");
+        .expect_one_line_error(ExitCode::BuildFailed, "writable grant of `out` is not inside a directory you allowed tasks to write; allow it with `--allow-write out`");
     assert!(!dir.join("out/result.txt").exists());
     let run = dir
         .jug(&["execute", "tasks.wasm", "--keep-going", "--short", "--allow-write", "out"])
         .arg_words(&["own-dirs"])
         .run();
-    let run = run.expect_code(1);
+    let run = run.expect_code(ExitCode::NotDone);
     // in.txt is read and out/result.txt written; writing through the read-only grant fails.
     assert!(run.stdout.starts_with("Executed:  2 tasks\n"), "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("cannot write /data/new.txt"), "{}", run.stderr);
     assert_eq!(std::fs::read_to_string(dir.join("out/result.txt")).expect("written"), "from a task");
     // Every command builds the graph, so every command needs the flag.
     let value = ["value", "tasks.wasm", "read_in", "--allow-write", "out"];
-    let read = dir.jug(&value).arg_words(&["own-dirs"]).run().expect_code(0);
+    let read = dir.jug(&value).arg_words(&["own-dirs"]).run().expect_code(ExitCode::Ok);
     assert_eq!(read.stdout, "12\n");
 
     // Leaving a grant fails, and a grant outside the working directory is refused while the
@@ -127,10 +137,10 @@ fn a_task_can_be_granted_a_directory_of_its_own() {
     let allow = ["execute", "tasks.wasm", "--keep-going", "--allow-write", "out"];
     let escape = dir.jug(&allow).arg_words(&["own-dirs", "data"]).run();
     assert!(escape.stderr.contains("cannot read /granted/../secret.txt"), "{}", escape.stderr);
-    dir.jug(&allow)
-        .arg_words(&["own-dirs", "../.."])
-        .run()
-        .expect_one_line_error(4, "read-only grant of `../..` is outside the working directory");
+    dir.jug(&allow).arg_words(&["own-dirs", "../.."]).run().expect_one_line_error(
+        ExitCode::BuildFailed,
+        "read-only grant of `../..` is outside the working directory",
+    );
 }
 
 /// How many tasks an `execute --short` ran.
@@ -157,13 +167,16 @@ fn another_data_set_under_the_same_path_is_another_task() {
     let words = ["read", "/data/in.txt"];
     let status =
         |grant: &str| dir.jug(&["status", "tasks.wasm", "--dir", grant]).arg_words(&words).run().code;
-    dir.jug(&["execute", "tasks.wasm", "--dir", "d1:/data"]).arg_words(&words).run().expect_code(0);
+    dir.jug(&["execute", "tasks.wasm", "--dir", "d1:/data"])
+        .arg_words(&words)
+        .run()
+        .expect_code(ExitCode::Ok);
     assert_eq!(status("d1:/data"), 0);
     assert_eq!(status("d2:/data"), 1, "another data set under the same guest path");
     assert_eq!(status("d3:/data"), 0, "the same content elsewhere on the host is the same input");
     let value =
         dir.jug(&["value", "tasks.wasm", "read_anything", "--dir", "d3:/data"]).arg_words(&words).run();
-    assert_eq!(value.expect_code(0).stdout, "14\n");
+    assert_eq!(value.expect_code(ExitCode::Ok).stdout, "14\n");
 }
 
 #[test]
@@ -174,7 +187,7 @@ fn editing_a_file_reruns_exactly_the_tasks_that_see_it() {
     let execute = |grant: &[&str]| {
         let run =
             dir.jug(&[&["execute", "tasks.wasm", "--short"], grant].concat()).arg_words(&["grant-readers"]);
-        executed(&run.run().expect_code(0))
+        executed(&run.run().expect_code(ExitCode::Ok))
     };
     assert_eq!(execute(&[]), 3);
     assert_eq!(execute(&[]), 0);
@@ -189,7 +202,7 @@ fn editing_a_file_reruns_exactly_the_tasks_that_see_it() {
     std::fs::remove_file(dir.join("data/unread.txt")).expect("rm");
     assert_eq!(execute(&[]), 0);
     let read = dir.jug(&["value", "tasks.wasm", "read_in"]).arg_words(&["grant-readers"]).run();
-    assert_eq!(read.expect_code(0).stdout, "12\n1\n");
+    assert_eq!(read.expect_code(ExitCode::Ok).stdout, "12\n1\n");
 
     // A `--dir` grant is seen by every task: in every key.
     assert_eq!(execute(&["--dir", "other:/o"]), 3);
@@ -205,7 +218,7 @@ fn touching_files_reruns_nothing() {
     let execute = || {
         let run =
             dir.jug(&["execute", "tasks.wasm", "--short", "--dir", "other:/o"]).arg_words(&["grant-readers"]);
-        executed(&run.run().expect_code(0))
+        executed(&run.run().expect_code(ExitCode::Ok))
     };
     assert_eq!(execute(), 3);
     let touched = std::process::Command::new("touch")
@@ -239,15 +252,15 @@ fn an_edit_right_after_a_run_is_seen() {
     // Written just before the run, edited just after: within one timestamp tick on a coarse
     // file system, and never trusted from the cache.
     write(&dir, "data/in.txt", "aaaa aaaa aa");
-    run("execute").expect_code(0);
+    run("execute").expect_code(ExitCode::Ok);
     edit_in_place(&dir, "data/in.txt", "bbbb bbbb bb");
-    run("status").expect_code(1);
+    run("status").expect_code(ExitCode::NotDone);
     // Old enough to be cached when hashed: the edit changes the change time, so it is seen.
     std::thread::sleep(std::time::Duration::from_millis(3_300));
-    run("execute").expect_code(0);
-    run("status").expect_code(0);
+    run("execute").expect_code(ExitCode::Ok);
+    run("status").expect_code(ExitCode::Ok);
     edit_in_place(&dir, "data/in.txt", "cccc cccc cc");
-    run("status").expect_code(1);
+    run("status").expect_code(ExitCode::NotDone);
 }
 
 #[test]
@@ -257,9 +270,9 @@ fn a_special_file_in_a_read_only_grant_is_refused_in_one_line() {
     assert!(made.success());
     let run =
         dir.jug(&["status", "tasks.wasm", "--dir", "data:/data"]).arg_words(&["read", "/data/in.txt"]).run();
-    run.expect_one_line_error(4, "`pipe` is a FIFO, whose content cannot enter a key");
+    run.expect_one_line_error(ExitCode::BuildFailed, "`pipe` is a FIFO, whose content cannot enter a key");
     // Read-write, its content is not an input: allowed.
     let rw =
         dir.jug(&["status", "tasks.wasm", "--dir", "data:/data:rw"]).arg_words(&["read", "/data/in.txt"]);
-    rw.run().expect_code(1);
+    rw.run().expect_code(ExitCode::NotDone);
 }

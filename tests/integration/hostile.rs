@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::util::ExitCode;
 use crate::util::{Run, TestDir};
 
 /// Longer than any run here should take by far: past it, jug-host counts as hung and is killed.
@@ -34,7 +35,7 @@ fn jug(dir: &TestDir, args: &[&str]) -> Run {
     let started = Instant::now();
     let run = dir.command(Path::new("timeout"), &command).run();
     assert!(
-        (0..=7).contains(&run.code),
+        (ExitCode::Ok.code()..=ExitCode::DamagedResult.code()).contains(&run.code),
         "jug-host {args:?} hung or crashed: exit code {} after {:.1?}\nstdout:\n{}\nstderr:\n{}",
         run.code,
         started.elapsed(),
@@ -69,7 +70,7 @@ fn execute_in(dir: &TestDir, flags: &[&str], words: &[&str]) -> Run {
 /// The stored results of the tasks named `name`, in definition order (`value --json`).
 #[track_caller]
 fn values(dir: &TestDir, name: &str, words: &[&str]) -> Vec<Value> {
-    let run = jug(dir, &with_words(&["value", GRAPH, name, "--json"], words)).expect_code(0);
+    let run = jug(dir, &with_words(&["value", GRAPH, name, "--json"], words)).expect_code(ExitCode::Ok);
     let documents: Value = serde_json::from_str(&run.stdout).expect("value --json prints JSON");
     documents.as_array().expect("an array").iter().map(|d| d["value"].clone()).collect()
 }
@@ -97,7 +98,7 @@ fn check_store(dir: &TestDir, words: &[&str], failed: usize, complete: usize) {
     assert_eq!(dir.result_count(STORE), complete, "results stored");
     assert_eq!(failure_records(dir).len(), failed, "failure records");
     let status = jug(dir, &with_words(&["status", GRAPH, "--json"], words));
-    let status = status.expect_code(if failed == 0 { 0 } else { 1 });
+    let status = status.expect_code(if failed == 0 { ExitCode::Ok } else { ExitCode::NotDone });
     let json: Value = serde_json::from_str(&status.stdout).expect("status --json prints JSON");
     assert_eq!(
         json["totals"],
@@ -112,7 +113,7 @@ fn check_store(dir: &TestDir, words: &[&str], failed: usize, complete: usize) {
 #[track_caller]
 fn one_task_fails(test: &str, flags: &[&str], words: &[&str], name: &str, kind: &str) -> (TestDir, Value) {
     let (dir, run) = execute(test, flags, words);
-    let run = run.expect_code(1);
+    let run = run.expect_code(ExitCode::NotDone);
     let name = format!("hostile.{name}");
     assert!(run.stderr.contains(&format!("task {name} (key ")), "{}", run.stderr);
     let records = failure_records(&dir);
@@ -124,7 +125,7 @@ fn one_task_fails(test: &str, flags: &[&str], words: &[&str], name: &str, kind: 
     assert!(!record["owner"].as_str().unwrap().is_empty() && record["failed_unix_ms"].as_u64().unwrap() > 0);
     check_store(&dir, words, 1, 2);
 
-    let again = jug(&dir, &with_words(&["execute", GRAPH, "-j", "1"], words)).expect_code(0);
+    let again = jug(&dir, &with_words(&["execute", GRAPH, "-j", "1"], words)).expect_code(ExitCode::Ok);
     assert!(again.stderr.contains("marked failed by --keep-failed were not run"), "{}", again.stderr);
     assert_eq!(failure_records(&dir), [(key, record.clone())], "the record is left as it was");
     check_store(&dir, words, 1, 2);
@@ -206,7 +207,7 @@ fn a_big_result_under_the_limit_is_kept() {
     let words = ["huge_result", "130"];
     let (dir, run) = execute("hostile-big-result", &["--max-result", "256MiB"], &words);
     assert_eq!(failure_records(&dir), [], "{}", run.stderr);
-    run.expect_code(0);
+    run.expect_code(ExitCode::Ok);
     check_store(&dir, &words, 0, 3);
     let sizes: Vec<u64> = dir.stored(STORE).values().map(|r| r.len() as u64).collect();
     assert!(sizes.iter().any(|&s| s > 130 << 20), "{sizes:?}");
@@ -219,7 +220,7 @@ fn output_up_to_the_log_limit_is_kept() {
     let words = ["huge_output", "1"];
     let (dir, run) = execute("hostile-log-at-limit", &["--max-log", "1MiB"], &words);
     assert_eq!(failure_records(&dir), [], "{}", run.stderr);
-    run.expect_code(0);
+    run.expect_code(ExitCode::Ok);
     check_store(&dir, &words, 0, 3);
     assert_eq!(values(&dir, "huge_output", &words), [json!(1 << 20)]);
     let logs = dir.files_under(&format!("{STORE}/logs"));
@@ -233,7 +234,7 @@ fn output_up_to_the_log_limit_is_kept() {
 fn big_inputs_reach_the_task() {
     let words = ["huge_input", "65"];
     let (dir, run) = execute("hostile-big-input", &[], &words);
-    run.expect_code(0);
+    run.expect_code(ExitCode::Ok);
     check_store(&dir, &words, 0, 5);
     let size = values(&dir, "measure", &words)[0].as_u64().expect("the size of the input");
     assert!(size > 131 << 20, "{size}");
@@ -246,7 +247,7 @@ fn big_inputs_reach_the_task() {
 fn probes_see_only_the_virtual_environment() {
     let words = ["probes"]; // probe_env(1), probe_time(1), probe_random(1), probe_random(2)
     let (dir, run) = execute("hostile-probes", &[], &words);
-    run.expect_code(0);
+    run.expect_code(ExitCode::Ok);
     check_store(&dir, &words, 0, 6);
     // No variables, no arguments (not even a program name), an empty stdin, `/` as the
     // working directory (WASI has none; this is what wasi-libc reports).
@@ -267,11 +268,12 @@ fn probes_see_only_the_virtual_environment() {
     // Another process, another store, tasks spread over threads: the same bytes.
     let other = TestDir::with_guest("hostile-probes-again", GRAPH);
     let args = ["execute", GRAPH, "-j", "2", "--pattern", "probe_random"];
-    jug(&other, &with_words(&args, &words)).expect_code(0);
+    jug(&other, &with_words(&args, &words)).expect_code(ExitCode::Ok);
     assert_eq!(values(&other, "probe_random", &words), random);
     // And the same task run once more in the first store.
-    jug(&dir, &with_words(&["invalidate", GRAPH, "--name", "probe_random"], &words)).expect_code(0);
-    jug(&dir, &with_words(&["execute", GRAPH], &words)).expect_code(0);
+    jug(&dir, &with_words(&["invalidate", GRAPH, "--name", "probe_random"], &words))
+        .expect_code(ExitCode::Ok);
+    jug(&dir, &with_words(&["execute", GRAPH], &words)).expect_code(ExitCode::Ok);
     assert_eq!(values(&dir, "probe_random", &words), random);
 }
 
@@ -285,7 +287,7 @@ fn probes_see_only_the_virtual_environment() {
 fn a_task_sees_nothing_of_the_previous_one_in_its_slot() {
     let words = ["residue"];
     let (dir, run) = execute("hostile-residue", &[], &words);
-    run.expect_code(0);
+    run.expect_code(ExitCode::Ok);
     check_store(&dir, &words, 0, 7);
     assert_eq!(values(&dir, "residue", &words), vec![json!([0, 0]); 5]);
 }
@@ -298,7 +300,7 @@ fn files_network_and_environment_stay_out_of_reach() {
     let secret = dir.join("secret.txt").to_string_lossy().into_owned();
     // read_file of 5 fixed paths and the 2 below, write_file twice, connect, snoop(public.txt).
     let words = ["escape", "public.txt", secret.as_str(), "secret.txt"];
-    execute_in(&dir, &[], &words).expect_code(0);
+    execute_in(&dir, &[], &words).expect_code(ExitCode::Ok);
     check_store(&dir, &words, 0, 2 + 7 + 2 + 1 + 1);
 
     let is_err = |v: &Value| v.as_str().is_some_and(|s| s.starts_with("Err("));
@@ -319,7 +321,7 @@ fn files_network_and_environment_stay_out_of_reach() {
     assert_eq!(std::fs::read_to_string(dir.join("public.txt")).unwrap(), "public line\n");
 
     let everything =
-        jug(&dir, &with_words(&["value", GRAPH, "--pattern", "hostile."], &words)).expect_code(0);
+        jug(&dir, &with_words(&["value", GRAPH, "--pattern", "hostile."], &words)).expect_code(ExitCode::Ok);
     assert!(!everything.stdout.contains("root:"), "{}", everything.stdout);
 }
 
@@ -334,13 +336,13 @@ fn a_granted_directory_does_not_lead_out() {
     // read_file of ok.txt, link-out, abs-link, ../secret.txt, ../../etc/passwd,
     // x/../../secret.txt under /data, and write_file of /data/new.txt.
     let words = ["grant", "/data"];
-    execute_in(&dir, &["--dir", "granted:/data"], &words).expect_code(0);
+    execute_in(&dir, &["--dir", "granted:/data"], &words).expect_code(ExitCode::Ok);
     assert_eq!(dir.result_count(STORE), 2 + 6 + 1, "results stored");
     assert!(failure_records(&dir).is_empty());
     // The grant's content is in every key: its tasks are those run with it.
     let values = |_: &TestDir, name: &str, words: &[&str]| -> Vec<Value> {
         let run = jug(&dir, &with_words(&["value", GRAPH, name, "--json", "--dir", "granted:/data"], words));
-        let documents: Value = serde_json::from_str(&run.expect_code(0).stdout).expect("JSON");
+        let documents: Value = serde_json::from_str(&run.expect_code(ExitCode::Ok).stdout).expect("JSON");
         documents.as_array().expect("an array").iter().map(|d| d["value"].clone()).collect()
     };
     assert_eq!(values(&dir, "constant", &words), [json!(7), json!(8)]);
@@ -369,7 +371,7 @@ fn graph_imports_refuse_inside_a_task() {
 fn results_that_are_not_deterministic_cbor_are_refused() {
     let words = ["bad_cbor"];
     let (dir, run) = execute("hostile-bad-cbor", &[], &words);
-    let run = run.expect_code(1);
+    let run = run.expect_code(ExitCode::NotDone);
     // One task per variant of the fixture's BAD_CBOR.
     const VARIANTS: usize = 20;
     let records = failure_records(&dir);
@@ -400,8 +402,8 @@ fn results_that_are_not_deterministic_cbor_are_refused() {
 fn a_component_importing_what_the_host_lacks_is_refused() {
     let dir = TestDir::with_guest("hostile-foreign", "foreign.wasm");
     for command in ["status", "execute", "count"] {
-        let run =
-            jug(&dir, &[command, "foreign.wasm"]).expect_one_line_error(3, "is not a jug task component");
+        let run = jug(&dir, &[command, "foreign.wasm"])
+            .expect_one_line_error(ExitCode::BadGraph, "is not a jug task component");
         assert!(run.stderr.contains("jug:extra/evil"), "{}", run.stderr);
         assert_eq!(run.stdout, "");
     }

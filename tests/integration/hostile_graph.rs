@@ -10,12 +10,13 @@
 
 use std::path::Path;
 
+use crate::util::ExitCode;
 use crate::util::{Run, TestDir, tree_snapshot};
 
 const GRAPH: &str = "hostile_graph.wasm";
 const STORE: &str = "hostile_graph.jugdata";
-/// The exit code of a builder that failed (`exit_code::BUILD_FAILED`).
-const REFUSED: i32 = 4;
+/// What the host answers a builder that declares what it must not.
+const REFUSED: ExitCode = ExitCode::BuildFailed;
 
 /// A working directory with what an attacker wants: a repository (`.git`), an SSH key, a
 /// config file, a store with one result, and `out/ref` for the swap.
@@ -32,7 +33,7 @@ fn victim(name: &str) -> TestDir {
         std::fs::write(dir.join(path), content).unwrap();
     }
     // A store that already holds a result: a hostile graph must not add to it.
-    jug(&dir, &["execute", GRAPH, "--", "none"]).expect_code(0);
+    jug(&dir, &["execute", GRAPH, "--", "none"]).expect_code(ExitCode::Ok);
     assert!(dir.join(STORE).is_dir());
     dir
 }
@@ -45,7 +46,10 @@ fn jug(dir: &TestDir, args: &[&str]) -> Run {
     let mut command = vec!["--signal=KILL", "120s", env!("CARGO_BIN_EXE_jug-host")];
     command.extend_from_slice(args);
     let run = dir.command(Path::new("timeout"), &command).run();
-    assert!((0..=8).contains(&run.code), "jug-host {args:?} hung or crashed: {run:?}");
+    // Any answer of ours but the signals' (the deadline sends KILL: -1; a panic exits 101).
+    let orderly =
+        run.exit().is_some_and(|code| !matches!(code, ExitCode::Interrupted | ExitCode::Terminated));
+    assert!(orderly, "jug-host {args:?} hung or crashed: {run:?}");
     run
 }
 
@@ -121,7 +125,8 @@ fn a_graph_cannot_read_hidden_or_protected_paths() {
     std::os::unix::fs::symlink(".ssh/id", dir.join("notes.txt")).unwrap();
     refused(&dir, &[], &["file", "notes.txt"], &["input file `notes.txt`", "symbolic link"]);
     // What the user grants with `--dir`, the graph may hand on.
-    jug(&dir, &["execute", GRAPH, "--dir", ".ssh", "--", "read-grant", ".ssh", "id"]).expect_code(0);
+    jug(&dir, &["execute", GRAPH, "--dir", ".ssh", "--", "read-grant", ".ssh", "id"])
+        .expect_code(ExitCode::Ok);
 }
 
 #[test]
@@ -147,8 +152,10 @@ fn nothing_is_read_inside_what_tasks_may_write() {
         let mut args = vec!["execute", GRAPH];
         args.extend_from_slice(&flags);
         args.extend_from_slice(&["--", "none"]);
-        jug(&dir, &args)
-            .expect_one_line_error(2, if flags[0] == "--dir" { "inside" } else { "--allow-write" });
+        jug(&dir, &args).expect_one_line_error(
+            ExitCode::Usage,
+            if flags[0] == "--dir" { "inside" } else { "--allow-write" },
+        );
     }
     assert_eq!(tree_snapshot(&dir.path), before);
 }
@@ -159,13 +166,14 @@ fn allow_write_lets_a_task_write_below_it_only() {
     std::fs::create_dir_all(dir.join("out/sub")).unwrap();
     let run =
         jug(&dir, &["execute", GRAPH, "--allow-write", "out", "--", "self-grant", "out/sub", "result.txt"]);
-    run.expect_code(0);
+    run.expect_code(ExitCode::Ok);
     assert_eq!(
         std::fs::read_to_string(dir.join("out/sub/result.txt")).unwrap(),
         "[main]\ndir = /:/host:rw\n"
     );
     // `--allow-write` mounts nothing by itself and changes no key: the harmless task is done.
-    let status = jug(&dir, &["status", GRAPH, "--allow-write", "out", "--", "none"]).expect_code(0);
+    let status =
+        jug(&dir, &["status", GRAPH, "--allow-write", "out", "--", "none"]).expect_code(ExitCode::Ok);
     assert!(status.stdout.contains("hostile_graph.constant"), "{}", status.stdout);
 }
 
@@ -183,8 +191,8 @@ fn stored_text(dir: &TestDir) -> String {
 #[test]
 fn a_task_that_swaps_a_granted_directory_for_a_link_reaches_nothing() {
     let dir = victim("hostile-graph-swap");
-    let run =
-        jug(&dir, &["execute", GRAPH, "--allow-write", "out", "--keep-going", "--", "swap"]).expect_code(1);
+    let run = jug(&dir, &["execute", GRAPH, "--allow-write", "out", "--keep-going", "--", "swap"])
+        .expect_code(ExitCode::NotDone);
     // The attack happened: `out/ref` is now a link climbing to the host's /etc…
     let link = std::fs::symlink_metadata(dir.join("out/ref")).unwrap();
     assert!(link.file_type().is_symlink(), "the swap did not happen: {run:?}");
@@ -199,7 +207,7 @@ fn a_task_that_swaps_a_granted_directory_for_a_link_reaches_nothing() {
     let again = jug(&dir, &["execute", GRAPH, "--allow-write", "out", "--keep-going", "--", "swap"]);
     assert!(!again.stdout.contains("passwd") && !stored_text(&dir).contains("passwd"));
     jug(&dir, &["execute", GRAPH, "--allow-write", "out", "--dir", "out/ref", "--", "none"])
-        .expect_one_line_error(2, "inside `out`");
+        .expect_one_line_error(ExitCode::Usage, "inside `out`");
 }
 
 #[test]
@@ -264,8 +272,8 @@ fn declare_in_reaches_only_regular_files_below_the_graph() {
     // The graph's own component is capped too, before compiling.
     let huge = lib.join("huge.wasm");
     jug(&dir, &["status", huge.to_str().unwrap()])
-        .expect_one_line_error(3, "huge.wasm is larger than 256 MiB");
+        .expect_one_line_error(ExitCode::BadGraph, "huge.wasm is larger than 256 MiB");
     let fifo = lib.join("fifo.wasm");
     jug(&dir, &["status", fifo.to_str().unwrap()])
-        .expect_one_line_error(3, "fifo.wasm is not a regular file");
+        .expect_one_line_error(ExitCode::BadGraph, "fifo.wasm is not a regular file");
 }

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::util::ExitCode;
 use crate::util::{Language, Run, TestDir, guest, guest_target_dir, sdk_guest, workspace};
 
 const FEATURES: &str = "tests/fixtures/js/features.js";
@@ -35,7 +36,7 @@ pub(crate) fn jug_js(dir: &Path, args: &[&str]) -> Run {
 
 /// The stored CBOR of every task named `name` (definition order), graph words after `--`.
 fn stored(dir: &TestDir, graph: &str, name: &str, words: &[&str]) -> Vec<String> {
-    let run = dir.jug(&["value", graph, name, "--json"]).arg_words(words).run().expect_code(0);
+    let run = dir.jug(&["value", graph, name, "--json"]).arg_words(words).run().expect_code(ExitCode::Ok);
     let values: serde_json::Value = serde_json::from_str(&run.stdout).expect("value --json");
     let store = graph.replace(".wasm", ".jugdata");
     values
@@ -51,7 +52,7 @@ fn stored(dir: &TestDir, graph: &str, name: &str, words: &[&str]) -> Vec<String>
 }
 
 fn value(dir: &TestDir, graph: &str, name: &str, words: &[&str]) -> String {
-    dir.jug(&["value", graph, name]).arg_words(words).run().expect_code(0).stdout
+    dir.jug(&["value", graph, name]).arg_words(words).run().expect_code(ExitCode::Ok).stdout
 }
 
 /// The 1-based line of the fixture that contains `marker`.
@@ -65,13 +66,15 @@ fn primes_js_is_the_rust_primes_graph() {
     let rust = TestDir::with_guest("js-primes-rust", "primes.wasm");
     let js = js_dir("js-primes", "examples/primes/primes.js", "primes.wasm");
 
-    let before = |dir: &TestDir| dir.jug(&["status", "primes.wasm"]).run().expect_code(1).stdout;
+    let before =
+        |dir: &TestDir| dir.jug(&["status", "primes.wasm"]).run().expect_code(ExitCode::NotDone).stdout;
     assert_eq!(before(&js), before(&rust));
     assert!(before(&js).contains("          99           0           0  primes.is_prime"), "{}", before(&js));
 
-    let executed = |dir: &TestDir| dir.jug(&["execute", "primes.wasm"]).run().expect_code(0).stdout;
+    let executed =
+        |dir: &TestDir| dir.jug(&["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok).stdout;
     assert_eq!(executed(&js), executed(&rust));
-    let after = |dir: &TestDir| dir.jug(&["status", "primes.wasm"]).run().expect_code(0).stdout;
+    let after = |dir: &TestDir| dir.jug(&["status", "primes.wasm"]).run().expect_code(ExitCode::Ok).stdout;
     assert_eq!(after(&js), after(&rust));
 
     assert_eq!(value(&js, "primes.wasm", "write_output", &[]), "\"Found 25 primes <= 100.\\n\"\n");
@@ -86,18 +89,22 @@ fn primes_js_is_the_rust_primes_graph() {
     );
 
     // Graph arguments reach graph(args); its errors are one-line build errors.
-    let status = js.jug(&["status", "primes.wasm", "--short"]).arg_words(&["1000"]).run().expect_code(1);
+    let status = js
+        .jug(&["status", "primes.wasm", "--short"])
+        .arg_words(&["1000"])
+        .run()
+        .expect_code(ExitCode::NotDone);
     assert_eq!(status.stdout, "902 tasks waiting to be run, 0 failed, 99 complete, (none active).\n");
     js.jug(&["status", "primes.wasm"])
         .arg_words(&["ten"])
         .run()
-        .expect_one_line_error(4, "expected a number N, got `ten`");
+        .expect_one_line_error(ExitCode::BuildFailed, "expected a number N, got `ten`");
 }
 
 #[test]
 fn tasklets_mapreduce_identity_and_wrappers() {
     let dir = features_dir("js-basics");
-    let count = dir.jug(&["count", "features.wasm"]).run().expect_code(0).stdout;
+    let count = dir.jug(&["count", "features.wasm"]).run().expect_code(ExitCode::Ok).stdout;
     let counts: Vec<(String, String)> = count
         .lines()
         .filter_map(|line| match line.split_whitespace().collect::<Vec<_>>()[..] {
@@ -120,7 +127,7 @@ fn tasklets_mapreduce_identity_and_wrappers() {
     ] {
         assert_eq!(count_of(name), Some(expected), "{name} in\n{count}");
     }
-    let run = dir.jug(&["execute", "features.wasm", "--short"]).run().expect_code(0);
+    let run = dir.jug(&["execute", "features.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(run.stdout, "Executed:  42 tasks\nLoaded:  0 tasks\n** Total: 42 tasks.\n", "{}", run.stderr);
 
     // sum(evens), sum(odds), sum([summary.count, 100, 5]), sum(currymap), sum(plain map); the
@@ -137,7 +144,7 @@ fn tasklets_mapreduce_identity_and_wrappers() {
 
     // Again: nothing runs, and the compound task stands alone for its sub-graph (4 squares and
     // a sum).
-    let again = dir.jug(&["execute", "features.wasm", "--short"]).run().expect_code(0);
+    let again = dir.jug(&["execute", "features.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(again.stdout, "Executed:  0 tasks\nLoaded:  37 tasks\n** Total: 37 tasks.\n");
 }
 
@@ -145,7 +152,7 @@ fn tasklets_mapreduce_identity_and_wrappers() {
 fn values_round_trip_through_cbor_byte_for_byte() {
     let dir = features_dir("js-values");
     let words = ["values"];
-    dir.jug(&["execute", "features.wasm"]).arg_words(&words).run().expect_code(0);
+    dir.jug(&["execute", "features.wasm"]).arg_words(&words).run().expect_code(ExitCode::Ok);
 
     let echoed = value(&dir, "features.wasm", "echo", &words);
     let mut lines = echoed.lines();
@@ -195,17 +202,19 @@ fn values_round_trip_through_cbor_byte_for_byte() {
 fn bvalue_and_barrier_build_the_graph_in_rounds() {
     let dir = features_dir("js-dynamic");
     let words = ["dynamic", "4"];
-    let status = dir.jug(&["status", "features.wasm"]).arg_words(&words).run().expect_code(1);
+    let status = dir.jug(&["status", "features.wasm"]).arg_words(&words).run().expect_code(ExitCode::NotDone);
     assert!(status.stdout.contains("The graph builder stopped at a barrier"), "{}", status.stdout);
     assert!(status.stdout.contains("           0           0           1           0           0  Total"));
 
     // constant(4); then negate(0..4); a barrier; then sum and even_odd(4); then add(2, 2).
-    let run = dir.jug(&["execute", "features.wasm", "--short"]).arg_words(&words).run().expect_code(0);
+    let run =
+        dir.jug(&["execute", "features.wasm", "--short"]).arg_words(&words).run().expect_code(ExitCode::Ok);
     assert_eq!(run.stdout, "Executed:  8 tasks\nLoaded:  0 tasks\n** Total: 8 tasks.\n", "{}", run.stderr);
     assert_eq!(value(&dir, "features.wasm", "negate", &words), "0\n-1\n-2\n-3\n");
     assert_eq!(value(&dir, "features.wasm", "sum", &words), "-6\n");
     assert_eq!(value(&dir, "features.wasm", "add", &words), "4\n");
-    let done = dir.jug(&["status", "features.wasm", "--short"]).arg_words(&words).run().expect_code(0);
+    let done =
+        dir.jug(&["status", "features.wasm", "--short"]).arg_words(&words).run().expect_code(ExitCode::Ok);
     assert_eq!(done.stdout, "All tasks complete (8 tasks).\n");
 }
 
@@ -213,7 +222,7 @@ fn bvalue_and_barrier_build_the_graph_in_rounds() {
 fn tasks_with_limits_of_their_own() {
     let dir = features_dir("js-limits");
     let run = dir.jug(&["execute", "features.wasm", "--keep-going", "--keep-failed", "--short"]);
-    let run = run.arg_words(&["limits"]).run().expect_code(1);
+    let run = run.arg_words(&["limits"]).run().expect_code(ExitCode::NotDone);
     // Only constant(7), which has no limits of its own, completed.
     assert_eq!(run.stdout, "Executed:  1 tasks\nLoaded:  0 tasks\n** Total: 1 tasks.\n", "{}", run.stderr);
     assert_eq!(value(&dir, "features.wasm", "constant", &["limits"]), "7\n");
@@ -227,7 +236,7 @@ fn tasks_of_a_rust_component() {
     let dir = features_dir("js-library");
     std::fs::copy(guest("primes.wasm"), dir.join("primes.wasm")).expect("copy primes.wasm");
     let words = ["library", "30"];
-    let run = dir.jug(&["execute", "features.wasm"]).arg_words(&words).run().expect_code(0);
+    let run = dir.jug(&["execute", "features.wasm"]).arg_words(&words).run().expect_code(ExitCode::Ok);
     assert!(run.stdout.contains("          29           0  primes.is_prime"), "{}", run.stdout);
     assert!(run.stdout.contains("           1           0  primes.count_primes"), "{}", run.stdout);
     assert_eq!(value(&dir, "features.wasm", "negate", &words), "-10\n");
@@ -237,7 +246,10 @@ fn tasks_of_a_rust_component() {
         .jug(&["execute", "primes.wasm", "--short", "--store", "features.jugdata"])
         .arg_words(&["30"])
         .run();
-    assert_eq!(primes.expect_code(0).stdout, "Executed:  1 tasks\nLoaded:  30 tasks\n** Total: 31 tasks.\n");
+    assert_eq!(
+        primes.expect_code(ExitCode::Ok).stdout,
+        "Executed:  1 tasks\nLoaded:  30 tasks\n** Total: 31 tasks.\n"
+    );
 }
 
 #[test]
@@ -248,13 +260,13 @@ fn directories_granted_to_one_task() {
     // The writable grant of `out` needs the user's `--allow-write out`, on every command.
     let run =
         dir.jug(&["execute", "features.wasm", "--short", "--allow-write", "out"]).arg_words(&words).run();
-    let run = run.expect_code(0);
+    let run = run.expect_code(ExitCode::Ok);
     assert_eq!(run.stdout, "Executed:  3 tasks\nLoaded:  0 tasks\n** Total: 3 tasks.\n", "{}", run.stderr);
     // A JS task gets the guest path as a string; the Rust tasks read data/in.txt through it and
     // wrote out/out.txt through the read-write grant, at /results.
     let value = |name: &str| {
         let command = ["value", "features.wasm", name, "--allow-write", "out"];
-        dir.jug(&command).arg_words(&words).run().expect_code(0).stdout
+        dir.jug(&command).arg_words(&words).run().expect_code(ExitCode::Ok).stdout
     };
     assert_eq!(value("echo"), "\"/data\"\n");
     assert_eq!(value("tasks.read_in"), "12\n");
@@ -264,7 +276,11 @@ fn directories_granted_to_one_task() {
 
     // Neither writing through a read-only grant nor reading /data/../secret.txt works.
     let words = ["directory-escape"];
-    let run = dir.jug(&["execute", "features.wasm", "--keep-going"]).arg_words(&words).run().expect_code(1);
+    let run = dir
+        .jug(&["execute", "features.wasm", "--keep-going"])
+        .arg_words(&words)
+        .run()
+        .expect_code(ExitCode::NotDone);
     let failed = |message: &str| run.stderr.lines().any(|l| l.contains(" failed: ") && l.contains(message));
     assert!(failed("cannot write /data/new.txt"), "{}", run.stderr);
     assert!(failed("cannot read /data/../secret.txt"), "{}", run.stderr);
@@ -274,8 +290,11 @@ fn directories_granted_to_one_task() {
 #[test]
 fn a_throwing_task_fails_with_its_message_and_logs_its_stack() {
     let dir = features_dir("js-fail");
-    let run =
-        dir.jug(&["execute", "features.wasm", "--keep-going"]).arg_words(&["fail"]).run().expect_code(1);
+    let run = dir
+        .jug(&["execute", "features.wasm", "--keep-going"])
+        .arg_words(&["fail"])
+        .run()
+        .expect_code(ExitCode::NotDone);
     assert!(run.stderr.contains("task features.explode (key "), "{}", run.stderr);
     assert!(run.stderr.contains("failed: RangeError: no positive numbers, got 1\n"), "{}", run.stderr);
     assert!(
@@ -305,18 +324,21 @@ fn a_throwing_task_fails_with_its_message_and_logs_its_stack() {
 fn graph_builder_errors_are_one_line() {
     let dir = features_dir("js-build-errors");
     let status = |words: &[&str]| dir.jug(&["status", "features.wasm"]).arg_words(words).run();
-    status(&["mistake", "plain"]).expect_one_line_error(4, ": a plain error, reported by its message");
+    status(&["mistake", "plain"])
+        .expect_one_line_error(ExitCode::BuildFailed, ": a plain error, reported by its message");
     let line = fixture_line("undefined.property");
-    let type_error =
-        status(&["mistake", "type"]).expect_one_line_error(4, &format!(", at mistake (features.js:{line}:"));
+    let type_error = status(&["mistake", "type"])
+        .expect_one_line_error(ExitCode::BuildFailed, &format!(", at mistake (features.js:{line}:"));
     assert!(type_error.stderr.contains("failed: TypeError: "), "{}", type_error.stderr);
-    status(&["mistake", "encode"])
-        .expect_one_line_error(4, "argument 1 of constant is a Map with a key that is not a string (1)");
+    status(&["mistake", "encode"]).expect_one_line_error(
+        ExitCode::BuildFailed,
+        "argument 1 of constant is a Map with a key that is not a string (1)",
+    );
     status(&["mistake", "generator"]).expect_one_line_error(
-        4,
+        ExitCode::BuildFailed,
         "argument 1 of constant is the task function constant; call it to declare a task",
     );
-    status(&["nosuch"]).expect_one_line_error(4, "unknown graph \"nosuch\"");
+    status(&["nosuch"]).expect_one_line_error(ExitCode::BuildFailed, "unknown graph \"nosuch\"");
 }
 
 /// A copy of examples/primes/primes.js with `edit` applied, in its own directory under
@@ -337,7 +359,7 @@ fn edited_primes(dir_name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
 #[test]
 fn keys_follow_the_code_not_the_build() {
     let dir = js_dir("js-rebuild", "examples/primes/primes.js", "primes.wasm");
-    dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
+    dir.jug(&["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     let source = workspace().join("examples/primes/primes.js");
     let source = source.to_str().expect("a UTF-8 path");
 
@@ -361,7 +383,7 @@ fn keys_follow_the_code_not_the_build() {
     let digest = |bytes: &[u8]| bytes[bytes.len() - 71..].to_vec(); // sha256:<64 hex>
     assert!(digest(&before).starts_with(b"sha256:"), "no digest at the end of the component");
     assert_eq!(digest(&after), digest(&before));
-    let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(0);
+    let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(status.stdout, "All tasks complete (101 tasks).\n");
 
     // An edited function is other code: its tasks get new keys, and only its tasks (each task
@@ -374,11 +396,12 @@ fn keys_follow_the_code_not_the_build() {
     let sdk_path = b"guest-sdk/js/";
     assert!(!bytes.windows(sdk_path.len()).any(|w| w == sdk_path), "the component names the SDK's path");
     std::fs::copy(built, dir.join("primes.wasm")).expect("copy");
-    let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(1);
+    let status = dir.jug(&["status", "primes.wasm", "--short"]).run().expect_code(ExitCode::NotDone);
     assert_eq!(status.stdout, "1 tasks waiting to be run, 0 failed, 100 complete, (none active).\n");
-    let explain = dir.jug(&["status", "primes.wasm", "--explain", "write_output"]).run().expect_code(1);
+    let explain =
+        dir.jug(&["status", "primes.wasm", "--explain", "write_output"]).run().expect_code(ExitCode::NotDone);
     assert!(explain.stdout.contains(": the code of primes.write_output changed"), "{explain:?}");
-    let run = dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
+    let run = dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(run.stdout, "Executed:  1 tasks\nLoaded:  100 tasks\n** Total: 101 tasks.\n");
     assert_eq!(value(&dir, "primes.wasm", "write_output", &[]), "\"There are 25 primes <= 100.\\n\"\n");
 
@@ -389,7 +412,7 @@ fn keys_follow_the_code_not_the_build() {
             .replace("d * d <= n", "d <= Math.sqrt(n)")
     });
     std::fs::copy(sdk_built(&rewritten), dir.join("primes.wasm")).expect("copy");
-    let run = dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
+    let run = dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(
         run.stdout,
         "Executed:  99 tasks\nLoaded:  2 tasks\n** Total: 101 tasks.\n2 results reused: their inputs' results were unchanged\n"
@@ -480,6 +503,6 @@ fn sdk_unit_tests_pass() {
     // The CBOR codec, argument layout and stack mapping, in plain Node.js against a mock host.
     let sdk = workspace().join("guest-sdk/js");
     let run = Command::new("node").current_dir(&sdk).args(["--test", "test/"]).output();
-    let run = Run::from(run.expect("node runs")).expect_code(0);
+    let run = Run::from(run.expect("node runs")).expect_status(0);
     assert!(run.stdout.contains("# fail 0"), "{}", run.stdout);
 }

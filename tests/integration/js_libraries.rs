@@ -12,6 +12,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::javascript::jug_js;
+use crate::util::ExitCode;
 use crate::util::{Language, Run, TestDir, guest_target_dir, sdk_guest, workspace};
 
 const FIXTURE: &str = "tests/fixtures/js/libraries";
@@ -57,7 +58,7 @@ fn libraries_dir(name: &str) -> TestDir {
 fn task_values(dir: &TestDir, names: &[&str]) -> serde_json::Value {
     let mut values = serde_json::Map::new();
     for name in names {
-        let run = dir.jug(&["value", "libraries.wasm", name, "--json"]).run().expect_code(0);
+        let run = dir.jug(&["value", "libraries.wasm", name, "--json"]).run().expect_code(ExitCode::Ok);
         let tasks: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).expect("value --json");
         let of_name = tasks.iter().map(|t| t["value"].clone()).collect();
         values.insert(name.to_string(), serde_json::Value::Array(of_name));
@@ -84,7 +85,7 @@ const NAMES: &[&str] = &["parse_csv", "parse_csv_stream", "totals", "describe", 
 #[test]
 fn npm_packages_give_the_values_node_gives() {
     let dir = libraries_dir("js-libraries");
-    let run = dir.jug(&["execute", "libraries.wasm", "--short"]).run().expect_code(0);
+    let run = dir.jug(&["execute", "libraries.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(run.stdout, "Executed:  11 tasks\nLoaded:  0 tasks\n** Total: 11 tasks.\n", "{}", run.stderr);
 
     let native = run_in(&workspace().join(FIXTURE), "node", &["native.mjs"]);
@@ -104,7 +105,7 @@ fn npm_packages_give_the_values_node_gives() {
 #[test]
 fn rebuilding_unchanged_keeps_every_key_and_value() {
     let dir = libraries_dir("js-libraries-rebuild");
-    dir.jug(&["execute", "libraries.wasm"]).run().expect_code(0);
+    dir.jug(&["execute", "libraries.wasm"]).run().expect_code(ExitCode::Ok);
     let before = std::fs::read(dir.join("libraries.wasm")).expect("read");
 
     let script = workspace().join(SCRIPT);
@@ -112,11 +113,11 @@ fn rebuilding_unchanged_keeps_every_key_and_value() {
         jug_js(&dir.path, &["build", "--force", script.to_str().expect("UTF-8"), "-o", "libraries.wasm"]);
     assert_eq!(forced.code, 0, "{}", forced.stderr);
     assert_ne!(std::fs::read(dir.join("libraries.wasm")).expect("read"), before, "not rebuilt");
-    let status = dir.jug(&["status", "libraries.wasm", "--short"]).run().expect_code(0);
+    let status = dir.jug(&["status", "libraries.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(status.stdout, "All tasks complete (11 tasks).\n");
     // The new snapshot behaves as the old one: every task, its random draws included (mathjs
     // seeded itself from the clock while loading), gives the same bytes again.
-    let verify = dir.jug(&["verify", "libraries.wasm", "--all"]).run().expect_code(0);
+    let verify = dir.jug(&["verify", "libraries.wasm", "--all"]).run().expect_code(ExitCode::Ok);
     assert!(verify.stdout.contains("11 match, 0 differ, 0 failed"), "{}", verify.stdout);
 }
 
@@ -149,13 +150,14 @@ fn with_newer_lodash() -> PathBuf {
 #[test]
 fn a_new_package_version_changes_the_keys_of_the_tasks_that_reach_it_only() {
     let dir = libraries_dir("js-libraries-version");
-    dir.jug(&["execute", "libraries.wasm"]).run().expect_code(0);
+    dir.jug(&["execute", "libraries.wasm"]).run().expect_code(ExitCode::Ok);
     let before: Vec<Vec<String>> = NAMES.iter().map(|n| keys(&dir, n)).collect();
 
     std::fs::copy(with_newer_lodash(), dir.join("libraries.wasm")).expect("copy");
-    let status = dir.jug(&["status", "libraries.wasm", "--short"]).run().expect_code(1);
+    let status = dir.jug(&["status", "libraries.wasm", "--short"]).run().expect_code(ExitCode::NotDone);
     assert_eq!(status.stdout, "1 tasks waiting to be run, 0 failed, 10 complete, (none active).\n");
-    let explain = dir.jug(&["status", "libraries.wasm", "--explain", "totals"]).run().expect_code(1);
+    let explain =
+        dir.jug(&["status", "libraries.wasm", "--explain", "totals"]).run().expect_code(ExitCode::NotDone);
     assert!(explain.stdout.contains("the code of libraries.totals changed"), "{}", explain.stdout);
     for (name, keys_before) in NAMES.iter().zip(&before) {
         let keys_after = keys(&dir, name);

@@ -1,6 +1,7 @@
 //! Limits set per task by the graph builder, over the command line's, and how limit values
 //! are read. (What each limit does to a hostile guest is in hostile.rs.)
 
+use crate::util::ExitCode;
 use crate::util::TestDir;
 
 #[test]
@@ -8,7 +9,7 @@ fn a_task_with_its_own_timeout_fails_alone_and_is_retried_once() {
     let dir = TestDir::with_guest("limits-per-task", "tasks.wasm");
     // Each spin(…, 1500) takes about 1.5 s; only spin(0) has a 200 ms timeout of its own.
     let run = dir.jug(&["execute", "tasks.wasm", "--keep-going", "--keep-failed", "--short"]);
-    let run = run.arg_words(&["limited", "1500"]).run().expect_code(1);
+    let run = run.arg_words(&["limited", "1500"]).run().expect_code(ExitCode::NotDone);
     assert!(run.stdout.starts_with("Executed:  2 tasks\n"), "{}", run.stdout);
     let failures = dir.files_under("tasks.jugdata/failed");
     assert_eq!(failures.len(), 1, "{failures:?}");
@@ -25,7 +26,7 @@ fn a_task_with_its_own_timeout_fails_alone_and_is_retried_once() {
     // spin(0), whose own 200 ms wins.
     let dir = TestDir::with_guest("limits-command-line", "tasks.wasm");
     let run = dir.jug(&["execute", "tasks.wasm", "--keep-going", "--short", "--timeout", "100ms"]);
-    let run = run.arg_words(&["limited", "1500"]).run().expect_code(1);
+    let run = run.arg_words(&["limited", "1500"]).run().expect_code(ExitCode::NotDone);
     assert!(run.stdout.starts_with("Executed:  1 tasks\n"), "only constant(1): {}", run.stdout);
     assert!(run.stderr.contains("the --timeout of 0.1s"), "{}", run.stderr);
     assert!(run.stderr.contains("the --timeout of 0.2s"), "{}", run.stderr);
@@ -37,16 +38,16 @@ fn fuel_is_deterministic_and_enough_fuel_changes_nothing() {
     // spin(seed, 1) runs a million iterations of a few instructions each.
     let starved =
         dir.jug(&["execute", "tasks.wasm", "--short", "--fuel", "100000"]).arg_words(&["spin", "1", "1"]);
-    let starved = starved.run().expect_code(1);
+    let starved = starved.run().expect_code(ExitCode::NotDone);
     assert!(starved.stderr.contains("used up its fuel (100000 instructions, --fuel); raise it with --fuel"));
     let fed =
         dir.jug(&["execute", "tasks.wasm", "--short", "--fuel", "100000000"]).arg_words(&["spin", "1", "1"]);
-    fed.run().expect_code(0);
+    fed.run().expect_code(ExitCode::Ok);
     let plain = TestDir::with_guest("limits-no-fuel", "tasks.wasm");
-    plain.jug(&["execute", "tasks.wasm"]).arg_words(&["spin", "1", "1"]).run().expect_code(0);
+    plain.jug(&["execute", "tasks.wasm"]).arg_words(&["spin", "1", "1"]).run().expect_code(ExitCode::Ok);
     let value =
         |dir: &TestDir| dir.jug(&["value", "tasks.wasm", "spin"]).arg_words(&["spin", "1", "1"]).run();
-    assert_eq!(value(&dir).expect_code(0).stdout, value(&plain).expect_code(0).stdout);
+    assert_eq!(value(&dir).expect_code(ExitCode::Ok).stdout, value(&plain).expect_code(ExitCode::Ok).stdout);
 }
 
 #[test]
@@ -64,7 +65,7 @@ fn bad_limit_values_are_usage_errors() {
         ("--max-graph-bytes", "0"),
     ] {
         let run = dir.jug(&["execute", "tasks.wasm", flag, value]).run();
-        assert_eq!(run.code, 2, "{flag} {value}: {}", run.stderr);
+        assert_eq!(run.exit(), Some(ExitCode::Usage), "{flag} {value}: {}", run.stderr);
         assert!(run.stderr.contains(flag), "{flag} {value}: {}", run.stderr);
     }
     assert!(!dir.join("tasks.jugdata").exists());

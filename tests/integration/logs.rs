@@ -1,6 +1,7 @@
 //! `jug-host log`: each task's output with a header saying how its last run ended, read back
 //! from the record `execute` leaves at the end of `logs/<key>`.
 
+use crate::util::ExitCode;
 use crate::util::TestDir;
 
 fn log(dir: &TestDir, args: &[&str], graph: &str) -> crate::util::Run {
@@ -19,10 +20,13 @@ fn only_log_key(dir: &TestDir) -> String {
 #[test]
 fn a_failing_task_shows_its_kind_and_message_and_the_rest_are_counted() {
     let dir = TestDir::with_guest("log-failing", "tasks.wasm");
-    dir.jug(&["execute", "tasks.wasm", "--keep-going"]).arg_words(&["failing"]).run().expect_code(1);
+    dir.jug(&["execute", "tasks.wasm", "--keep-going"])
+        .arg_words(&["failing"])
+        .run()
+        .expect_code(ExitCode::NotDone);
     let key = only_log_key(&dir);
 
-    let run = log(&dir, &["fail_on"], "failing").expect_code(0);
+    let run = log(&dir, &["fail_on"], "failing").expect_code(ExitCode::Ok);
     assert_eq!(
         run.stdout,
         format!(
@@ -31,12 +35,12 @@ fn a_failing_task_shows_its_kind_and_message_and_the_rest_are_counted() {
             &key[..12]
         )
     );
-    let all = log(&dir, &["fail_on", "--all"], "failing").expect_code(0);
+    let all = log(&dir, &["fail_on", "--all"], "failing").expect_code(ExitCode::Ok);
     let headers: Vec<&str> = all.stdout.lines().collect();
     assert_eq!(headers.len(), 5, "{}", all.stdout);
     assert_eq!(headers.iter().filter(|l| l.ends_with("): complete, no output")).count(), 4);
     // The task after the failure never ran.
-    let add = log(&dir, &["add"], "failing").expect_code(0);
+    let add = log(&dir, &["add"], "failing").expect_code(ExitCode::Ok);
     assert!(add.stdout.starts_with("== tasks.add (key "), "{}", add.stdout);
     assert!(add.stdout.ends_with("): not run yet (waiting for its inputs)\n"), "{}", add.stdout);
 }
@@ -44,8 +48,11 @@ fn a_failing_task_shows_its_kind_and_message_and_the_rest_are_counted() {
 #[test]
 fn a_panic_shows_as_a_trap_with_its_message_and_the_output_with_the_backtrace() {
     let dir = TestDir::with_guest("log-panic", "tasks.wasm");
-    dir.jug(&["execute", "tasks.wasm", "--keep-going"]).arg_words(&["panic"]).run().expect_code(1);
-    let run = log(&dir, &["explode"], "panic").expect_code(0);
+    dir.jug(&["execute", "tasks.wasm", "--keep-going"])
+        .arg_words(&["panic"])
+        .run()
+        .expect_code(ExitCode::NotDone);
+    let run = log(&dir, &["explode"], "panic").expect_code(ExitCode::Ok);
     let (header, output) = run.stdout.split_once('\n').unwrap();
     assert!(header.starts_with("== tasks.explode (key "), "{header}");
     assert!(
@@ -60,9 +67,9 @@ fn a_panic_shows_as_a_trap_with_its_message_and_the_output_with_the_backtrace() 
 #[test]
 fn a_noisy_task_shows_its_output() {
     let dir = TestDir::with_guest("log-noisy", "tasks.wasm");
-    dir.jug(&["execute", "tasks.wasm"]).arg_words(&["noisy"]).run().expect_code(0);
+    dir.jug(&["execute", "tasks.wasm"]).arg_words(&["noisy"]).run().expect_code(ExitCode::Ok);
     let key = only_log_key(&dir);
-    let run = log(&dir, &["noisy"], "noisy").expect_code(0);
+    let run = log(&dir, &["noisy"], "noisy").expect_code(ExitCode::Ok);
     assert_eq!(
         run.stdout,
         format!(
@@ -75,7 +82,7 @@ fn a_noisy_task_shows_its_output() {
 #[test]
 fn a_task_never_run_says_so_and_nothing_is_created() {
     let dir = TestDir::with_guest("log-never-run", "tasks.wasm");
-    let run = log(&dir, &["noisy"], "noisy").expect_code(0);
+    let run = log(&dir, &["noisy"], "noisy").expect_code(ExitCode::Ok);
     assert!(run.stdout.starts_with("== tasks.noisy (key "), "{}", run.stdout);
     assert!(run.stdout.ends_with("): not run yet\n"), "{}", run.stdout);
     assert!(!dir.join("tasks.jugdata").exists(), "a query created the store");
@@ -84,8 +91,11 @@ fn a_task_never_run_says_so_and_nothing_is_created() {
 #[test]
 fn json_is_one_array_of_every_matching_task() {
     let dir = TestDir::with_guest("log-json", "tasks.wasm");
-    dir.jug(&["execute", "tasks.wasm", "--keep-going"]).arg_words(&["failing"]).run().expect_code(1);
-    let run = log(&dir, &["fail_on", "--json"], "failing").expect_code(0);
+    dir.jug(&["execute", "tasks.wasm", "--keep-going"])
+        .arg_words(&["failing"])
+        .run()
+        .expect_code(ExitCode::NotDone);
+    let run = log(&dir, &["fail_on", "--json"], "failing").expect_code(ExitCode::Ok);
     let tasks: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).expect("JSON");
     assert_eq!(tasks.len(), 5, "{}", run.stdout);
     let failed: Vec<_> = tasks.iter().filter(|t| !t["log"].is_null()).collect();
@@ -106,7 +116,8 @@ fn json_is_one_array_of_every_matching_task() {
 #[test]
 fn an_unknown_name_exits_6() {
     let dir = TestDir::with_guest("log-no-match", "tasks.wasm");
-    log(&dir, &["no_such_task"], "noisy").expect_one_line_error(6, "no task matches --name 'no_such_task'");
+    log(&dir, &["no_such_task"], "noisy")
+        .expect_one_line_error(ExitCode::NoMatch, "no task matches --name 'no_such_task'");
 }
 
 #[test]
@@ -115,8 +126,8 @@ fn a_failure_marked_by_keep_failed_says_it_is_not_retried() {
     dir.jug(&["execute", "tasks.wasm", "--keep-going", "--keep-failed"])
         .arg_words(&["failing"])
         .run()
-        .expect_code(1);
-    let run = log(&dir, &["fail_on"], "failing").expect_code(0);
+        .expect_code(ExitCode::NotDone);
+    let run = log(&dir, &["fail_on"], "failing").expect_code(ExitCode::Ok);
     let first = run.stdout.lines().next().unwrap();
     assert!(
         first.ends_with(
@@ -126,7 +137,7 @@ fn a_failure_marked_by_keep_failed_says_it_is_not_retried() {
         "{}",
         run.stdout
     );
-    let json = log(&dir, &["fail_on", "--json"], "failing").expect_code(0);
+    let json = log(&dir, &["fail_on", "--json"], "failing").expect_code(ExitCode::Ok);
     let tasks: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).unwrap();
     let marked: Vec<_> = tasks.iter().filter(|t| !t["marked_failed"].is_null()).collect();
     assert_eq!(marked.len(), 1);
@@ -137,13 +148,16 @@ fn a_failure_marked_by_keep_failed_says_it_is_not_retried() {
 #[test]
 fn the_log_of_an_earlier_failure_says_the_task_has_since_completed() {
     let dir = TestDir::with_guest("log-since-completed", "tasks.wasm");
-    dir.jug(&["execute", "tasks.wasm", "--keep-going"]).arg_words(&["failing"]).run().expect_code(1);
+    dir.jug(&["execute", "tasks.wasm", "--keep-going"])
+        .arg_words(&["failing"])
+        .run()
+        .expect_code(ExitCode::NotDone);
     // fail_on(2) always fails; give it a result by hand (a result does not name its key).
     let key = only_log_key(&dir);
     let any = dir.stored("tasks.jugdata").into_values().next().unwrap();
     dir.overwrite_result("tasks.jugdata", &key, &crate::util::sealed(1, &any));
 
-    let run = log(&dir, &["fail_on"], "failing").expect_code(0);
+    let run = log(&dir, &["fail_on"], "failing").expect_code(ExitCode::Ok);
     assert!(
         run.stdout.starts_with(&format!(
             "== tasks.fail_on (key {}): failed (guest-error): refusing to process 2 (from an earlier run; \
@@ -158,10 +172,10 @@ fn the_log_of_an_earlier_failure_says_the_task_has_since_completed() {
 #[test]
 fn a_log_from_before_records_is_shown_as_output() {
     let dir = TestDir::with_guest("log-old", "tasks.wasm");
-    dir.jug(&["execute", "tasks.wasm"]).arg_words(&["noisy"]).run().expect_code(0);
+    dir.jug(&["execute", "tasks.wasm"]).arg_words(&["noisy"]).run().expect_code(ExitCode::Ok);
     let key = only_log_key(&dir);
     std::fs::write(dir.join("tasks.jugdata/logs").join(&key), "printed by an old run\n").unwrap();
-    let run = log(&dir, &["noisy"], "noisy").expect_code(0);
+    let run = log(&dir, &["noisy"], "noisy").expect_code(ExitCode::Ok);
     assert_eq!(
         run.stdout,
         format!(
@@ -181,11 +195,15 @@ fn guest_text_cannot_drive_the_terminal() {
     let dir = TestDir::with_guest("terminal-attack", "hostile.wasm");
     let words = ["terminal"];
     let execute = dir.jug(&["execute", "hostile.wasm", "-j", "1", "--keep-going"]).arg_words(&words).run();
-    let execute = execute.expect_code(1);
-    let log = dir.jug(&["log", "hostile.wasm", "terminal_attack"]).arg_words(&words).run().expect_code(0);
+    let execute = execute.expect_code(ExitCode::NotDone);
+    let log = dir
+        .jug(&["log", "hostile.wasm", "terminal_attack"])
+        .arg_words(&words)
+        .run()
+        .expect_code(ExitCode::Ok);
     let explain =
         dir.jug(&["status", "hostile.wasm", "--explain", "terminal_attack"]).arg_words(&words).run();
-    let explain = explain.expect_code(1);
+    let explain = explain.expect_code(ExitCode::NotDone);
 
     for (what, text) in [
         ("execute stdout", &execute.stdout),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jug_core::store::{Access, LockName, LockRecord, Locking, Store, StoreLocation};
 
-use crate::util::TestDir;
+use crate::util::{ExitCode, TestDir};
 
 /// The text between the first pair of backticks of a message.
 fn quoted(message: &str) -> &str {
@@ -20,7 +20,8 @@ fn value_hints_the_execute_command_with_the_same_store_dirs_and_builder_words() 
     // `execute tasks.wasm` without them would compute other tasks, in another store.
     let value = ["value", "tasks.wasm", "--store", "my store", "--dir", "data:/in:rw", "negate"];
     let words = ["diamond", "1", "2", "it's ignored"];
-    let run = dir.jug(&value).arg_words(&words).run().expect_one_line_error(1, "has no result yet");
+    let run =
+        dir.jug(&value).arg_words(&words).run().expect_one_line_error(ExitCode::NotDone, "has no result yet");
     let hint = quoted(&run.stderr);
     let data = std::fs::canonicalize(dir.join("data")).unwrap();
     assert_eq!(
@@ -34,8 +35,8 @@ fn value_hints_the_execute_command_with_the_same_store_dirs_and_builder_words() 
     // Pasted into a shell as it is, it computes what `value` asked for.
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_jug-host")).parent().unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    dir.command(std::path::Path::new("sh"), &["-c", hint]).env("PATH", &path).run().expect_code(0);
-    let run = dir.jug(&value).arg_words(&words).run().expect_code(0);
+    dir.command(std::path::Path::new("sh"), &["-c", hint]).env("PATH", &path).run().expect_status(0);
+    let run = dir.jug(&value).arg_words(&words).run().expect_code(ExitCode::Ok);
     assert_eq!(run.stdout, "-3\n-2\n");
 }
 
@@ -52,7 +53,7 @@ fn a_worker_says_which_locked_tasks_it_gave_up_waiting_for_and_who_holds_them() 
     }
 
     let execute = ["execute", "tasks.wasm", "--wait-cycle-time", "0.1", "--nr-wait-cycles", "3"];
-    let run = dir.jug(&execute).arg_words(&["diamond", "1", "2"]).run().expect_code(0);
+    let run = dir.jug(&execute).arg_words(&["diamond", "1", "2"]).run().expect_code(ExitCode::Ok);
     let lines: Vec<&str> = run.stderr.lines().filter(|l| l.contains("gave up")).collect();
     assert_eq!(lines.len(), 1, "{}", run.stderr);
     let expected = format!(
@@ -68,14 +69,18 @@ fn a_worker_says_which_locked_tasks_it_gave_up_waiting_for_and_who_holds_them() 
     for shard in 0..=255u8 {
         store.unlock(&LockName::Shard(shard)).unwrap();
     }
-    let run = dir.jug(&["execute", "tasks.wasm"]).arg_words(&["diamond", "1", "2"]).run().expect_code(0);
+    let run =
+        dir.jug(&["execute", "tasks.wasm"]).arg_words(&["diamond", "1", "2"]).run().expect_code(ExitCode::Ok);
     assert!(!run.stderr.contains("gave up"), "{}", run.stderr);
 }
 
 #[test]
 fn a_worker_names_the_failed_tasks_that_kept_others_from_running() {
     let dir = TestDir::with_guest("gave-up-failed", "tasks.wasm");
-    let run = dir.jug(&["execute", "tasks.wasm", "--keep-going", "--", "failing"]).run().expect_code(1);
+    let run = dir
+        .jug(&["execute", "tasks.wasm", "--keep-going", "--", "failing"])
+        .run()
+        .expect_code(ExitCode::NotDone);
     let lines: Vec<&str> = run.stderr.lines().filter(|l| l.contains("not run for want of")).collect();
     assert_eq!(
         lines,

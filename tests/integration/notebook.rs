@@ -2,6 +2,7 @@
 //! `$JUG_JUPYTER` from scripts/sdk/python), against a store `execute` filled: the results a
 //! reader of the notebook sees are the graph's.
 
+use crate::util::ExitCode;
 use crate::util::{TestDir, workspace};
 
 /// The text a notebook's cells printed or returned, in order.
@@ -26,7 +27,7 @@ fn outputs(notebook: &serde_json::Value) -> String {
 fn the_primes_notebook_executes_and_shows_the_results() {
     let jupyter = std::env::var("JUG_JUPYTER").expect("JUG_JUPYTER is set (eval \"$(scripts/sdks)\")");
     let dir = TestDir::with_guest("notebook", "primes.wasm");
-    dir.jug(&["execute", "primes.wasm", "--store", "results"]).run().expect_code(0);
+    dir.jug(&["execute", "primes.wasm", "--store", "results"]).run().expect_code(ExitCode::Ok);
     // A copy, so the checked-in notebook keeps no outputs; paths through the environment.
     std::fs::copy(workspace().join("examples/notebook/primes.ipynb"), dir.join("primes.ipynb")).unwrap();
 

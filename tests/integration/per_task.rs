@@ -3,6 +3,7 @@
 //! tasks of the functions that can reach the edited code, and nothing else.
 
 use crate::rust_crate::RustCrate;
+use crate::util::ExitCode;
 use crate::util::{Run, TestDir};
 
 /// `execute --short`'s counts: (executed, loaded).
@@ -21,7 +22,7 @@ fn reused(run: &Run) -> u64 {
 }
 
 fn execute(dir: &TestDir, graph: &str, words: &[&str]) -> Run {
-    dir.jug(&["execute", graph, "--short"]).arg_words(words).run().expect_code(0)
+    dir.jug(&["execute", graph, "--short"]).arg_words(words).run().expect_code(ExitCode::Ok)
 }
 
 fn status(dir: &TestDir, graph: &str, words: &[&str]) -> String {
@@ -76,7 +77,7 @@ fn editing_one_primes_function_reruns_its_tasks_only() {
     let run = execute(&primes.dir, "primes.wasm", &n);
     assert_eq!((counts(&run), reused(&run)), ((9_999, 2), 2), "{run:?}");
     let sentence = primes.dir.jug(&["value", "primes.wasm", "write_output"]).arg_words(&n).run();
-    assert_eq!(sentence.expect_code(0).stdout, "\"Found 1229 primes up to 10000.\\n\"\n");
+    assert_eq!(sentence.expect_code(ExitCode::Ok).stdout, "\"Found 1229 primes up to 10000.\\n\"\n");
 
     // Rebuilding the same sources changes no key: touched, cleaned, or in another directory.
     primes.edit("fn is_prime", "fn is_prime");
@@ -165,7 +166,7 @@ fn editing_a_helper_reruns_exactly_the_functions_that_can_call_it() {
     graph.write("helper_crate/src/lib.rs", HELPER_CRATE);
     graph.build_per_task();
     let dir = &graph.dir;
-    let value = |name: &str| dir.jug(&["value", "helpers.wasm", name]).run().expect_code(0).stdout;
+    let value = |name: &str| dir.jug(&["value", "helpers.wasm", name]).run().expect_code(ExitCode::Ok).stdout;
     assert_eq!(counts(&execute(dir, "helpers.wasm", &[])), (12, 0));
     assert_eq!(value("second"), "0\n6\n12\n");
 
@@ -210,7 +211,7 @@ fn a_plain_cargo_build_keys_every_task_by_the_whole_component() {
     // re-run only what they reach.
     graph.build_per_task();
     assert_eq!(counts(&execute(dir, "primes.wasm", &[])), (101, 0));
-    let value = dir.jug(&["value", "primes.wasm", "write_output"]).run().expect_code(0);
+    let value = dir.jug(&["value", "primes.wasm", "write_output"]).run().expect_code(ExitCode::Ok);
     assert_eq!(value.stdout, "\"Found 25 primes up to 100.\\n\"\n");
 }
 
@@ -249,7 +250,7 @@ fn a_task_runs_in_the_variant_its_key_names() {
     let graph = dir.join("primes.wasm");
     assert_eq!(counts(&execute(dir, "primes.wasm", &[])), (101, 0));
     // `verify` runs each task again, in its variant, and gets the same bytes.
-    dir.jug(&["verify", "primes.wasm"]).run().expect_code(0);
+    dir.jug(&["verify", "primes.wasm"]).run().expect_code(ExitCode::Ok);
 
     // A forged claim beside the variants: is_prime's identity stays its variant's. (The
     // component's own identity changes with any section, and no task is keyed by it.)
@@ -274,14 +275,14 @@ fn a_task_runs_in_the_variant_its_key_names() {
     // Not a component: the graph is refused as malformed, naming the variant.
     crate::util::replace_custom_section(&graph, "jug-variant:write_output", Some(b"not wasm"));
     let refused = dir.jug(&["status", "primes.wasm"]).run();
-    refused.expect_one_line_error(3, "the variant of `write_output` is not a component");
+    refused.expect_one_line_error(ExitCode::BadGraph, "the variant of `write_output` is not a component");
 }
 
 #[test]
 fn cargo_jug_refuses_what_it_cannot_build() {
     let primes = RustCrate::primes("per-task-usage");
     let refused = |args: &[&str], needle: &str| {
-        let run = primes.dir.command(crate::rust_crate::cargo_jug(), args).run().expect_code(2);
+        let run = primes.dir.command(crate::rust_crate::cargo_jug(), args).run().expect_status(2);
         assert_eq!(run.stderr.lines().count(), 1, "{run:?}");
         assert!(run.stderr.starts_with("cargo jug: ") && run.stderr.contains(needle), "{run:?}");
     };

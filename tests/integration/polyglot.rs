@@ -1,6 +1,7 @@
 //! examples/polyglot: a Python graph running Rust and JavaScript tasks, with values crossing
 //! the languages byte for byte.
 
+use crate::util::ExitCode;
 use crate::util::{Language, TestDir, guest, sdk_guest};
 
 fn polyglot_dir(name: &str) -> TestDir {
@@ -18,7 +19,7 @@ fn polyglot_dir(name: &str) -> TestDir {
 
 /// The stored CBOR of every task named `name`, in definition order.
 fn stored(dir: &TestDir, name: &str) -> Vec<Vec<u8>> {
-    let run = dir.jug(&["value", "pipeline.wasm", name, "--json"]).run().expect_code(0);
+    let run = dir.jug(&["value", "pipeline.wasm", name, "--json"]).run().expect_code(ExitCode::Ok);
     let values: serde_json::Value = serde_json::from_str(&run.stdout).expect("value --json");
     let keys =
         values.as_array().expect("an array").iter().map(|v| v["key"].as_str().expect("a key").to_owned());
@@ -46,7 +47,7 @@ fn expected_summary() -> (f64, f64, f64, f64) {
 #[test]
 fn a_python_graph_runs_rust_and_javascript_tasks() {
     let dir = polyglot_dir("polyglot-run");
-    let status = dir.jug(&["status", "pipeline.wasm", "--json"]).run().expect_code(1);
+    let status = dir.jug(&["status", "pipeline.wasm", "--json"]).run().expect_code(ExitCode::NotDone);
     let json: serde_json::Value = serde_json::from_str(&status.stdout).expect("status --json");
     let names: Vec<&String> = json["tasks"].as_object().expect("tasks").keys().collect();
     let expected = [
@@ -60,20 +61,20 @@ fn a_python_graph_runs_rust_and_javascript_tasks() {
     assert_eq!(names, expected, "{}", status.stdout);
     assert_eq!(json["tasks"]["pipeline.measure"]["ready"], 8);
 
-    let run = dir.jug(&["execute", "pipeline.wasm", "--short"]).run().expect_code(0);
+    let run = dir.jug(&["execute", "pipeline.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     assert!(run.stdout.starts_with("Executed:  13 tasks\n"), "{}", run.stdout);
-    let text = dir.jug(&["value", "pipeline.wasm", "format"]).run().expect_code(0);
+    let text = dir.jug(&["value", "pipeline.wasm", "format"]).run().expect_code(ExitCode::Ok);
     let (mean, sd, min, max) = expected_summary();
     let expected = format!("n=800 mean={mean:.4} sd={sd:.4} range=[{min:.4}, {max:.4}]\n");
     assert_eq!(text.stdout, format!("{}\n", serde_json::to_string(&expected).expect("json")));
-    let again = dir.jug(&["execute", "pipeline.wasm", "--short"]).run().expect_code(0);
+    let again = dir.jug(&["execute", "pipeline.wasm", "--short"]).run().expect_code(ExitCode::Ok);
     assert!(again.stdout.starts_with("Executed:  0 tasks\nLoaded:  13 tasks"), "{}", again.stdout);
 }
 
 #[test]
 fn values_cross_languages_byte_for_byte() {
     let dir = polyglot_dir("polyglot-bytes");
-    dir.jug(&["execute", "pipeline.wasm"]).run().expect_code(0);
+    dir.jug(&["execute", "pipeline.wasm"]).run().expect_code(ExitCode::Ok);
     let from_python = stored(&dir, "probe");
     let from_rust = stored(&dir, "stats.echo");
     let from_js = stored(&dir, "report.echo");
@@ -81,7 +82,7 @@ fn values_cross_languages_byte_for_byte() {
     assert_eq!(from_rust, from_python, "Rust re-encoded the probe differently");
     assert_eq!(from_js, from_python, "JavaScript re-encoded the probe differently");
 
-    let probe = dir.jug(&["value", "pipeline.wasm", "probe"]).run().expect_code(0);
+    let probe = dir.jug(&["value", "pipeline.wasm", "probe"]).run().expect_code(ExitCode::Ok);
     let probe: serde_json::Value = serde_json::from_str(&probe.stdout).expect("json");
     assert_eq!(probe["ints"][10], serde_json::json!(i64::MIN));
     assert_eq!(probe["ints"][11], serde_json::json!(u64::MAX));

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::python::jug_py;
+use crate::util::ExitCode;
 use crate::util::{Language, TestDir, sdk_guest, workspace};
 
 const FIXTURES: &str = "tests/fixtures/python/libraries";
@@ -70,7 +71,7 @@ fn native_values(script: &str, function: &str) -> Vec<String> {
         let args =
             [&args[..], &["--require-hashes", "--only-binary=:all:", "--target", "site", "-r", lock_text]]
                 .concat();
-        dir.command(&native_python(), &args).run().expect_code(0);
+        dir.command(&native_python(), &args).run().expect_status(0);
         installed.push((lock.clone(), dir));
     }
     let dir = &installed.iter().find(|(l, _)| *l == lock).unwrap().1;
@@ -78,19 +79,19 @@ fn native_values(script: &str, function: &str) -> Vec<String> {
         format!("{}:{}", dir.join("site").display(), workspace().join("guest-sdk/python/src").display());
     let runner = fixture("native.py");
     let args = [runner.to_str().unwrap(), script.to_str().unwrap(), function];
-    let run = dir.command(&native_python(), &args).env("PYTHONPATH", &path).run().expect_code(0);
+    let run = dir.command(&native_python(), &args).env("PYTHONPATH", &path).run().expect_status(0);
     assert!(!run.stdout.is_empty(), "no task of {function} ran natively");
     normalised(&run.stdout)
 }
 
 fn component_values(dir: &TestDir, component: &str, function: &str) -> Vec<String> {
-    normalised(&dir.jug(&["value", component, function]).run().expect_code(0).stdout)
+    normalised(&dir.jug(&["value", component, function]).run().expect_code(ExitCode::Ok).stdout)
 }
 
 #[test]
 fn networkx_graph_gives_native_networkx_values() {
     let dir = dir_with("python-networkx", "networkx", networkx_py());
-    dir.jug(&["execute", "paths.wasm"]).run().expect_code(0);
+    dir.jug(&["execute", "paths.wasm"]).run().expect_code(ExitCode::Ok);
     for function in ["shortest", "route", "triangles"] {
         let values = component_values(&dir, "paths.wasm", function);
         assert_eq!(values, native_values("networkx/paths.py", function), "{function}");
@@ -100,7 +101,7 @@ fn networkx_graph_gives_native_networkx_values() {
 #[test]
 fn sympy_graph_gives_native_sympy_values() {
     let dir = dir_with("python-sympy", "sympy", sympy_py());
-    dir.jug(&["execute", "algebra.wasm"]).run().expect_code(0);
+    dir.jug(&["execute", "algebra.wasm"]).run().expect_code(ExitCode::Ok);
     for function in ["factor", "integrate", "digits_of_pi"] {
         let values = component_values(&dir, "algebra.wasm", function);
         assert_eq!(values, native_values("sympy/algebra.py", function), "{function}");
@@ -110,30 +111,34 @@ fn sympy_graph_gives_native_sympy_values() {
 #[test]
 fn a_rebuild_keeps_the_keys_and_a_new_pin_changes_only_its_users() {
     let dir = dir_with("python-networkx-pins", "networkx", networkx_py());
-    dir.jug(&["execute", "paths.wasm"]).run().expect_code(0);
+    dir.jug(&["execute", "paths.wasm"]).run().expect_code(ExitCode::Ok);
     let status = |code| dir.jug(&["status", "paths.wasm", "--short"]).run().expect_code(code).stdout;
 
-    let up_to_date = jug_py(&dir, &["build", "paths.py", "--locked"]).expect_code(0);
+    let up_to_date = jug_py(&dir, &["build", "paths.py", "--locked"]).expect_status(0);
     assert_eq!(up_to_date.stdout, "jug-py: paths.wasm is up to date\n");
-    jug_py(&dir, &["build", "paths.py", "--locked", "--force"]).expect_code(0);
-    assert_eq!(status(0), "All tasks complete (8 tasks).\n");
+    jug_py(&dir, &["build", "paths.py", "--locked", "--force"]).expect_status(0);
+    assert_eq!(status(ExitCode::Ok), "All tasks complete (8 tasks).\n");
 
     // Another networkx: --locked refuses the drift in one line; a plain build locks it anew.
     let lock = std::fs::read_to_string(dir.join("paths.lock")).unwrap();
     std::fs::write(dir.join("requirements.txt"), "networkx==3.5\n").unwrap();
-    let drift = jug_py(&dir, &["build", "paths.py", "--locked"]).expect_code(1);
+    let drift = jug_py(&dir, &["build", "paths.py", "--locked"]).expect_status(1);
     assert_eq!(
         drift.stderr,
         "jug-py: --locked: requirements.txt changed since paths.lock was written; build without --locked to update it\n"
     );
-    jug_py(&dir, &["build", "paths.py"]).expect_code(0);
+    jug_py(&dir, &["build", "paths.py"]).expect_status(0);
     let relocked = std::fs::read_to_string(dir.join("paths.lock")).unwrap();
     assert!(relocked.contains("\nnetworkx==3.5 --hash=sha256:"), "{relocked}");
     assert_ne!(relocked, lock);
 
     // shortest and route import networkx: their 6 tasks have new keys; triangles' 2 do not.
-    assert_eq!(status(1), "6 tasks waiting to be run, 0 failed, 2 complete, (none active).\n");
-    let explain = dir.jug(&["status", "paths.wasm", "--explain", "route"]).run().expect_code(1);
+    assert_eq!(
+        status(ExitCode::NotDone),
+        "6 tasks waiting to be run, 0 failed, 2 complete, (none active).\n"
+    );
+    let explain =
+        dir.jug(&["status", "paths.wasm", "--explain", "route"]).run().expect_code(ExitCode::NotDone);
     assert!(explain.stdout.contains(": the code of paths.route changed"), "{explain:?}");
 }
 
@@ -142,7 +147,7 @@ fn a_package_with_c_extensions_fails_the_build_in_one_line() {
     let dir = TestDir::new("python-numpy");
     std::fs::write(dir.join("graph.py"), "import numpy\nx = 1\n").unwrap();
     std::fs::write(dir.join("requirements.txt"), "numpy\n").unwrap();
-    let run = jug_py(&dir, &["build", "graph.py"]).expect_code(1);
+    let run = jug_py(&dir, &["build", "graph.py"]).expect_status(1);
     assert_eq!(
         run.stderr,
         "jug-py: numpy has no pure-Python wheel, only builds with C extensions, which cannot load in the \
@@ -157,11 +162,11 @@ fn missing_c_modules_are_stubs_and_late_imports_say_how_to_include_them() {
     std::fs::copy(fixture("imports/imports.py"), dir.join("imports.py")).unwrap();
     std::fs::create_dir_all(dir.join("own")).unwrap();
     std::fs::copy(fixture("imports/own/lzma.py"), dir.join("own/lzma.py")).unwrap();
-    let value = |name| dir.jug(&["value", "imports.wasm", name]).run().expect_code(0).stdout;
+    let value = |name| dir.jug(&["value", "imports.wasm", name]).run().expect_code(ExitCode::Ok).stdout;
 
     // bz2, ctypes, lzma and ssl import; the user's own lzma (-p own) wins over the stub.
-    jug_py(&dir, &["build", "imports.py", "-p", "own"]).expect_code(0);
-    let run = dir.jug(&["execute", "imports.wasm", "--keep-going"]).run().expect_code(1);
+    jug_py(&dir, &["build", "imports.py", "-p", "own"]).expect_status(0);
+    let run = dir.jug(&["execute", "imports.wasm", "--keep-going"]).run().expect_code(ExitCode::NotDone);
     let unavailable = "is not available in a jug-host component (its C extension cannot be loaded";
     assert!(
         run.stderr.contains(&format!("failed: UnavailableModuleError: bz2 {unavailable}")),
@@ -187,7 +192,7 @@ fn missing_c_modules_are_stubs_and_late_imports_say_how_to_include_them() {
 
     // --include of a package that does not exist fails the build in one line.
     let missing =
-        jug_py(&dir, &["build", "imports.py", "-p", "own", "--include", "nosuchpkg"]).expect_code(1);
+        jug_py(&dir, &["build", "imports.py", "-p", "own", "--include", "nosuchpkg"]).expect_status(1);
     let last = missing.stderr.lines().last().unwrap_or_default();
     assert!(
         last.starts_with(
@@ -198,7 +203,7 @@ fn missing_c_modules_are_stubs_and_late_imports_say_how_to_include_them() {
     );
 
     // With --include xml, the module a task imports at run time is in the component.
-    jug_py(&dir, &["build", "imports.py", "-p", "own", "--include", "xml"]).expect_code(0);
-    dir.jug(&["execute", "imports.wasm", "--keep-going"]).run().expect_code(1);
+    jug_py(&dir, &["build", "imports.py", "-p", "own", "--include", "xml"]).expect_status(0);
+    dir.jug(&["execute", "imports.wasm", "--keep-going"]).run().expect_code(ExitCode::NotDone);
     assert_eq!(value("load"), "\"xml.dom.minidom\"\n");
 }

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use jug_core::cbor::Reader;
 
+use crate::util::ExitCode;
 use crate::util::{Language, TestDir, sdk_guest};
 
 /// tests/fixtures/python/oddities.py built: results JSON cannot carry.
@@ -59,7 +60,7 @@ fn entries(
 #[test]
 fn value_cbor_gives_each_result_exactly_as_stored() {
     let dir = with_oddities("value-cbor");
-    dir.jug(&["execute", "oddities.wasm"]).run().expect_code(0);
+    dir.jug(&["execute", "oddities.wasm"]).run().expect_code(ExitCode::Ok);
     let stored = dir.stored("oddities.jugdata");
     let cbor = |args: &[&str]| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_jug-host"))
@@ -97,7 +98,7 @@ fn value_cbor_gives_each_result_exactly_as_stored() {
     assert_eq!(blob.iter().map(|e| e.2.clone()).collect::<Vec<_>>(), [vec![0x43, 0, 1, 2], vec![0x42, 0, 1]]);
 
     // The same tasks, in the same order, as --json lists them; --key picks one of them.
-    let json = dir.jug(&["value", "oddities.wasm", "big", "--json"]).run().expect_code(0);
+    let json = dir.jug(&["value", "oddities.wasm", "big", "--json"]).run().expect_code(ExitCode::Ok);
     let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let keys: Vec<&str> = json.as_array().unwrap().iter().map(|e| e["key"].as_str().unwrap()).collect();
     assert_eq!(keys, big.iter().map(|e| e.0.as_str()).collect::<Vec<_>>());
@@ -109,12 +110,12 @@ fn value_cbor_gives_each_result_exactly_as_stored() {
 fn value_cbor_prints_nothing_when_a_result_is_missing() {
     let dir = with_oddities("value-cbor-missing");
     let run = dir.jug(&["value", "oddities.wasm", "mixed", "--cbor"]).run();
-    let run = run.expect_one_line_error(1, "has no result yet");
+    let run = run.expect_one_line_error(ExitCode::NotDone, "has no result yet");
     assert_eq!(run.stdout, "");
     dir.jug(&["value", "oddities.wasm", "--key", "00000000", "--cbor"])
         .run()
-        .expect_one_line_error(6, "--key 00000000");
-    dir.jug(&["value", "oddities.wasm", "mixed", "--cbor", "--json"]).run().expect_code(2);
+        .expect_one_line_error(ExitCode::NoMatch, "--key 00000000");
+    dir.jug(&["value", "oddities.wasm", "mixed", "--cbor", "--json"]).run().expect_code(ExitCode::Usage);
 }
 
 #[test]
@@ -132,8 +133,8 @@ fn the_jug_host_python_package_passes_its_tests() {
 #[test]
 fn value_cbor_reports_a_damaged_result_and_removes_it() {
     let dir = with_oddities("value-cbor-damaged");
-    dir.jug(&["execute", "oddities.wasm"]).run().expect_code(0);
-    let json = dir.jug(&["value", "oddities.wasm", "mixed", "--json"]).run().expect_code(0);
+    dir.jug(&["execute", "oddities.wasm"]).run().expect_code(ExitCode::Ok);
+    let json = dir.jug(&["value", "oddities.wasm", "mixed", "--json"]).run().expect_code(ExitCode::Ok);
     let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let key = json[0]["key"].as_str().unwrap().to_owned();
     let mut bytes = crate::util::sealed(1, &dir.stored("oddities.jugdata")[&key]);
@@ -141,7 +142,7 @@ fn value_cbor_reports_a_damaged_result_and_removes_it() {
     dir.overwrite_result("oddities.jugdata", &key, &bytes);
 
     let run = dir.jug(&["value", "oddities.wasm", "mixed", "--cbor"]).run();
-    let run = run.expect_one_line_error(7, "damaged (checksum mismatch)");
+    let run = run.expect_one_line_error(ExitCode::DamagedResult, "damaged (checksum mismatch)");
     assert_eq!(run.stdout, "");
     assert!(!dir.stored("oddities.jugdata").contains_key(&key), "removed, so execute recomputes it");
 }

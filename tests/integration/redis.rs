@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::util::ExitCode;
 use crate::util::TestDir;
 
 #[test]
@@ -12,7 +13,7 @@ fn an_unreachable_redis_server_is_one_clear_error() {
     dir.jug(&["status", "primes.wasm", "--store", "redis://127.0.0.1:1/"])
         .env("JUG_STORE_RETRY_SECS", "1")
         .run()
-        .expect_one_line_error(5, "cannot connect to redis://127.0.0.1:1/");
+        .expect_one_line_error(ExitCode::Store, "cannot connect to redis://127.0.0.1:1/");
     let took = started.elapsed();
     // Retried for the second it was given, then gave up.
     assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(6), "took {took:?}");
@@ -62,12 +63,14 @@ fn a_redis_server_that_comes_up_late_is_waited_for() {
     // The server starts once the worker has said it cannot reach it.
     assert!(worker.wait_for_stderr("is unreachable"), "the worker never said the store was unreachable");
     let _server = PrivateRedis::start(&dir, port);
-    let run = worker.wait().expect_code(0);
+    let run = worker.wait().expect_code(ExitCode::Ok);
     assert!(run.stdout.starts_with("Executed:  "), "{}", run.stdout);
     // Down for longer than a blip: said so, once, and that it came back.
     assert_eq!(run.stderr.matches("is unreachable").count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("is reachable again after"), "{}", run.stderr);
-    dir.jug(&["status", "primes.wasm", "--store", &store, "--short", "--", "30"]).run().expect_code(0);
+    dir.jug(&["status", "primes.wasm", "--store", &store, "--short", "--", "30"])
+        .run()
+        .expect_code(ExitCode::Ok);
 }
 
 #[test]
@@ -75,6 +78,9 @@ fn a_malformed_redis_url_names_the_fix() {
     let dir = TestDir::with_guest("redis-bad-url", "primes.wasm");
     dir.jug(&["execute", "primes.wasm", "--store", "redis://127.0.0.1:6390/results"])
         .run()
-        .expect_one_line_error(5, "the path of a redis:// URL is a database number (redis://host:port/2)");
+        .expect_one_line_error(
+            ExitCode::Store,
+            "the path of a redis:// URL is a database number (redis://host:port/2)",
+        );
     assert!(!dir.join("primes.jugdata").exists());
 }

@@ -1,6 +1,7 @@
 //! The primes scenario against a real S3-compatible server (SeaweedFS, started by
 //! `scripts/test` through `scripts/services/run`), shared by two working directories.
 
+use crate::util::ExitCode;
 use crate::util::TestDir;
 
 /// A fresh prefix in the test bucket. The server is part of the test setup: without it the
@@ -20,26 +21,36 @@ fn primes_through_s3_from_two_working_directories() {
     let worker = TestDir::with_guest("s3-worker", "primes.wasm");
     let viewer = TestDir::with_guest("s3-viewer", "primes.wasm");
 
-    let before = viewer.jug(&["status", "primes.wasm", "--store", &store, "--short"]).run().expect_code(1);
+    let before = viewer
+        .jug(&["status", "primes.wasm", "--store", &store, "--short"])
+        .run()
+        .expect_code(ExitCode::NotDone);
     assert_eq!(before.stdout, "101 tasks waiting to be run, 0 failed, 0 complete, (none active).\n");
 
-    let run = worker.jug(&["execute", "primes.wasm", "--store", &store, "--short"]).run().expect_code(0);
+    let run =
+        worker.jug(&["execute", "primes.wasm", "--store", &store, "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(run.stdout, "Executed:  101 tasks\nLoaded:  0 tasks\n** Total: 101 tasks.\n");
     assert!(!worker.join("primes.jugdata").exists(), "nothing is stored locally");
 
     // Another directory (another machine, as far as the store can tell) sees the results.
-    let status = viewer.jug(&["status", "primes.wasm", "--store", &store, "--short"]).run().expect_code(0);
+    let status =
+        viewer.jug(&["status", "primes.wasm", "--store", &store, "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(status.stdout, "All tasks complete (101 tasks).\n");
-    let value = viewer.jug(&["value", "primes.wasm", "write_output", "--store", &store]).run().expect_code(0);
+    let value = viewer
+        .jug(&["value", "primes.wasm", "write_output", "--store", &store])
+        .run()
+        .expect_code(ExitCode::Ok);
     assert_eq!(value.stdout, "\"Found 25 primes <= 100.\\n\"\n");
-    let again = viewer.jug(&["execute", "primes.wasm", "--store", &store, "--short"]).run().expect_code(0);
+    let again =
+        viewer.jug(&["execute", "primes.wasm", "--store", &store, "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(again.stdout, "Executed:  0 tasks\nLoaded:  101 tasks\n** Total: 101 tasks.\n");
 
     let invalidated = viewer
         .jug(&["invalidate", "primes.wasm", "--name", "count_primes", "--store", &store, "--short"])
         .run();
-    assert_eq!(invalidated.expect_code(0).stdout, "Invalidated:  2 tasks\n** Total: 2 tasks.\n");
-    let rerun = worker.jug(&["execute", "primes.wasm", "--store", &store, "--short"]).run().expect_code(0);
+    assert_eq!(invalidated.expect_code(ExitCode::Ok).stdout, "Invalidated:  2 tasks\n** Total: 2 tasks.\n");
+    let rerun =
+        worker.jug(&["execute", "primes.wasm", "--store", &store, "--short"]).run().expect_code(ExitCode::Ok);
     assert_eq!(rerun.stdout, "Executed:  2 tasks\nLoaded:  99 tasks\n** Total: 101 tasks.\n");
 }
 
@@ -56,7 +67,7 @@ fn an_unreachable_s3_server_is_one_clear_error() {
         .env("JUG_STORE_RETRY_SECS", "1")
         .run();
     // The first request of any command reads the store's format marker.
-    run.expect_one_line_error(5, "cannot read s3://jug-test/x/format");
+    run.expect_one_line_error(ExitCode::Store, "cannot read s3://jug-test/x/format");
 }
 
 #[test]
@@ -65,7 +76,10 @@ fn s3_without_credentials_is_refused_before_any_request() {
     dir.jug(&["execute", "primes.wasm", "--store", "s3://jug-test/x"])
         .env_remove("AWS_ACCESS_KEY_ID")
         .run()
-        .expect_one_line_error(5, "s3:// stores need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+        .expect_one_line_error(
+            ExitCode::Store,
+            "s3:// stores need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        );
 }
 
 /// A SeaweedFS of this test's own (the shared one serves other tests), which the test can
@@ -139,7 +153,7 @@ fn an_s3_outage_mid_run_is_reported_and_ridden_out() {
             .run()
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while status().code != 1 {
+    while status().exit() != Some(ExitCode::NotDone) {
         assert!(std::time::Instant::now() < deadline, "the private SeaweedFS did not come up");
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
@@ -155,9 +169,9 @@ fn an_s3_outage_mid_run_is_reported_and_ridden_out() {
     std::thread::sleep(std::time::Duration::from_secs(3));
     server.restart();
 
-    let run = worker.wait().expect_code(0);
+    let run = worker.wait().expect_code(ExitCode::Ok);
     assert!(run.stderr.contains("store s3://outage/run is unreachable"), "{}", run.stderr);
     assert!(run.stderr.contains("is reachable again after"), "{}", run.stderr);
     assert_eq!(run.stdout, "Executed:  300 tasks\nLoaded:  0 tasks\n** Total: 300 tasks.\n");
-    assert_eq!(status().expect_code(0).stdout, "All tasks complete (300 tasks).\n");
+    assert_eq!(status().expect_code(ExitCode::Ok).stdout, "All tasks complete (300 tasks).\n");
 }

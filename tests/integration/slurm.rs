@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::util::ExitCode;
 use crate::util::{Backend, Run, TestDir, count, workspace};
 
 /// What `jug-host execute` prints (stderr) when it takes a task over from an expired lease.
@@ -110,7 +111,7 @@ impl ArrayJob {
         for (key, value) in env {
             sbatch = sbatch.env(key, value);
         }
-        let submitted = sbatch.run().expect_code(0);
+        let submitted = sbatch.run().expect_status(0);
         // "<id>" or "<id>;<cluster>".
         let id = submitted.stdout.trim().split(';').next().unwrap().to_owned();
         ArrayJob { id, dir: dir.path.clone() }
@@ -194,7 +195,7 @@ fn fresh_graph(name: &str, graph: &[&str], tasks: usize) -> (TestDir, String) {
     require_slurm();
     let dir = TestDir::with_guest(name, "tasks.wasm");
     let store = Backend::S3.store_args(name)[1].clone();
-    let before = status(&dir, &store, graph).expect_code(1).stdout;
+    let before = status(&dir, &store, graph).expect_code(ExitCode::NotDone).stdout;
     assert_eq!(before, format!("{tasks} tasks waiting to be run, 0 failed, 0 complete, (none active).\n"));
     (dir, store)
 }
@@ -202,10 +203,13 @@ fn fresh_graph(name: &str, graph: &[&str], tasks: usize) -> (TestDir, String) {
 /// Every task has a result, and every result reads back.
 fn assert_complete(dir: &TestDir, store: &str, graph: &[&str], tasks: usize) {
     assert_eq!(
-        status(dir, store, graph).expect_code(0).stdout,
+        status(dir, store, graph).expect_code(ExitCode::Ok).stdout,
         format!("All tasks complete ({tasks} tasks).\n")
     );
-    dir.jug(&["value", "tasks.wasm", "spin", "--store", store]).arg_words(graph).run().expect_code(0);
+    dir.jug(&["value", "tasks.wasm", "spin", "--store", store])
+        .arg_words(graph)
+        .run()
+        .expect_code(ExitCode::Ok);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! examples/sweep, the README's dynamic graph: a coarse grid, `bvalue` of its best point, a
 //! fine grid around that point, all in one `execute`.
 
+use crate::util::ExitCode;
 use crate::util::TestDir;
 
 /// examples/sweep's score, recomputed here: the area under (2 - t²) / (1 + t⁴) from 0 to x by
@@ -43,26 +44,29 @@ fn the_sweep_refines_its_best_point_in_one_execute() {
 
     // Before anything runs, the builder stops at `bvalue`: only stage 1 is declared (16 scores
     // and their `best`), and the graph is not done.
-    let status = dir.jug(&["status", "sweep.wasm", "--short"]).arg_words(&words).run().expect_code(1);
+    let status =
+        dir.jug(&["status", "sweep.wasm", "--short"]).arg_words(&words).run().expect_code(ExitCode::NotDone);
     assert_eq!(
         status.stdout,
         "17 tasks waiting to be run, 0 failed, 0 complete, (none active).\n\
          The graph builder stopped at a barrier: more tasks follow once these are complete.\n"
     );
-    dir.jug(&["check", "sweep.wasm"]).arg_words(&words).run().expect_code(1);
+    dir.jug(&["check", "sweep.wasm"]).arg_words(&words).run().expect_code(ExitCode::NotDone);
 
     // One execute runs both stages: 16 + 1, then 16 fine scores, their `best` and `report`.
-    let run = dir.jug(&["execute", "sweep.wasm", "--short"]).arg_words(&words).run().expect_code(0);
+    let run =
+        dir.jug(&["execute", "sweep.wasm", "--short"]).arg_words(&words).run().expect_code(ExitCode::Ok);
     assert_eq!(run.stdout, "Executed:  35 tasks\nLoaded:  0 tasks\n** Total: 35 tasks.\n", "{}", run.stderr);
-    dir.jug(&["check", "sweep.wasm"]).arg_words(&words).run().expect_code(0);
-    let status = dir.jug(&["status", "sweep.wasm", "--short"]).arg_words(&words).run().expect_code(0);
+    dir.jug(&["check", "sweep.wasm"]).arg_words(&words).run().expect_code(ExitCode::Ok);
+    let status =
+        dir.jug(&["status", "sweep.wasm", "--short"]).arg_words(&words).run().expect_code(ExitCode::Ok);
     assert_eq!(status.stdout, "All tasks complete (35 tasks).\n");
 
     let (text, x) = expected_report(16, 16);
     // The fine cells are 2 × 4/15 / 16 wide: the best one is the one holding the true maximum
     // at √2, or its neighbour.
     assert!((x - 2f64.sqrt()).abs() < 1.0 / 15.0, "best x {x}");
-    let value = dir.jug(&["value", "sweep.wasm", "report"]).arg_words(&words).run().expect_code(0);
+    let value = dir.jug(&["value", "sweep.wasm", "report"]).arg_words(&words).run().expect_code(ExitCode::Ok);
     assert_eq!(value.stdout, format!("{}\n", serde_json::to_string(&text).unwrap()));
     assert_eq!(
         text,
@@ -70,6 +74,7 @@ fn the_sweep_refines_its_best_point_in_one_execute() {
          16 more around it refined it.\n"
     );
 
-    let again = dir.jug(&["execute", "sweep.wasm", "--short"]).arg_words(&words).run().expect_code(0);
+    let again =
+        dir.jug(&["execute", "sweep.wasm", "--short"]).arg_words(&words).run().expect_code(ExitCode::Ok);
     assert_eq!(again.stdout, "Executed:  0 tasks\nLoaded:  35 tasks\n** Total: 35 tasks.\n");
 }

@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub use jug_host::exit_code::ExitCode;
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_owned()
@@ -306,9 +308,34 @@ impl TestDir {
     /// Replaces the bytes of a stored result as they are (damage, a planted result): through
     /// the store, which keeps them where it reads them.
     pub fn overwrite_result(&self, relative: &str, key_hex: &str, bytes: &[u8]) {
-        let location = jug_core::store::StoreLocation::Local(self.join(relative));
-        let store =
-            jug_core::store::Store::open(&location, jug_core::store::Access::ReadWrite).expect("open");
+        self.overwrite_result_at(&jug_core::store::StoreLocation::Local(self.join(relative)), key_hex, bytes);
+    }
+
+    /// The store that `store_args` (from [`Backend::store_args`]) name, or without any, the
+    /// local one at `relative`.
+    pub fn store_location(&self, store_args: &[String], relative: &str) -> jug_core::store::StoreLocation {
+        match store_args {
+            [flag, url] if flag == "--store" => {
+                jug_core::store::StoreLocation::parse(url).expect("a store URL")
+            }
+            _ => jug_core::store::StoreLocation::Local(self.join(relative)),
+        }
+    }
+
+    /// That store, read-only.
+    pub fn open_store_at(&self, store_args: &[String], relative: &str) -> jug_core::store::Store {
+        let location = self.store_location(store_args, relative);
+        jug_core::store::Store::open(&location, jug_core::store::Access::ReadOnly).expect("open the store")
+    }
+
+    /// [`TestDir::overwrite_result`] in the store at `location`, of any backend.
+    pub fn overwrite_result_at(
+        &self,
+        location: &jug_core::store::StoreLocation,
+        key_hex: &str,
+        bytes: &[u8],
+    ) {
+        let store = jug_core::store::Store::open(location, jug_core::store::Access::ReadWrite).expect("open");
         let key = jug_core::Key::from_hex(key_hex).expect("a key");
         store.overwrite_result_bytes(&key, bytes).expect("overwrite the result");
     }
@@ -500,20 +527,32 @@ pub struct Run {
 }
 
 impl Run {
-    /// Asserts the exit code, showing everything on mismatch.
+    /// jug-host's exit code, if it exited with one (not killed by a signal, not a panic's 101).
+    pub fn exit(&self) -> Option<ExitCode> {
+        ExitCode::from_code(self.code)
+    }
+
+    /// Asserts jug-host's exit code, showing everything on mismatch.
     #[track_caller]
-    pub fn expect_code(self, code: i32) -> Run {
+    pub fn expect_code(self, code: ExitCode) -> Run {
+        self.expect_status(code.code())
+    }
+
+    /// Asserts the exit status of another program (jug-py, jug-js, cargo-jug, Python…),
+    /// whose codes are its own.
+    #[track_caller]
+    pub fn expect_status(self, status: i32) -> Run {
         assert_eq!(
-            self.code, code,
+            self.code, status,
             "unexpected exit code {}\nstdout:\n{}\nstderr:\n{}",
             self.code, self.stdout, self.stderr
         );
         self
     }
 
-    /// Asserts a failure reported as exactly one line on stderr that mentions `needle`.
+    /// Asserts a jug-host failure reported as exactly one line on stderr that mentions `needle`.
     #[track_caller]
-    pub fn expect_one_line_error(self, code: i32, needle: &str) -> Run {
+    pub fn expect_one_line_error(self, code: ExitCode, needle: &str) -> Run {
         let run = self.expect_code(code);
         let lines: Vec<&str> = run.stderr.lines().collect();
         assert_eq!(lines.len(), 1, "expected a one-line error, got:\n{}", run.stderr);
@@ -534,6 +573,12 @@ pub fn count(text: &str, prefix: &str, suffix: &str) -> usize {
             before.split_whitespace().last()?.parse().ok()
         })
         .unwrap_or(0)
+}
+
+/// `jug-host WORDS… --store …`: a command's words with a test's store arguments (from
+/// [`Backend::store_args`]; none for the local default).
+pub fn with_store<'a>(words: &[&'a str], store: &'a [String]) -> Vec<&'a str> {
+    words.iter().copied().chain(store.iter().map(String::as_str)).collect()
 }
 
 /// The stores a scenario can run against (ripgrep-style: one scenario, every backend).

@@ -8,17 +8,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
+use crate::util::ExitCode;
 use crate::util::{self, Language, TestDir};
-
-/// `verify` found a result that its task does not reproduce.
-const MISMATCH: i32 = 8;
 
 const ALL_MATCH: &str =
     "Verified 101 tasks: 101 match, 0 differ, 0 failed (101 complete, 0 not complete, skipped).\n";
 
 /// The key (hex) of the only task named `name`.
 fn key_of(dir: &TestDir, graph: &str, name: &str) -> String {
-    let run = dir.jug(&["value", graph, name, "--json"]).run().expect_code(0);
+    let run = dir.jug(&["value", graph, name, "--json"]).run().expect_code(ExitCode::Ok);
     let documents: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     documents[0]["key"].as_str().unwrap().to_owned()
 }
@@ -51,15 +49,15 @@ fn short_blake3(bytes: &[u8]) -> String {
 #[test]
 fn primes_reproduce_and_a_tampered_result_is_a_mismatch() {
     let dir = TestDir::with_guest("verify-primes", "primes.wasm");
-    dir.jug(&["execute", "primes.wasm"]).run().expect_code(0);
+    dir.jug(&["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     let before = dir.modification_times("primes.jugdata");
 
-    let all = dir.jug(&["verify", "primes.wasm", "--all", "-j", "4"]).run().expect_code(0);
+    let all = dir.jug(&["verify", "primes.wasm", "--all", "-j", "4"]).run().expect_code(ExitCode::Ok);
     assert_eq!(all.stdout, ALL_MATCH);
     // A sample: 5 tasks, the same ones again for the same seed.
     let sample = |seed: &str| {
         let run = dir.jug(&["verify", "primes.wasm", "--sample", "5", "--seed", seed, "--json"]).run();
-        let json: serde_json::Value = serde_json::from_str(&run.expect_code(0).stdout).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&run.expect_code(ExitCode::Ok).stdout).unwrap();
         assert_eq!((json["verified"].as_u64(), json["match"].as_u64()), (Some(5), Some(5)), "{json:#}");
         assert_eq!(json["seed"].as_u64(), Some(seed.parse().unwrap()));
         json["tasks"]
@@ -70,7 +68,7 @@ fn primes_reproduce_and_a_tampered_result_is_a_mismatch() {
             .collect::<Vec<_>>()
     };
     assert_eq!(sample("7"), sample("7"));
-    let clock = dir.jug(&["verify", "primes.wasm", "--sample", "5"]).run().expect_code(0);
+    let clock = dir.jug(&["verify", "primes.wasm", "--sample", "5"]).run().expect_code(ExitCode::Ok);
     assert!(
         clock
             .stdout
@@ -78,7 +76,7 @@ fn primes_reproduce_and_a_tampered_result_is_a_mismatch() {
     );
     assert!(clock.stdout.ends_with(", 0 not complete, skipped).\n"), "{}", clock.stdout);
     // The default sample is 20.
-    let default = dir.jug(&["verify", "primes.wasm"]).run().expect_code(0);
+    let default = dir.jug(&["verify", "primes.wasm"]).run().expect_code(ExitCode::Ok);
     assert!(default.stdout.starts_with("Verified 20 tasks: 20 match"), "{}", default.stdout);
     // verify only reads: nothing in the store was written, created or removed.
     assert_eq!(dir.modification_times("primes.jugdata"), before);
@@ -95,7 +93,7 @@ fn primes_reproduce_and_a_tampered_result_is_a_mismatch() {
         "\"Found 26 primes <= 100.\\n\"\n"
     );
 
-    let run = dir.jug(&["verify", "primes.wasm", "--all"]).run().expect_code(MISMATCH);
+    let run = dir.jug(&["verify", "primes.wasm", "--all"]).run().expect_code(ExitCode::Mismatch);
     assert_eq!(
         run.stdout,
         format!(
@@ -106,7 +104,7 @@ fn primes_reproduce_and_a_tampered_result_is_a_mismatch() {
             short_blake3(&genuine)
         )
     );
-    let json = dir.jug(&["verify", "primes.wasm", "--all", "--json"]).run().expect_code(MISMATCH);
+    let json = dir.jug(&["verify", "primes.wasm", "--all", "--json"]).run().expect_code(ExitCode::Mismatch);
     let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!((json["match"].as_u64(), json["differ"].as_u64()), (Some(100), Some(1)));
     let differ: Vec<_> =
@@ -120,11 +118,11 @@ fn primes_reproduce_and_a_tampered_result_is_a_mismatch() {
     dir.overwrite_result("primes.jugdata", &key, &seal(&genuine));
 
     // is_prime(2) stored as 5: it differs, and count_primes, run on that input, fails.
-    let is_prime_2 = dir.jug(&["value", "primes.wasm", "is_prime", "--json"]).run().expect_code(0);
+    let is_prime_2 = dir.jug(&["value", "primes.wasm", "is_prime", "--json"]).run().expect_code(ExitCode::Ok);
     let is_prime_2: serde_json::Value = serde_json::from_str(&is_prime_2.stdout).unwrap();
     let is_prime_2 = is_prime_2[0]["key"].as_str().unwrap().to_owned();
     dir.overwrite_result("primes.jugdata", &is_prime_2, &seal(&[0x05]));
-    let run = dir.jug(&["verify", "primes.wasm", "--all"]).run().expect_code(MISMATCH);
+    let run = dir.jug(&["verify", "primes.wasm", "--all"]).run().expect_code(ExitCode::Mismatch);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{}", run.stdout);
     assert!(lines[0].starts_with(&format!(
@@ -140,7 +138,7 @@ fn primes_reproduce_and_a_tampered_result_is_a_mismatch() {
     // A damaged result (bad checksum) is reported, not removed.
     let damaged = seal(&[0x05]).into_iter().chain([0]).collect::<Vec<u8>>();
     dir.overwrite_result("primes.jugdata", &is_prime_2, &damaged);
-    let run = dir.jug(&["verify", "primes.wasm", "--all"]).run().expect_code(MISMATCH);
+    let run = dir.jug(&["verify", "primes.wasm", "--all"]).run().expect_code(ExitCode::Mismatch);
     assert!(run.stdout.contains("FAILED primes.is_prime (key "), "{}", run.stdout);
     assert!(run.stdout.contains("): the stored result is damaged ("), "{}", run.stdout);
     assert!(run.stdout.contains("its input primes.is_prime (key "), "{}", run.stdout);
@@ -151,7 +149,8 @@ fn primes_reproduce_and_a_tampered_result_is_a_mismatch() {
 fn only_complete_tasks_are_verified() {
     let dir = TestDir::with_guest("verify-incomplete", "tasks.wasm");
     // Nothing stored: nothing to verify, which is not a failure (`check` says whether all is done).
-    let empty = dir.jug(&["verify", "tasks.wasm", "--all"]).arg_words(&["failing"]).run().expect_code(0);
+    let empty =
+        dir.jug(&["verify", "tasks.wasm", "--all"]).arg_words(&["failing"]).run().expect_code(ExitCode::Ok);
     assert_eq!(
         empty.stdout,
         "Verified 0 tasks: 0 match, 0 differ, 0 failed (0 complete, 6 not complete, skipped).\n"
@@ -159,19 +158,26 @@ fn only_complete_tasks_are_verified() {
     assert!(!dir.join("tasks.jugdata").exists(), "verify created the store");
 
     // fail_on(0, 1, 3, 4) complete; fail_on(2) failed and add(…) waits on it.
-    dir.jug(&["execute", "tasks.wasm", "--keep-going"]).arg_words(&["failing"]).run().expect_code(1);
+    dir.jug(&["execute", "tasks.wasm", "--keep-going"])
+        .arg_words(&["failing"])
+        .run()
+        .expect_code(ExitCode::NotDone);
     let expected = "Verified 4 tasks: 4 match, 0 differ, 0 failed (4 complete, 2 not complete, skipped).\n";
-    let all = dir.jug(&["verify", "tasks.wasm", "--all"]).arg_words(&["failing"]).run().expect_code(0);
+    let all =
+        dir.jug(&["verify", "tasks.wasm", "--all"]).arg_words(&["failing"]).run().expect_code(ExitCode::Ok);
     assert_eq!(all.stdout, expected);
     // A sample larger than what is complete is all of it, and has no seed to print.
-    let sample =
-        dir.jug(&["verify", "tasks.wasm", "--sample", "5"]).arg_words(&["failing"]).run().expect_code(0);
+    let sample = dir
+        .jug(&["verify", "tasks.wasm", "--sample", "5"])
+        .arg_words(&["failing"])
+        .run()
+        .expect_code(ExitCode::Ok);
     assert_eq!(sample.stdout, expected);
 
     // Bad usage and a bad graph keep their usual codes.
-    dir.jug(&["verify", "tasks.wasm", "--all", "--sample", "3"]).run().expect_code(2);
-    dir.jug(&["verify", "tasks.wasm", "--sample", "0"]).run().expect_code(2);
-    dir.jug(&["verify", "missing.wasm"]).run().expect_code(3);
+    dir.jug(&["verify", "tasks.wasm", "--all", "--sample", "3"]).run().expect_code(ExitCode::Usage);
+    dir.jug(&["verify", "tasks.wasm", "--sample", "0"]).run().expect_code(ExitCode::Usage);
+    dir.jug(&["verify", "missing.wasm"]).run().expect_code(ExitCode::BadGraph);
 }
 
 /// Every result of a store, by key, with its bytes.
@@ -183,8 +189,8 @@ fn results(dir: &TestDir, store: &str) -> BTreeMap<String, Vec<u8>> {
 fn execute_and_verify(name: &str, component: &Path) -> TestDir {
     let dir = TestDir::new(name);
     std::fs::copy(component, dir.join("primes.wasm")).unwrap();
-    dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(0);
-    let verify = dir.jug(&["verify", "primes.wasm", "--all"]).run().expect_code(0);
+    dir.jug(&["execute", "primes.wasm", "--short"]).run().expect_code(ExitCode::Ok);
+    let verify = dir.jug(&["verify", "primes.wasm", "--all"]).run().expect_code(ExitCode::Ok);
     assert_eq!(verify.stdout, ALL_MATCH);
     dir
 }
@@ -198,7 +204,7 @@ fn assert_reproducible(one: &TestDir, two: &TestDir) {
     assert!(first == second, "the keys are the same but some result bytes differ");
     let other_store = two.join("primes.jugdata");
     let cross = one.jug(&["verify", "primes.wasm", "--all", "--store", other_store.to_str().unwrap()]).run();
-    assert_eq!(cross.expect_code(0).stdout, ALL_MATCH);
+    assert_eq!(cross.expect_code(ExitCode::Ok).stdout, ALL_MATCH);
 }
 
 /// Copies what `cargo build -p primes` needs of the workspace to `to`, in the same layout:

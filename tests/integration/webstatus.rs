@@ -7,7 +7,7 @@ use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{Backend, Running, TestDir, each_backend};
+use crate::util::{Backend, ExitCode, Running, TestDir, each_backend};
 
 /// A process that is stopped however the test ends, so a failed assertion leaves no server.
 struct Stopped(Option<Running>);
@@ -138,7 +138,12 @@ fn a_browser_sees_a_run_progress_fail_and_its_graph(backend: Backend) {
     chromium(&dir, &url, Some(&dir.join("webstatus-running.png")));
     let during = chromium(&dir, &url, None);
     let finished = worker.0.take().expect("the worker").wait();
-    assert_eq!(finished.code, 1, "the worker reports the failed task:\n{}", finished.stderr);
+    assert_eq!(
+        finished.exit(),
+        Some(ExitCode::NotDone),
+        "the worker reports the failed task:\n{}",
+        finished.stderr
+    );
 
     let after = chromium(&dir, &url, None);
     chromium(&dir, &url, Some(&dir.join("webstatus.png")));

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::util::ExitCode;
 use crate::util::TestDir;
 
 /// The texts, by path; `count_file` takes two per task, so a.txt and b.txt share one and
@@ -55,11 +56,11 @@ fn reruns_what_an_edited_text_reaches(dir: TestDir) {
     let words = ["texts/a.txt", "texts/b.txt", "texts/c.txt"];
     let execute = |words: &[&str], expected: &str| {
         let run = dir.jug(&["execute", "wordcount.wasm", "--short"]).arg_words(words).run();
-        let run = run.expect_code(0);
+        let run = run.expect_code(ExitCode::Ok);
         assert_eq!(run.stdout, expected, "{}", run.stderr);
     };
     let value = |name: &str, words: &[&str]| {
-        dir.jug(&["value", "wordcount.wasm", name]).arg_words(words).run().expect_code(0).stdout
+        dir.jug(&["value", "wordcount.wasm", name]).arg_words(words).run().expect_code(ExitCode::Ok).stdout
     };
 
     // 2 count_file.map (a+b, c), identity of the line counts, 1 merge.reduce, the report

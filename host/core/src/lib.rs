@@ -49,9 +49,9 @@ pub use key::Key;
 /// CLI prints as the rows of Jug's summary tables.
 pub type Counts = std::collections::BTreeMap<String, u64>;
 
-/// An error and its causes on one line (store errors quote their sources; those are not
-/// repeated).
-pub(crate) fn error_line(error: &dyn std::error::Error) -> String {
+/// An error and its causes on one line, `what failed: why` (store errors quote their
+/// sources; those are not repeated). jug-host reports every error this way.
+pub fn error_line(error: &dyn std::error::Error) -> String {
     let mut line = error.to_string();
     let mut cause = error.source();
     while let Some(e) = cause {

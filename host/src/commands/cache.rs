@@ -5,13 +5,15 @@ use std::io::IsTerminal as _;
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 
-use jug_runtime::cache;
+use jug_runtime::{LoadError, cache};
 
 use super::{UsageError, print};
 use crate::cli::CacheArgs;
+use crate::errors::{Error, Result};
+use crate::exit_code::ExitCode;
 
 /// Reads `JUG_CACHE_MAX` and `JUG_PROGRESS`, before any command loads a component.
-pub fn configure() -> anyhow::Result<()> {
+pub fn configure() -> Result<()> {
     if let Some(max) = std::env::var_os("JUG_CACHE_MAX") {
         let max = max.to_string_lossy();
         let max = crate::cli::size(&max).map_err(|e| UsageError(format!("JUG_CACHE_MAX: {e}")))?;
@@ -41,7 +43,7 @@ pub fn configure() -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(args: CacheArgs) -> anyhow::Result<i32> {
+pub fn run(args: CacheArgs) -> Result<ExitCode> {
     let dir = cache::directory()
         .ok_or_else(|| UsageError("no cache directory: set JUG_CACHE_DIR (or HOME)".into()))?;
     for component in &args.warm {
@@ -53,11 +55,11 @@ pub fn run(args: CacheArgs) -> anyhow::Result<i32> {
             false => args.max.unwrap_or_else(limit),
         };
         let pruned = cache::prune(&dir, max, None)
-            .map_err(|e| anyhow::anyhow!("cannot prune the cache {}: {e}", dir.display()))?;
+            .map_err(Error::system(format!("cannot prune the cache {}", dir.display())))?;
         print(&format!("removed {} ({})\n", entries(pruned.entries), human_bytes(pruned.bytes)))?;
     }
     let entries =
-        cache::entries(&dir).map_err(|e| anyhow::anyhow!("cannot read the cache {}: {e}", dir.display()))?;
+        cache::entries(&dir).map_err(Error::system(format!("cannot read the cache {}", dir.display())))?;
     let total: u64 = entries.iter().map(|e| e.bytes).sum();
     let mut text = format!(
         "compiled-code cache: {}\n{}, {} of {} (JUG_CACHE_MAX)\n",
@@ -74,14 +76,16 @@ pub fn run(args: CacheArgs) -> anyhow::Result<i32> {
         ));
     }
     print(&text)?;
-    Ok(crate::exit_code::OK)
+    Ok(ExitCode::Ok)
 }
 
 /// Compiles a component and its variants into the cache.
-fn warm(component: &Path) -> anyhow::Result<()> {
+fn warm(component: &Path) -> Result<()> {
     let started = Instant::now();
     let program = jug_runtime::Program::load(component)?;
-    let variants = program.compile_variants().map_err(anyhow::Error::msg)?;
+    let variants = program
+        .compile_variants()
+        .map_err(|reason| LoadError::Invalid { path: component.to_owned(), reason })?;
     let name = component.display();
     print(&format!("{name}: compiled with {variants} variants in {:.1} s\n", started.elapsed().as_secs_f64()))
 }

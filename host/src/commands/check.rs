@@ -3,23 +3,24 @@
 use jug_core::status::{self, State};
 
 use crate::cli::{CheckArgs, SleepUntilArgs};
-use crate::exit_code;
+use crate::errors::Result;
+use crate::exit_code::ExitCode;
 
 use super::Observed;
 
 /// Exit 0 iff every task has a result; prints nothing (Jug's `check`).
-pub fn check(args: CheckArgs) -> anyhow::Result<i32> {
+pub fn check(args: CheckArgs) -> Result<ExitCode> {
     let loaded = super::load(&args.graph, &args.builder)?;
     let observed = Observed::read(&loaded)?;
     let done = !loaded.graph.at_barrier()
         && status::states(&loaded.graph, &observed.snapshot).iter().all(|s| *s == State::Complete);
-    Ok(if done { exit_code::OK } else { exit_code::NOT_DONE })
+    Ok(if done { ExitCode::Ok } else { ExitCode::NotDone })
 }
 
 /// Polls until every task has a result, then exits 0. Unlike Jug's, it does not wait
 /// forever on a task marked failed by `--keep-failed`: that one will never finish, so it
 /// says so and exits 1.
-pub fn sleep_until(args: SleepUntilArgs) -> anyhow::Result<i32> {
+pub fn sleep_until(args: SleepUntilArgs) -> Result<ExitCode> {
     let pause = std::time::Duration::from_secs_f64(args.wait_cycle_time);
     loop {
         // Built anew each time: past a barrier the graph grows, and a store that did not
@@ -28,7 +29,7 @@ pub fn sleep_until(args: SleepUntilArgs) -> anyhow::Result<i32> {
         let observed = Observed::read(&loaded)?;
         let states = status::states(&loaded.graph, &observed.snapshot);
         if !loaded.graph.at_barrier() && states.iter().all(|s| *s == State::Complete) {
-            return Ok(exit_code::OK);
+            return Ok(ExitCode::Ok);
         }
         let failed = states.iter().filter(|s| **s == State::Failed).count();
         if failed > 0 {
@@ -36,7 +37,7 @@ pub fn sleep_until(args: SleepUntilArgs) -> anyhow::Result<i32> {
                 "jug-host: {failed} task(s) are marked failed and will not finish; see `jug-host status {}`",
                 args.graph.graph.display()
             );
-            return Ok(exit_code::NOT_DONE);
+            return Ok(ExitCode::NotDone);
         }
         std::thread::sleep(pause);
     }

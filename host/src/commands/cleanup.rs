@@ -17,9 +17,10 @@ use jug_core::store::{Access, DEFAULT_LEASE, LockRecord, Store, new_owner_id};
 use jug_core::{Graph, Key};
 
 use crate::cli::CleanupArgs;
-use crate::exit_code;
+use crate::errors::Result;
+use crate::exit_code::ExitCode;
 
-pub fn run(args: CleanupArgs) -> anyhow::Result<i32> {
+pub fn run(args: CleanupArgs) -> Result<ExitCode> {
     let loaded = super::load(&args.graph, &args.builder)?;
     let (mode, dry_run) = (&args.mode, args.dry_run);
     // A dry run writes nothing, not even a new store.
@@ -41,7 +42,7 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<i32> {
             }
         }
         super::print(&format!("{verb} {} failure locks\n", failed.len()))?;
-        return Ok(exit_code::OK);
+        return Ok(ExitCode::Ok);
     }
     let at_barrier = loaded.graph.at_barrier();
     if at_barrier && !mode.locks_only {
@@ -79,11 +80,11 @@ pub fn run(args: CleanupArgs) -> anyhow::Result<i32> {
             eprintln!("jug-host: kept {live} live lease(s): their workers are running (see `status`)");
         }
     }
-    Ok(exit_code::OK)
+    Ok(ExitCode::Ok)
 }
 
 /// Whether a failure mark is this graph's: a task of it, or a name of this graph's.
-fn is_ours(store: &Store, graph: &Graph, key: &Key) -> anyhow::Result<bool> {
+fn is_ours(store: &Store, graph: &Graph, key: &Key) -> Result<bool> {
     if graph.tasks().iter().any(|task| task.key == *key) {
         return Ok(true);
     }
@@ -115,7 +116,7 @@ fn listing(plan: &Plan) -> String {
 
 /// Lists the expired leases (one line each) and counts them and the live ones, for
 /// `--dry-run`.
-fn expired_locks(store: &Store) -> anyhow::Result<(usize, usize)> {
+fn expired_locks(store: &Store) -> Result<(usize, usize)> {
     let now = std::time::SystemTime::now();
     let (mut expired, mut live) = (0, 0);
     let mut leases: Vec<_> = store.leases()?.into_iter().filter_map(|(k, l)| Some((k, l?))).collect();

@@ -3,14 +3,16 @@
 use jug_core::Counts;
 
 use crate::cli::CountArgs;
-use crate::{exit_code, table};
+use crate::errors::Result;
+use crate::exit_code::ExitCode;
+use crate::table;
 
-pub fn run(args: CountArgs) -> anyhow::Result<i32> {
+pub fn run(args: CountArgs) -> Result<ExitCode> {
     let loaded = super::load(&args.graph, &args.builder)?;
     let mut counts = Counts::new();
     for i in 0..loaded.graph.len() {
         *counts.entry(loaded.graph.name(i).to_owned()).or_default() += 1;
     }
     super::print(&table::summary(&[("Count", &counts)], args.short, table::terminal_columns()))?;
-    Ok(exit_code::OK)
+    Ok(ExitCode::Ok)
 }

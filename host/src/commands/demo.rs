@@ -2,14 +2,15 @@
 //! directory so a newcomer has something to run in a minute.
 
 use crate::cli::DemoArgs;
-use crate::exit_code;
+use crate::errors::{Error, Result};
+use crate::exit_code::ExitCode;
 
 use super::UsageError;
 
 /// The example as the Python SDK spells Jug's demo (examples/primes/primes.py).
 const PRIMES_PY: &str = include_str!("../../../examples/primes/primes.py");
 
-pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
+pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let path = std::path::Path::new("primes.py");
     match std::fs::read_to_string(path) {
         Ok(existing) if existing == PRIMES_PY => {}
@@ -22,7 +23,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
             .into());
         }
         _ => std::fs::write(path, PRIMES_PY)
-            .map_err(|e| anyhow::anyhow!("cannot write primes.py in the current directory: {e}"))?,
+            .map_err(Error::system("cannot write primes.py in the current directory"))?,
     }
     println!(
         "Wrote primes.py: Jug's demo for jug-host's Python SDK. Build it and run it:\n\n    \
@@ -30,5 +31,5 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
          jug-host value primes.wasm write_output\n\n\
          (jug-py is the Python SDK's build tool: pip install ./guest-sdk/python from jug-host's repository.)"
     );
-    Ok(exit_code::OK)
+    Ok(ExitCode::Ok)
 }

@@ -12,11 +12,12 @@ use jug_core::Graph;
 use jug_core::status::{self, State};
 
 use crate::cli::GraphDiagramArgs;
-use crate::exit_code;
+use crate::errors::{Error, Result};
+use crate::exit_code::ExitCode;
 
 use super::Observed;
 
-pub fn run(args: GraphDiagramArgs) -> anyhow::Result<i32> {
+pub fn run(args: GraphDiagramArgs) -> Result<ExitCode> {
     let loaded = super::load(&args.graph, &args.builder)?;
     let graph = &loaded.graph;
     let states = match args.no_status {
@@ -50,20 +51,23 @@ pub fn run(args: GraphDiagramArgs) -> anyhow::Result<i32> {
 
     let stem = args.graph.graph.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let dot_file = format!("{stem}.dot");
-    std::fs::write(&dot_file, &dot).map_err(|e| anyhow::anyhow!("cannot write {dot_file}: {e}"))?;
+    std::fs::write(&dot_file, &dot).map_err(Error::system(format!("cannot write {dot_file}")))?;
     let rendered = format!("{stem}.{}", args.file_format);
     match std::process::Command::new("dot")
         .args([&format!("-T{}", args.file_format), &dot_file, "-o", &rendered])
         .status()
     {
         Ok(done) if done.success() => super::print(&format!("Wrote {dot_file} and {rendered}\n"))?,
-        Ok(done) => anyhow::bail!("dot failed ({done}) rendering {dot_file} to {rendered}"),
+        Ok(done) => {
+            let what = format!("dot failed ({done}) rendering {dot_file} to {rendered}");
+            return Err(Error::System { what, source: None });
+        }
         Err(_) => super::print(&format!(
             "Wrote {dot_file}; install Graphviz (`dot`) to render it, e.g. `dot -T{} {dot_file} -o {rendered}`\n",
             args.file_format
         ))?,
     }
-    Ok(exit_code::OK)
+    Ok(ExitCode::Ok)
 }
 
 /// The graph by name: an edge A → B where some task named B takes the result of a task named

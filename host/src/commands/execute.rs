@@ -11,7 +11,8 @@ use jug_core::store::{Access, Store, new_owner_id};
 use jug_core::text;
 
 use crate::cli::ExecuteArgs;
-use crate::exit_code;
+use crate::errors::{Error, Result};
+use crate::exit_code::ExitCode;
 use crate::progress::Progress;
 use crate::table;
 
@@ -20,7 +21,7 @@ use super::UsageError;
 /// Jug's stop file, looked for in the working directory before each task.
 const STOP_FILE: &str = "__jug_please_stop_running.txt";
 
-pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
+pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
     if args.aggressive_unload {
         eprintln!(
             "jug-host: note: --aggressive-unload changes nothing here: no result is kept in memory between tasks"
@@ -109,10 +110,10 @@ pub fn run(args: ExecuteArgs) -> anyhow::Result<i32> {
         );
     }
     Ok(match signal.load(Ordering::SeqCst) {
-        0 if report.failed.is_empty() => exit_code::OK,
-        0 => exit_code::NOT_DONE,
-        signal if signal == signal_hook::consts::SIGTERM as usize => exit_code::TERMINATED,
-        _ => exit_code::INTERRUPTED,
+        0 if report.failed.is_empty() => ExitCode::Ok,
+        0 => ExitCode::NotDone,
+        signal if signal == signal_hook::consts::SIGTERM as usize => ExitCode::Terminated,
+        _ => ExitCode::Interrupted,
     })
 }
 
@@ -186,8 +187,8 @@ fn merge(total: execute::Report, round: execute::Report) -> execute::Report {
 
 /// Jug's early-exit environment: `JUG_MAX_TASKS`, `JUG_MAX_HOURS` + `JUG_MAX_MINUTES` +
 /// `JUG_MAX_SECONDS` (added up), `JUG_EXIT_IF_FILE_EXISTS`, and the stop file.
-fn early_exit_from_env() -> anyhow::Result<EarlyExit> {
-    let number = |name: &str| -> anyhow::Result<Option<f64>> {
+fn early_exit_from_env() -> Result<EarlyExit> {
+    let number = |name: &str| -> Result<Option<f64>> {
         match std::env::var(name) {
             Err(_) => Ok(None),
             Ok(text) => match text.trim().parse::<f64>() {
@@ -205,7 +206,7 @@ fn early_exit_from_env() -> anyhow::Result<EarlyExit> {
         [("JUG_MAX_HOURS", 3600.0), ("JUG_MAX_MINUTES", 60.0), ("JUG_MAX_SECONDS", 1.0)]
             .iter()
             .map(|(name, scale)| number(name).map(|n| n.map(|n| n * scale)))
-            .collect::<anyhow::Result<Vec<_>>>()?
+            .collect::<Result<Vec<_>>>()?
             .into_iter()
             .flatten()
             .reduce(|a, b| a + b);
@@ -289,7 +290,7 @@ fn print_event(progress: &Progress, signal: &AtomicUsize, event: Event) {
 
 /// SIGINT/SIGTERM ask the scheduler to stop after the tasks in flight, so their locks are
 /// released; a second signal exits at once.
-fn stop_on_signals() -> anyhow::Result<(Arc<AtomicBool>, Arc<AtomicUsize>)> {
+fn stop_on_signals() -> Result<(Arc<AtomicBool>, Arc<AtomicUsize>)> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let stop = Arc::new(AtomicBool::new(false));
     let which = Arc::new(AtomicUsize::new(0));
@@ -297,9 +298,10 @@ fn stop_on_signals() -> anyhow::Result<(Arc<AtomicBool>, Arc<AtomicUsize>)> {
     // checks `stop` before this signal sets it, and `which` is set before `stop`, so whoever
     // sees `stop` can name the signal.
     for signal in [SIGINT, SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, stop.clone())?;
-        signal_hook::flag::register_usize(signal, which.clone(), signal as usize)?;
-        signal_hook::flag::register(signal, stop.clone())?;
+        let registered = signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, stop.clone())
+            .and_then(|_| signal_hook::flag::register_usize(signal, which.clone(), signal as usize))
+            .and_then(|_| signal_hook::flag::register(signal, stop.clone()));
+        registered.map_err(Error::system("cannot install the SIGINT and SIGTERM handlers"))?;
     }
     Ok((stop, which))
 }

@@ -10,11 +10,12 @@ use jug_core::manifest::{self, Change, Entry, Granted, Manifest};
 use jug_core::select::Selector;
 use jug_core::{Graph, Key};
 
-use crate::exit_code;
+use crate::errors::Result;
+use crate::exit_code::ExitCode;
 
 /// `status --explain NAME`: one line per selected task, `<name> <key>: <why>`; exit 0 iff
 /// every one of them is complete.
-pub fn explain(loaded: &super::Loaded, selector: &Selector) -> anyhow::Result<i32> {
+pub fn explain(loaded: &super::Loaded, selector: &Selector) -> Result<ExitCode> {
     let graph = &loaded.graph;
     let chosen = super::select(graph, selector)?;
     let store = loaded.reader.get()?;
@@ -73,12 +74,12 @@ pub fn explain(loaded: &super::Loaded, selector: &Selector) -> anyhow::Result<i3
         out.push_str(&format!("{name} {}: {why}\n", key.short()));
     }
     super::print(&out)?;
-    Ok(if missing.is_empty() { exit_code::OK } else { exit_code::NOT_DONE })
+    Ok(if missing.is_empty() { ExitCode::Ok } else { ExitCode::NotDone })
 }
 
 /// `complete`, and where the result came from if it was reused from another key (early
 /// cutoff, see `jug_core::trace`).
-fn complete(store: &jug_core::store::Store, key: &Key) -> anyhow::Result<String> {
+fn complete(store: &jug_core::store::Store, key: &Key) -> Result<String> {
     let reused = store.get_task_log(key)?.and_then(|log| log.record).and_then(|record| record.reused_from);
     Ok(match reused {
         Some(source) => format!(
@@ -96,7 +97,7 @@ fn last_failure(
     key: &Key,
     marked: bool,
     logged: bool,
-) -> anyhow::Result<Option<(Failure, u64, bool)>> {
+) -> Result<Option<(Failure, u64, bool)>> {
     if marked
         && let Some(bytes) = store.get_failure(key)?
         && let Ok(record) = serde_json::from_slice::<FailureRecord>(&bytes)

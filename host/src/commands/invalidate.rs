@@ -8,9 +8,11 @@ use jug_core::store::{Access, Store};
 use jug_core::{Counts, Key, trace};
 
 use crate::cli::InvalidateArgs;
-use crate::{exit_code, table};
+use crate::errors::Result;
+use crate::exit_code::ExitCode;
+use crate::table;
 
-pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
+pub fn run(args: InvalidateArgs) -> Result<ExitCode> {
     let selector = match &args.invalid {
         Some(name) => jug_core::select::Selector::name(name)?,
         None => super::selector(&args.selection)?.expect("clap requires --name, --invalid or --pattern"),
@@ -65,5 +67,5 @@ pub fn run(args: InvalidateArgs) -> anyhow::Result<i32> {
     } else {
         super::print(&table::summary(&[("Invalidated", &removed)], args.short, table::terminal_columns()))?;
     }
-    Ok(exit_code::OK)
+    Ok(ExitCode::Ok)
 }

@@ -14,7 +14,8 @@ use jug_core::task_log::{LogOutcome, TaskLog};
 use jug_core::text;
 
 use crate::cli::LogArgs;
-use crate::exit_code;
+use crate::errors::Result;
+use crate::exit_code::ExitCode;
 
 use super::Observed;
 
@@ -28,7 +29,7 @@ struct Entry {
     log: Option<TaskLog>,
 }
 
-pub fn run(args: LogArgs) -> anyhow::Result<i32> {
+pub fn run(args: LogArgs) -> Result<ExitCode> {
     let loaded = super::load(&args.graph, &args.builder)?;
     let chosen = super::select_named(&loaded.graph, &args.tasks)?;
     let observed = Observed::read(&loaded)?;
@@ -58,7 +59,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<i32> {
     if args.json {
         let documents: Vec<serde_json::Value> = entries.iter().map(json).collect();
         super::print(&format!("{:#}\n", serde_json::Value::Array(documents)))?;
-        return Ok(exit_code::OK);
+        return Ok(ExitCode::Ok);
     }
     let mut out = String::new();
     for entry in &entries {
@@ -77,7 +78,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<i32> {
         out.push_str(&hidden_line(&hidden, entries.is_empty()));
     }
     super::print(&out)?;
-    Ok(exit_code::OK)
+    Ok(ExitCode::Ok)
 }
 
 /// What follows `== name (key …): ` — how the last run ended, then how that compares with

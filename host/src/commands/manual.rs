@@ -4,16 +4,17 @@
 use clap::CommandFactory as _;
 
 use crate::cli::{Cli, CompletionsArgs};
-use crate::exit_code;
+use crate::errors::{Error, Result};
+use crate::exit_code::ExitCode;
 
-pub fn completions(args: CompletionsArgs) -> anyhow::Result<i32> {
+pub fn completions(args: CompletionsArgs) -> Result<ExitCode> {
     clap_complete::generate(args.shell, &mut Cli::command(), "jug-host", &mut std::io::stdout());
-    Ok(exit_code::OK)
+    Ok(ExitCode::Ok)
 }
 
-pub fn man() -> anyhow::Result<i32> {
+pub fn man() -> Result<ExitCode> {
     let page = clap_mangen::Man::new(Cli::command());
     let mut out = std::io::stdout().lock();
-    page.render(&mut out)?;
-    Ok(exit_code::OK)
+    page.render(&mut out).map_err(Error::Output)?;
+    Ok(ExitCode::Ok)
 }

@@ -30,10 +30,11 @@ use jug_core::{Graph, Key};
 use jug_runtime::Program;
 
 use crate::cli::{BuilderArgs, Command, GraphArgs, Selection};
-pub use crate::errors::{NoMatch, UsageError};
+pub use crate::errors::{Error, NoMatch, Result, UsageError};
+use crate::exit_code::ExitCode;
 
 /// Runs a subcommand; returns the exit code.
-pub fn run(command: Command) -> anyhow::Result<i32> {
+pub fn run(command: Command) -> Result<ExitCode> {
     cache::configure()?;
     match command {
         Command::Execute(args) => execute::run(args),
@@ -66,16 +67,12 @@ pub struct Loaded {
 
 /// Everything before a subcommand's real work. The store is opened read-only, so nothing is
 /// created until the graph has been built and bad input leaves no trace.
-pub fn load(args: &GraphArgs, builder: &BuilderArgs) -> anyhow::Result<Loaded> {
+pub fn load(args: &GraphArgs, builder: &BuilderArgs) -> Result<Loaded> {
     load_with(args, builder, jug_runtime::Limits::default())
 }
 
 /// [`load`], for commands that run tasks: with the limits they run them under.
-pub fn load_with(
-    args: &GraphArgs,
-    builder: &BuilderArgs,
-    limits: jug_runtime::Limits,
-) -> anyhow::Result<Loaded> {
+pub fn load_with(args: &GraphArgs, builder: &BuilderArgs, limits: jug_runtime::Limits) -> Result<Loaded> {
     let stem = args.graph.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let store = match &args.store {
         Some(url) => StoreLocation::parse(url)?,
@@ -95,7 +92,7 @@ pub fn load_with(
 
 /// What the graph may grant its tasks: the user's `--dir` and `--allow-write`, and what it may
 /// never reach on its own (the local store, the compiled-component cache).
-fn policy(args: &GraphArgs, store: &StoreLocation) -> anyhow::Result<jug_runtime::policy::Policy> {
+fn policy(args: &GraphArgs, store: &StoreLocation) -> Result<jug_runtime::policy::Policy> {
     let store = match store {
         StoreLocation::Local(path) => Some(path.as_path()),
         _ => None,
@@ -106,7 +103,7 @@ fn policy(args: &GraphArgs, store: &StoreLocation) -> anyhow::Result<jug_runtime
 }
 
 /// A `--name`/`--pattern` pair as a selector (clap lets at most one through).
-pub fn selector(selection: &Selection) -> anyhow::Result<Option<Selector>> {
+pub fn selector(selection: &Selection) -> Result<Option<Selector>> {
     Ok(match (&selection.name, &selection.pattern) {
         (Some(name), _) => Some(Selector::name(name)?),
         (None, Some(pattern)) => Some(Selector::pattern(pattern)?),
@@ -115,7 +112,7 @@ pub fn selector(selection: &Selection) -> anyhow::Result<Option<Selector>> {
 }
 
 /// The tasks a selector picks, in definition order; none at all is an error.
-pub fn select(graph: &Graph, selector: &Selector) -> anyhow::Result<Vec<usize>> {
+pub fn select(graph: &Graph, selector: &Selector) -> Result<Vec<usize>> {
     let chosen: Vec<usize> = (0..graph.len()).filter(|&i| selector.matches(graph.name(i))).collect();
     if chosen.is_empty() {
         return Err(NoMatch { selector: selector.describe(), names: graph.names().join(", ") }.into());
@@ -125,7 +122,7 @@ pub fn select(graph: &Graph, selector: &Selector) -> anyhow::Result<Vec<usize>> 
 
 /// The tasks a `TaskNames` picks (name or pattern, then key prefix), in definition order;
 /// none at all is an error.
-pub fn select_named(graph: &Graph, tasks: &crate::cli::TaskNames) -> anyhow::Result<Vec<usize>> {
+pub fn select_named(graph: &Graph, tasks: &crate::cli::TaskNames) -> Result<Vec<usize>> {
     let selector = tasks.selector()?;
     let mut chosen = match &selector {
         Some(selector) => select(graph, selector)?,
@@ -143,16 +140,14 @@ pub fn select_named(graph: &Graph, tasks: &crate::cli::TaskNames) -> anyhow::Res
 }
 
 /// Writes to stdout, reporting a closed pipe as an error the caller can recognise.
-pub fn print(text: &str) -> anyhow::Result<()> {
+pub fn print(text: &str) -> Result<()> {
     print_bytes(text.as_bytes())
 }
 
 /// [`print`] for binary output (`value --cbor`).
-pub fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
+pub fn print_bytes(bytes: &[u8]) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    stdout.write_all(bytes)?;
-    stdout.flush()?;
-    Ok(())
+    stdout.write_all(bytes).and_then(|()| stdout.flush()).map_err(Error::Output)
 }
 
 /// What the store says about a graph at one moment: results, live leases, failure marks,
@@ -165,7 +160,7 @@ pub struct Observed {
 }
 
 impl Observed {
-    pub fn read(loaded: &Loaded) -> anyhow::Result<Observed> {
+    pub fn read(loaded: &Loaded) -> Result<Observed> {
         let (store, graph) = (loaded.reader.get()?, &loaded.graph);
         let results = store.list_results()?;
         let failed = store.list_failures()?;

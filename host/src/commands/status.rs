@@ -11,11 +11,13 @@ use jug_core::select::Selector;
 use jug_core::status::{self, State};
 
 use crate::cli::StatusArgs;
-use crate::{exit_code, table};
+use crate::errors::Result;
+use crate::exit_code::ExitCode;
+use crate::table;
 
 use super::Observed;
 
-pub fn run(args: StatusArgs) -> anyhow::Result<i32> {
+pub fn run(args: StatusArgs) -> Result<ExitCode> {
     let loaded = super::load(&args.graph, &args.builder)?;
     if let Some(name) = &args.explain {
         return super::explain::explain(&loaded, &Selector::name(name)?);
@@ -60,7 +62,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<i32> {
             )?;
         }
     }
-    Ok(if complete { exit_code::OK } else { exit_code::NOT_DONE })
+    Ok(if complete { ExitCode::Ok } else { ExitCode::NotDone })
 }
 
 fn totals(states: &[State]) -> serde_json::Value {

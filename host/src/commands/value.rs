@@ -5,9 +5,10 @@ use jug_core::cbor::{self, References, write_head};
 use jug_core::store::{Access, Store, Stored};
 
 use crate::cli::ValueArgs;
-use crate::exit_code;
+use crate::errors::{Error, Result};
+use crate::exit_code::ExitCode;
 
-pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
+pub fn run(args: ValueArgs) -> Result<ExitCode> {
     let loaded = super::load(&args.graph, &args.builder)?;
     let chosen = super::select_named(&loaded.graph, &args.tasks)?;
     let store = loaded.reader.get()?;
@@ -24,12 +25,12 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
                 // The bytes go out as they are, inside the envelope, so they must be exactly
                 // one well-formed item: anything else would corrupt the items after it.
                 cbor::validate(&bytes, References::Forbidden)
-                    .map_err(|e| anyhow::anyhow!("the result of {name} is not valid CBOR: {e}"))?;
+                    .map_err(|e| Error::NotCbor { name: name.to_owned(), problem: e.to_string() })?;
                 entry(&mut binary, name, &key.to_hex(), &bytes);
             }
             Stored::Present(bytes) => {
                 let json = crate::json::to_json(&bytes)
-                    .map_err(|e| anyhow::anyhow!("the result of {name} is not valid CBOR: {e}"))?;
+                    .map_err(|e| Error::NotCbor { name: name.to_owned(), problem: e.to_string() })?;
                 out.push_str(&json.to_string());
                 out.push('\n');
                 documents.push(serde_json::json!({ "name": name, "key": key.to_hex(), "value": json }));
@@ -40,28 +41,31 @@ pub fn run(args: ValueArgs) -> anyhow::Result<i32> {
                     key.short(),
                     super::rerun::execute_command(&args.graph, &args.builder)
                 );
-                return Ok(exit_code::NOT_DONE);
+                return Ok(ExitCode::NotDone);
             }
             Stored::Damaged(damaged) => {
                 // Removing it is what lets the next `execute` compute it again.
                 Store::open(&loaded.store, Access::ReadWrite)?.delete_result(&key)?;
-                return Err(anyhow::Error::new(damaged).context(format!(
-                    "{name}: removed the damaged result; run `{}` to recompute it",
-                    super::rerun::execute_command(&args.graph, &args.builder)
-                )));
+                return Err(Error::Damaged {
+                    what: format!(
+                        "{name}: removed the damaged result; run `{}` to recompute it",
+                        super::rerun::execute_command(&args.graph, &args.builder)
+                    ),
+                    source: damaged,
+                });
             }
         }
     }
     if args.cbor {
         // All or nothing, as for JSON: a missing result above printed nothing.
         super::print_bytes(&binary)?;
-        return Ok(exit_code::OK);
+        return Ok(ExitCode::Ok);
     }
     if args.json {
         out = format!("{:#}\n", serde_json::Value::Array(documents));
     }
     super::print(&out)?;
-    Ok(exit_code::OK)
+    Ok(ExitCode::Ok)
 }
 
 /// One task in `--cbor`'s array: a map whose keys are in deterministic order (`key`, `name`,

@@ -11,9 +11,10 @@
 use jug_core::verify::{self, DEFAULT_SAMPLE, Plan, Verdict};
 
 use crate::cli::VerifyArgs;
-use crate::exit_code;
+use crate::errors::Result;
+use crate::exit_code::ExitCode;
 
-pub fn run(args: VerifyArgs) -> anyhow::Result<i32> {
+pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     let loaded = super::load_with(&args.graph, &args.builder, args.limits.limits())?;
     let store = loaded.reader.get()?;
     let graph = &loaded.graph;
@@ -60,7 +61,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<i32> {
         }
         super::print(&out)?;
     }
-    Ok(if differ + failed == 0 { exit_code::OK } else { exit_code::MISMATCH })
+    Ok(if differ + failed == 0 { ExitCode::Ok } else { ExitCode::Mismatch })
 }
 
 fn bytes(n: usize) -> String {

@@ -18,11 +18,17 @@
 //!
 //! A consolidated index only spares reading each pack's table: which packs exist is always
 //! the listing's word, so an index that names a removed pack misleads nobody.
+//!
+//! The listing's sizes are its word too: a result stored alone that is smaller than the
+//! envelope's header, or that this process cannot read, is no result (it is *unsound*, and
+//! `execute` replaces it), and a pack entry that ends past its pack's listed size is not
+//! there. No result is read to know it, so `status` costs the same few requests.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::backend::Backend;
+use super::envelope;
 use super::pack::{self, Entry};
 use super::{StoreError, bucket_of};
 use crate::Key;
@@ -46,8 +52,9 @@ pub(super) struct Tombstones {
 pub(super) struct Index {
     /// Entry tables read so far, by pack path (packs never change).
     tables: HashMap<Arc<str>, Arc<[Entry]>>,
-    /// The packs the listings showed, by bucket.
+    /// The packs the listings showed, by bucket, and the size of each (`None`: unreadable).
     listed: HashMap<u8, Vec<Arc<str>>>,
+    pack_sizes: HashMap<Arc<str>, Option<u64>>,
     /// Tombstone objects read, and the `(pack, key)` entries they remove.
     tombstone_files: HashMap<String, Tombstones>,
     dead: HashSet<(Arc<str>, Key)>,
@@ -59,6 +66,8 @@ pub(super) struct Index {
     /// Packs this handle wrote that no consolidated index of its own covers yet.
     own: Vec<Arc<str>>,
     alone: HashSet<Key>,
+    /// Results stored alone that are empty, cut short of a header or unreadable: no result.
+    unsound: HashSet<Key>,
     /// Live results: key → where (rebuilt after each refresh).
     places: HashMap<Key, Place>,
     /// Whether a full listing has been taken.
@@ -80,8 +89,8 @@ impl Index {
     fn try_refresh_all(&mut self, backend: &dyn Backend) -> Result<bool, StoreError> {
         let tombstones = backend.list("tombstones")?;
         let indexes = backend.list("index")?;
-        let packs = backend.list("packs")?;
-        let alone = backend.list("results")?;
+        let packs = backend.list_sized("packs")?;
+        let alone = backend.list_sized("results")?;
 
         self.tombstone_files.retain(|id, _| tombstones.contains(id));
         let unread: Vec<&String> =
@@ -92,9 +101,12 @@ impl Index {
         }
         self.consolidated.retain(|id, _| indexes.contains(id));
         let mut listed: HashMap<u8, Vec<Arc<str>>> = HashMap::new();
-        for path in &packs {
+        self.pack_sizes.clear();
+        for (path, size) in packs {
             if let Some(bucket) = path.split('/').next().and_then(parse_bucket) {
-                listed.entry(bucket).or_default().push(Arc::from(format!("packs/{path}")));
+                let path: Arc<str> = Arc::from(format!("packs/{path}"));
+                self.pack_sizes.insert(path.clone(), size);
+                listed.entry(bucket).or_default().push(path);
             }
         }
         let unread: Vec<&String> = indexes.iter().filter(|id| !self.consolidated.contains_key(*id)).collect();
@@ -112,13 +124,13 @@ impl Index {
             self.consolidated.insert(id.clone(), paths);
         }
         for path in listed.values().flatten() {
-            if !self.tables.contains_key(path) && !self.read_table(backend, path)? {
+            if !self.tables.contains_key(path) && self.readable(path) && !self.read_table(backend, path)? {
                 return Ok(false);
             }
         }
         self.listed = listed;
         self.index_listing = indexes;
-        self.alone = alone.iter().filter_map(|p| p.split('/').nth(1).and_then(Key::from_hex)).collect();
+        self.note_alone(&alone);
         self.loaded = true;
         self.rebuild();
         Ok(true)
@@ -129,11 +141,18 @@ impl Index {
     pub(super) fn refresh_bucket(&mut self, backend: &dyn Backend, bucket: u8) -> Result<(), StoreError> {
         let prefix = format!("packs/{bucket:02x}");
         for _ in 0..3 {
-            let paths: Vec<Arc<str>> =
-                backend.list(&prefix)?.into_iter().map(|p| Arc::from(format!("{prefix}/{p}"))).collect();
+            let mut paths: Vec<Arc<str>> = Vec::new();
+            for (path, size) in backend.list_sized(&prefix)? {
+                let path: Arc<str> = Arc::from(format!("{prefix}/{path}"));
+                self.pack_sizes.insert(path.clone(), size);
+                paths.push(path);
+            }
             let mut complete = true;
             for path in &paths {
-                if !self.tables.contains_key(path) && !self.read_table(backend, path)? {
+                if !self.tables.contains_key(path)
+                    && self.readable(path)
+                    && !self.read_table(backend, path)?
+                {
                     complete = false;
                 }
             }
@@ -152,6 +171,47 @@ impl Index {
             }
         }
         Ok(())
+    }
+
+    /// The results stored alone, as listed: `results/<b>/<key>` with its size.
+    fn note_alone(&mut self, listing: &[(String, Option<u64>)]) {
+        let (mut alone, mut unsound) = (HashSet::new(), HashSet::new());
+        for (path, size) in listing {
+            let Some((_, name)) = path.split_once('/') else { continue };
+            let Some(key) = Key::from_hex(name) else { continue };
+            match size {
+                Some(size) if *size >= envelope::HEADER_LEN as u64 => alone.insert(key),
+                _ => unsound.insert(key),
+            };
+        }
+        let new = unsound.iter().filter(|k| !self.unsound.contains(k)).count();
+        if let Some(key) = unsound.iter().find(|k| !self.unsound.contains(k)) {
+            let hex = key.to_hex();
+            tracing::warn!(
+                "{new} stored result(s) are empty or unreadable (first: results/{}/{hex}); they count as \
+                 missing, and execute computes them again",
+                &hex[..2]
+            );
+        }
+        (self.alone, self.unsound) = (alone, unsound);
+    }
+
+    /// Whether the listing saw a pack we can read: a dangling link or an unreadable file is
+    /// not read, and holds nothing (see `live_entries`).
+    fn readable(&self, path: &Arc<str>) -> bool {
+        self.pack_sizes.get(path) != Some(&None)
+    }
+
+    /// The live entries of a pack, or none if any entry ends past its listed size: a pack cut
+    /// short holds nothing, as when its table is read (`pack::entries`). This is what catches
+    /// one that a consolidated index describes, or that was cut after its table was read.
+    fn live_entries<'a>(&'a self, path: &'a Arc<str>) -> impl Iterator<Item = &'a Entry> + 'a {
+        let table = self.tables.get(path).map(|t| &t[..]).unwrap_or_default();
+        // Our own packs are not listed: their size is what we wrote.
+        let size = self.pack_sizes.get(path).map(|size| size.unwrap_or(0));
+        let whole = table.iter().all(|e| size.is_none_or(|n| e.offset.saturating_add(e.len) <= n));
+        let table = if whole { table } else { &[] };
+        table.iter().filter(move |e| !self.dead.contains(&(path.clone(), e.key)))
     }
 
     /// Reads a pack's entry table; `false` if the pack is gone. A damaged pack is reported
@@ -193,10 +253,8 @@ impl Index {
         // Of two packs holding a key (a duplicate run), the older one's copy is the one read.
         packs.sort_by(|a, b| b.cmp(a));
         for path in packs {
-            for e in self.tables.get(path).into_iter().flat_map(|t| t.iter()) {
-                if !self.dead.contains(&(path.clone(), e.key)) {
-                    places.insert(e.key, Place::Packed { pack: path.clone(), offset: e.offset, len: e.len });
-                }
+            for e in self.live_entries(path) {
+                places.insert(e.key, Place::Packed { pack: path.clone(), offset: e.offset, len: e.len });
             }
         }
         self.places = places;
@@ -204,11 +262,12 @@ impl Index {
 
     /// Adds the live entries of one more pack to `places`, leaving a key already placed.
     fn add_places(&mut self, path: &Arc<str>) {
-        for e in self.tables.get(path).into_iter().flat_map(|t| t.iter()) {
-            if !self.dead.contains(&(path.clone(), e.key)) {
-                let place = Place::Packed { pack: path.clone(), offset: e.offset, len: e.len };
-                self.places.entry(e.key).or_insert(place);
-            }
+        let places: Vec<(Key, Place)> = self
+            .live_entries(path)
+            .map(|e| (e.key, Place::Packed { pack: path.clone(), offset: e.offset, len: e.len }))
+            .collect();
+        for (key, place) in places {
+            self.places.entry(key).or_insert(place);
         }
     }
 
@@ -265,6 +324,15 @@ impl Index {
             .filter(|path| !self.dead.contains(&((*path).clone(), *key)))
             .cloned()
             .collect()
+    }
+
+    /// Whether the listing saw an unsound result stored alone for `key` (see `note_alone`).
+    pub(super) fn is_unsound(&self, key: &Key) -> bool {
+        self.unsound.contains(key)
+    }
+
+    pub(super) fn forget_unsound(&mut self, key: &Key) {
+        self.unsound.remove(key);
     }
 
     pub(super) fn is_alone(&self, key: &Key) -> bool {

@@ -116,6 +116,7 @@ impl Store {
         if self.loaded_index()?.contains(key) {
             return Ok(false);
         }
+        self.clear_unsound(&[*key])?;
         let stored = self.backend.put(&alone_path(key), envelope::seal(payload), Put::Create)?;
         if stored {
             self.index().add_alone(*key);
@@ -161,12 +162,28 @@ impl Store {
             duplicate[i] = !self.put_result(&results[i].key, results[i].result)?;
         }
         if !packed.is_empty() {
+            self.clear_unsound(&packed.iter().map(|p| p.key).collect::<Vec<_>>())?;
             let (bytes, entries) = pack::encode(&packed);
             let path: Arc<str> = Arc::from(format!("packs/{shard:02x}/{}", self.unique_id()));
             self.backend.put(&path, bytes, Put::Create)?;
             self.index().add_pack(path, entries);
         }
         Ok(duplicate)
+    }
+
+    /// Removes what is stored alone, unsound, under any of `keys` (see `index`): before their
+    /// results are stored again, so that an alone one can be created in its place and no junk
+    /// is left to be reported at every listing.
+    fn clear_unsound(&self, keys: &[Key]) -> Result<(), StoreError> {
+        let unsound: Vec<Key> = {
+            let index = self.index();
+            keys.iter().filter(|k| index.is_unsound(k)).copied().collect()
+        };
+        for key in unsound {
+            self.backend.delete(&alone_path(&key))?;
+            self.index().forget_unsound(&key);
+        }
+        Ok(())
     }
 
     /// Removes one result (a result that is already gone is not an error).
@@ -316,5 +333,36 @@ impl Store {
         }
         index.note_consolidated(id, packs, merge);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Access, StoreLocation};
+
+    #[test]
+    fn a_result_cut_short_is_not_listed_and_is_stored_again() {
+        let store = Store::open(&StoreLocation::Memory, Access::ReadWrite).unwrap();
+        let (a, mut b) = (Key([1; 32]), Key([1; 32]));
+        b.0[31] = 2;
+        let packable = |key| Packable { key, name: "g.f", trace: None, result: b"\x01" };
+        store.commit_pack(1, &[packable(a)], false).unwrap();
+        store.commit_pack(1, &[packable(b)], false).unwrap();
+        // Readers learn the tables from a consolidated index, without reading the packs.
+        store.consolidate(true).unwrap();
+        let Some(Place::Packed { pack, .. }) = store.index().place(&b).cloned() else { panic!("packed") };
+        let bytes = store.backend.get(&pack).unwrap().unwrap();
+        store.backend.put(&pack, bytes[..bytes.len() - 1].to_vec(), Put::Overwrite).unwrap();
+        assert_eq!(store.new_worker().list_results().unwrap(), HashSet::from([a]));
+
+        // A result stored alone, emptied: not listed, and storing it again replaces it.
+        let c = Key([2; 32]);
+        store.backend.put(&alone_path(&c), Vec::new(), Put::Overwrite).unwrap();
+        let worker = store.new_worker();
+        assert!(!worker.list_results().unwrap().contains(&c));
+        assert!(worker.put_result(&c, b"\x03").unwrap(), "stored, not taken for a duplicate");
+        assert_eq!(store.new_worker().get_result(&c).unwrap(), Stored::Present(b"\x03".to_vec()));
+        assert!(store.new_worker().list_results().unwrap().contains(&c));
     }
 }

@@ -29,7 +29,8 @@ use jug_core::store::Store;
 use tokio::sync::watch;
 
 use crate::cli::WebstatusArgs;
-use crate::exit_code;
+use crate::errors::{Error, Result};
+use crate::exit_code::ExitCode;
 
 use super::Loaded;
 
@@ -60,7 +61,7 @@ fn idle_after(interval: Duration) -> Duration {
     IDLE_AFTER.max(interval * 10)
 }
 
-pub fn run(args: WebstatusArgs) -> anyhow::Result<i32> {
+pub fn run(args: WebstatusArgs) -> Result<ExitCode> {
     let loaded = super::load(&args.graph, &args.builder)?;
     let graph_file =
         args.graph.graph.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
@@ -80,7 +81,10 @@ pub fn run(args: WebstatusArgs) -> anyhow::Result<i32> {
         asked_ms: asked_ms.clone(),
         started,
     };
-    std::thread::Builder::new().name("webstatus-refresh".into()).spawn(move || refresher.run(publish))?;
+    std::thread::Builder::new()
+        .name("webstatus-refresh".into())
+        .spawn(move || refresher.run(publish))
+        .map_err(Error::system("cannot start the thread that reads the store"))?;
 
     let shared = Arc::new(Shared { snapshot, store, asked_ms, started, interval: args.interval });
     let app = Router::new()
@@ -92,20 +96,23 @@ pub fn run(args: WebstatusArgs) -> anyhow::Result<i32> {
         .with_state(shared);
 
     let address = SocketAddr::new(args.bind, args.port);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(Error::system("cannot start the web server's runtime"))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(address)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
-        let bound = listener.local_addr()?;
+            .map_err(Error::system(format!("cannot listen on {address}")))?;
+        let bound = listener.local_addr().map_err(Error::system(format!("cannot listen on {address}")))?;
         super::print(&format!(
             "Serving the status of {} at http://{bound}/ (Ctrl-C stops)\n",
             args.graph.graph.display()
         ))?;
-        axum::serve(listener, app).await?;
-        anyhow::Ok(())
+        axum::serve(listener, app).await.map_err(Error::system(format!("serving http://{bound}/ failed")))
     })?;
-    Ok(exit_code::OK)
+    Ok(ExitCode::Ok)
 }
 
 /// The thread that reads the store: owns the graph, which it rebuilds while the builder
@@ -137,7 +144,7 @@ impl Refresher {
                 // look, and say why it is not moving.
                 Err(e) => {
                     let mut stale = self.last.clone();
-                    let why = jug_core::store::mask_credentials_in(&format!("{e:#}"));
+                    let why = jug_core::store::mask_credentials_in(&jug_core::error_line(&e));
                     stale["error"] = format!("cannot read the store: {why}").into();
                     stale
                 }
@@ -148,7 +155,7 @@ impl Refresher {
         }
     }
 
-    fn refresh(&mut self) -> anyhow::Result<serde_json::Value> {
+    fn refresh(&mut self) -> Result<serde_json::Value> {
         if self.loaded.graph.at_barrier() {
             let results = Arc::new(StoreResults::new(self.loaded.reader.clone()));
             self.loaded.graph = self.loaded.program.build(&self.words, results)?;

@@ -10,6 +10,7 @@ use jug_core::{Graph, Key};
 
 use super::super::{Loaded, Observed, diagram};
 use super::svg;
+use crate::errors::Result;
 
 /// Failed runs whose logs one refresh reads, at most: a task that failed without
 /// `--keep-failed` has no mark, only its log, and a store can hold many such logs (an
@@ -26,7 +27,7 @@ const STATES: [(State, &str); 5] = [
 ];
 
 /// The document `/api/status` serves.
-pub fn read(loaded: &Loaded, graph_file: &str) -> anyhow::Result<serde_json::Value> {
+pub fn read(loaded: &Loaded, graph_file: &str) -> Result<serde_json::Value> {
     let graph = &loaded.graph;
     let observed = Observed::read(loaded)?;
     let states = status::states(graph, &observed.snapshot);
@@ -81,11 +82,7 @@ pub fn read(loaded: &Loaded, graph_file: &str) -> anyhow::Result<serde_json::Val
 
 /// Tasks marked Failed (`execute --keep-failed`, or crashed workers), with their records,
 /// then Ready tasks whose last run failed (their log says so), in definition order.
-fn failures(
-    loaded: &Loaded,
-    observed: &Observed,
-    states: &[State],
-) -> anyhow::Result<Vec<serde_json::Value>> {
+fn failures(loaded: &Loaded, observed: &Observed, states: &[State]) -> Result<Vec<serde_json::Value>> {
     let (graph, store) = (&loaded.graph, loaded.reader.get()?);
     let mut found = Vec::new();
     for (i, task) in graph.tasks().iter().enumerate() {

@@ -107,7 +107,12 @@ impl Backend for LocalDir {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        list_files(&self.path(prefix)).map_err(|source| self.io_error("list", source))
+        let listed = list_files(&self.path(prefix), false).map_err(|source| self.io_error("list", source))?;
+        Ok(listed.into_iter().map(|(path, _)| path).collect())
+    }
+
+    fn list_sized(&self, prefix: &str) -> Result<Vec<(String, Option<u64>)>, StoreError> {
+        list_files(&self.path(prefix), true).map_err(|source| self.io_error("list", source))
     }
 
     fn sync(&self) -> Result<(), StoreError> {
@@ -192,6 +197,13 @@ impl Drop for LocalDir {
     }
 }
 
+/// The size of a regular file we may read (following a link): `None` for anything else.
+fn readable_size(path: &Path) -> Option<u64> {
+    let meta = std::fs::metadata(path).ok()?;
+    let readable = rustix::fs::access(path, rustix::fs::Access::READ_OK).is_ok();
+    (meta.is_file() && readable).then_some(meta.len())
+}
+
 /// Writes `to` through a temporary file renamed over it, so no reader sees part of it.
 fn write_replacing(to: &Path, bytes: &[u8], unique: &str) -> std::io::Result<()> {
     let name = to.file_name().and_then(|n| n.to_str()).unwrap_or("object");
@@ -208,9 +220,11 @@ fn write_replacing(to: &Path, bytes: &[u8], unique: &str) -> std::io::Result<()>
     })
 }
 
-/// The files below `dir`, relative to it, by reading directories only (no `stat` per file).
+/// The files below `dir`, relative to it, by reading directories only (no `stat` per file);
+/// with `sized`, each with its size if we can read it (a `stat` and an `access` per file: what
+/// is listed so is the packs and the few results stored alone, not a file per result).
 /// Temporary files (a leading `.`) are not objects yet, and are left out.
-fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
+fn list_files(dir: &Path, sized: bool) -> std::io::Result<Vec<(String, Option<u64>)>> {
     let mut files = Vec::new();
     let mut pending = vec![(dir.to_path_buf(), String::new())];
     while let Some((dir, relative)) = pending.pop() {
@@ -227,7 +241,8 @@ fn list_files(dir: &Path) -> std::io::Result<Vec<String>> {
             if entry.file_type()?.is_dir() {
                 pending.push((entry.path(), path));
             } else {
-                files.push(path);
+                let size = if sized { readable_size(&entry.path()) } else { None };
+                files.push((path, size));
             }
         }
     }

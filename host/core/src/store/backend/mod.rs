@@ -50,6 +50,12 @@ pub(super) trait Backend: Send + Sync {
     /// one listing.
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 
+    /// [`Backend::list`] with each object's size, from the same one listing (S3 and Redis
+    /// listings carry sizes; a local one stats the files): what tells a result cut to nothing
+    /// from a sound one without a request per result. `None` for an object this process cannot
+    /// read: locally, a dangling link, a directory in the way, a file without read permission.
+    fn list_sized(&self, prefix: &str) -> Result<Vec<(String, Option<u64>)>, StoreError>;
+
     /// Makes everything written so far durable.
     fn sync(&self) -> Result<(), StoreError>;
 

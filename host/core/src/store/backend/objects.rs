@@ -116,6 +116,10 @@ impl Backend for Objects {
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.list_sized(prefix)?.into_iter().map(|(path, _)| path).collect())
+    }
+
+    fn list_sized(&self, prefix: &str) -> Result<Vec<(String, Option<u64>)>, StoreError> {
         let location = Path::from(prefix);
         let depth = location.parts().count();
         let listing = self
@@ -123,8 +127,11 @@ impl Backend for Objects {
             .map_err(|source| self.error("list", prefix, source))?;
         Ok(listing
             .iter()
-            .map(|meta| meta.location.parts().skip(depth).map(|p| p.as_ref().to_owned()).collect::<Vec<_>>())
-            .map(|parts| parts.join("/"))
+            .map(|meta| {
+                let parts: Vec<String> =
+                    meta.location.parts().skip(depth).map(|p| p.as_ref().to_owned()).collect();
+                (parts.join("/"), Some(meta.size))
+            })
             .collect())
     }
 
