@@ -12,7 +12,8 @@ Sections (each prints a Markdown table):
   scripts/services/run): wall time and HTTP request counts of execute, no-op and status.
 - sdks: the Python and JavaScript guests: loading a component with an empty compiled-code
   cache vs a warm one, per-task cost of SDK_N trivial tasks in Rust, Python and JavaScript
-  components vs Jug running the same jugfile natively, and Jug's primes example in each.
+  components vs Jug running the same jugfile natively, and Jug's primes example in each; and
+  the same graph by two -j1 processes on one store, beside -j2 in one process.
 - scale: how the per-task cost holds up: 100,000 and 1,000,000 trivial tasks on the local
   store (execute from empty with -j2, then status; wall time and peak memory), and 100,000 on
   the S3 store (wall time and HTTP requests). One run each, whatever REPEATS says.
@@ -208,6 +209,10 @@ class Bench:
                     self.jh('execute', component, '-j', jobs, '--store', f'{store}-j{jobs}', '--', n), self.work)[0])
                 for counter, value in last_usage.items():
                     self.record(f'{counter}, -j{jobs}', language, value)
+            # The same graph done by two -j1 processes started together on one store (leases
+            # share the tasks out): how far two threads of one process are from two processes.
+            self.record(f'{n} trivial tasks, 2 processes -j1', language, together(
+                [self.jh('execute', component, '-j', '1', '--store', f'{store}-2p', '--', n)] * 2, self.work))
             self.record('primes (101 tasks), -j1', language, run(
                 self.jh('execute', primes[language], '-j', '1', '--store', store + '-primes'),
                 self.work)[0])
@@ -330,6 +335,9 @@ def main():
               languages[1:])
         print('\nspeed-up of -j2 over -j1 (ratio of the medians): ' + ', '.join(
             f"{lang} {m(rows[0], lang) / m(f'{SDK_N} trivial tasks, -j2', lang):.2f}×" for lang in languages[1:]))
+        print('\nspeed-up of two -j1 processes on one store over one -j1 process: ' + ', '.join(
+            f"{lang} {m(rows[0], lang) / m(f'{SDK_N} trivial tasks, 2 processes -j1', lang):.2f}×"
+            for lang in languages[1:]))
         print(f'\nper task, {SDK_N} trivial tasks (ms): ' + ', '.join(
             f'{lang} {1000 * m(rows[0], lang) / SDK_N:.3f}' for lang in languages))
         print(f'\nper task, {SDK_N} trivial tasks, whole command (getrusage; medians): CPU ms (user + system), '
