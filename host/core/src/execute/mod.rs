@@ -321,8 +321,12 @@ impl State {
 /// The shortest time between two group commits while results keep coming.
 const COMMIT_INTERVAL: Duration = Duration::from_millis(20);
 
-/// The first look at the store after running out of work; later looks back off from here.
-const FIRST_LOOK: Duration = Duration::from_millis(500);
+/// The first look at the store after running out of work; later looks back off from here
+/// (100, 200, 400 ms...). Short, because the usual reason to wait is another worker finishing
+/// its last batch, which takes a fraction of a second: at 500 ms, two processes sharing a
+/// small graph spent most of their time in this wait. Three looks in the first second cost a
+/// few listings, once per idle spell.
+const FIRST_LOOK: Duration = Duration::from_millis(100);
 
 /// How long after a lease's expiry to look, so the expiry has surely passed.
 const EXPIRY_MARGIN: Duration = Duration::from_millis(100);
