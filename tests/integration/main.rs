@@ -1,6 +1,7 @@
 //! jug-host's integration tests: the real binary, on real components built from the
 //! workspace's examples and fixture guests, in a fresh directory per test.
 
+mod ahead;
 mod bad_input;
 mod barriers;
 mod cache;

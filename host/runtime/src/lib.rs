@@ -10,8 +10,10 @@
 //!   randomness) and the host side of the `jug:task` imports;
 //! - [`policy`]: what a graph may grant its tasks, given what the user allowed;
 //! - [`program`]: loading, building and running;
+//! - [`ahead`]: running declared tasks on idle cores while the graph is still being built;
 //! - [`tree`]: the content digest of a granted directory, which goes into keys.
 
+pub mod ahead;
 pub mod cache;
 pub mod engine;
 mod error;

@@ -104,6 +104,20 @@ impl Limits {
         hostcall_fuel(store, self.max_result);
     }
 
+    /// After [`Limits::apply`], for a run ahead of the scheduler (see `ahead`): the run is also
+    /// interrupted at the first epoch tick after `cancel` is set. The timeout still holds.
+    pub(crate) fn cancel_with<T>(&self, store: &mut wasmtime::Store<T>, cancel: Arc<AtomicBool>) {
+        let deadline = self.timeout.map(|timeout| Instant::now() + timeout);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            let past = deadline.is_some_and(|deadline| Instant::now() >= deadline);
+            Ok(match cancel.load(Ordering::Relaxed) || past {
+                true => wasmtime::UpdateDeadline::Interrupt,
+                false => wasmtime::UpdateDeadline::Continue(1),
+            })
+        });
+    }
+
     /// Applies the graph builder's limits to its fresh store: no fuel (it may declare millions
     /// of tasks), and its own wall time. The clock stops while the host compiles a library
     /// the builder named (`paused`: nanoseconds, counted by the caller), which can take a

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use jug_core::code::{self, WasmKind};
 use jug_core::execute::{Failure, FailureKind, Run, Runner};
@@ -148,6 +148,17 @@ impl Program {
     /// `bvalue`/`barrier` questions. A builder that stops at a barrier gives the graph
     /// declared so far, marked [`Graph::at_barrier`].
     pub fn build(&self, args: &[String], results: Arc<dyn Results>) -> Result<Graph, BuildError> {
+        self.build_ahead(args, results, None)
+    }
+
+    /// [`Program::build`], offering each task declared to `ahead`, whose threads may run it
+    /// while the builder goes on (see `ahead`).
+    pub fn build_ahead(
+        &self,
+        args: &[String],
+        results: Arc<dyn Results>,
+        ahead: Option<Arc<crate::ahead::Ahead>>,
+    ) -> Result<Graph, BuildError> {
         let code = self.code();
         let environment = crate::grants::environment(&self.grants).map_err(BuildError::Grant)?;
         let mut contents = crate::grants::Contents::new(self.policy.clone());
@@ -165,6 +176,7 @@ impl Program {
             store_error: None,
             components: self.components.clone(),
             grants: Box::new(Checker::new(self.policy.clone())),
+            ahead,
         };
         let mut store = Store::new(&self.engine, Sandbox::new(&code, phase, &self.limits));
         store.limiter(|sandbox| &mut sandbox.memory);
@@ -225,17 +237,9 @@ impl Program {
 
 impl Runner for Program {
     fn run(&self, component: &ComponentRef, task: &TaskSpec, function: &str, input: &[u8]) -> Run {
-        let loaded = match component.code == self.main.component.code {
-            true => Some(self.main.clone()),
-            false => self.components.loaded(&component.code),
-        };
-        let Some(loaded) = loaded else {
-            // Libraries are loaded while building, which always precedes running.
-            let message = format!("the component {} was not loaded by the graph builder", component.stem);
-            return Run {
-                outcome: Err(Failure { kind: FailureKind::BadArgument, message }),
-                log: Vec::new(),
-            };
+        let loaded = match self.loaded(component) {
+            Ok(loaded) => loaded,
+            Err(failure) => return Run { outcome: Err(failure), log: Vec::new() },
         };
         let pre = match self.components.pre_for(&loaded, function) {
             Ok(pre) => pre,
@@ -246,10 +250,10 @@ impl Runner for Program {
         // A timeout may be the machine's fault rather than the task's: one more try. Every
         // other failure is deterministic, and trying again would only fail again.
         let limits = self.limits.for_task(&task.limits);
-        let first = self.run_once(pre, &limits, task, function, input);
+        let first = self.run_once(pre, &limits, task, function, input, None);
         match &first.outcome {
             Err(failure) if failure.kind == FailureKind::Timeout => {
-                let mut second = self.run_once(pre, &limits, task, function, input);
+                let mut second = self.run_once(pre, &limits, task, function, input, None);
                 let note = format!("jug-host: {}; retried once\n", failure.message);
                 second.log.splice(0..0, first.log.into_iter().chain(note.into_bytes()));
                 second
@@ -264,11 +268,43 @@ impl Runner for Program {
 }
 
 impl Program {
+    /// The loaded component a task of `component` runs in.
+    fn loaded(&self, component: &ComponentRef) -> Result<Arc<Loaded>, Failure> {
+        let loaded = match component.code == self.main.component.code {
+            true => Some(self.main.clone()),
+            false => self.components.loaded(&component.code),
+        };
+        loaded.ok_or_else(|| Failure {
+            // Libraries are loaded while building, which always precedes running.
+            kind: FailureKind::BadArgument,
+            message: format!("the component {} was not loaded by the graph builder", component.stem),
+        })
+    }
+
+    /// One run of a task without dependencies (its input is its template) for `ahead`, which
+    /// `cancel` stops at the next epoch tick; `None` if it cannot run here or was stopped.
+    pub(crate) fn run_ahead(
+        &self,
+        component: &ComponentRef,
+        task: &TaskSpec,
+        function: &str,
+        cancel: &Arc<AtomicBool>,
+    ) -> Option<Run> {
+        let loaded = self.loaded(component).ok()?;
+        let pre = self.components.pre_for(&loaded, function).ok()?;
+        let limits = self.limits.for_task(&task.limits);
+        let run = self.run_once(pre, &limits, task, function, &task.template, Some(cancel));
+        (!cancel.load(Ordering::SeqCst)).then_some(run)
+    }
+
     /// A store for one task's instance, with its limits applied.
-    fn store(&self, sandbox: Sandbox, limits: &Limits) -> Store<Sandbox> {
+    fn store(&self, sandbox: Sandbox, limits: &Limits, cancel: Option<&Arc<AtomicBool>>) -> Store<Sandbox> {
         let mut store = Store::new(&self.engine, sandbox);
         store.limiter(|sandbox| &mut sandbox.memory);
         limits.apply(&mut store);
+        if let Some(cancel) = cancel {
+            limits.cancel_with(&mut store, cancel.clone());
+        }
         store
     }
 
@@ -279,6 +315,7 @@ impl Program {
         task: &TaskSpec,
         function: &str,
         input: &[u8],
+        cancel: Option<&Arc<AtomicBool>>,
     ) -> Run {
         // The files a task reads are copied, checked against the digests in its key, into a
         // private directory mounted read-only: the task sees exactly them.
@@ -305,7 +342,7 @@ impl Program {
                 return Run { outcome, log: Vec::new() };
             }
         };
-        let mut store = self.store(sandbox, limits);
+        let mut store = self.store(sandbox, limits, cancel);
         let result = match self.slots.instantiate(|| pre.instantiate(&mut store)) {
             Ok(instance) => instance.call_run(&mut store, function, input),
             Err(e) => Err(e),

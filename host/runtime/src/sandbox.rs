@@ -53,6 +53,8 @@ pub enum Phase {
         components: std::sync::Arc<dyn Libraries>,
         /// What the graph may grant its tasks (see `policy`); a refusal ends the build.
         grants: Box<crate::policy::Checker>,
+        /// Where tasks declared so far go to be run ahead of the scheduler (see `ahead`).
+        ahead: Option<std::sync::Arc<crate::ahead::Ahead>>,
     },
     Run,
 }
@@ -159,13 +161,17 @@ impl WasiView for Sandbox {
 
 impl graph::Host for Sandbox {
     fn declare(&mut self, function: String, args: Vec<u8>) -> Result<Vec<u8>, String> {
-        let Phase::Build { builder, first_error, grants, .. } = &mut self.phase else {
+        let Phase::Build { builder, first_error, grants, ahead, .. } = &mut self.phase else {
             return Err(ONLY_WHILE_BUILDING.into());
         };
         // A grant the user did not allow ends the build on its own (see `policy`).
         grants.check_template(&args)?;
+        let before = builder.so_far().len();
         match builder.declare(&function, args) {
-            Ok(key) => Ok(key.0.to_vec()),
+            Ok(key) => {
+                offer_ahead(ahead, builder, before);
+                Ok(key.0.to_vec())
+            }
             Err(e) => {
                 let message = e.to_string();
                 first_error.get_or_insert(e);
@@ -175,10 +181,11 @@ impl graph::Host for Sandbox {
     }
 
     fn declare_in(&mut self, component: String, function: String, args: Vec<u8>) -> Result<Vec<u8>, String> {
-        let Phase::Build { builder, first_error, components, grants, .. } = &mut self.phase else {
+        let Phase::Build { builder, first_error, components, grants, ahead, .. } = &mut self.phase else {
             return Err(ONLY_WHILE_BUILDING.into());
         };
         grants.check_template(&args)?;
+        let before = builder.so_far().len();
         let declared = match components.library(&component) {
             Ok(library) => {
                 let index = builder.library(&component, library);
@@ -187,7 +194,10 @@ impl graph::Host for Sandbox {
             Err(problem) => Err(jug_core::graph::DeclareError::BadComponent { component, problem }),
         };
         match declared {
-            Ok(key) => Ok(key.0.to_vec()),
+            Ok(key) => {
+                offer_ahead(ahead, builder, before);
+                Ok(key.0.to_vec())
+            }
             Err(e) => {
                 let message = e.to_string();
                 first_error.get_or_insert(e);
@@ -197,7 +207,7 @@ impl graph::Host for Sandbox {
     }
 
     fn set_limits(&mut self, key: Vec<u8>, limits: graph::TaskLimits) -> Result<(), String> {
-        let Phase::Build { builder, .. } = &mut self.phase else {
+        let Phase::Build { builder, ahead, .. } = &mut self.phase else {
             return Err(ONLY_WHILE_BUILDING.into());
         };
         let key = jug_core::Key(key.try_into().map_err(|_| "a key is 32 bytes".to_owned())?);
@@ -206,7 +216,11 @@ impl graph::Host for Sandbox {
             fuel: limits.fuel,
             max_memory: limits.max_memory,
         };
-        builder.set_limits(&key, limits).map_err(|e| e.to_string())
+        builder.set_limits(&key, limits).map_err(|e| e.to_string())?;
+        if let Some(ahead) = ahead {
+            ahead.limits_set(&key, limits);
+        }
+        Ok(())
     }
 
     fn value(&mut self, key: Vec<u8>) -> Option<Vec<u8>> {
@@ -309,6 +323,16 @@ impl graph::Host for Sandbox {
 /// libraries its sub-graph used (see `jug_core::compound`), if it has one: under the handle
 /// itself when the sub-graph used only the graph's own code, else under the key the libraries
 /// named in its record give with their code as it is now.
+/// Offers a task the builder just declared (if the declaration added one: a task declared
+/// twice is one task) to the threads running tasks ahead.
+fn offer_ahead(ahead: &Option<std::sync::Arc<crate::ahead::Ahead>>, builder: &GraphBuilder, before: usize) {
+    if let Some(ahead) = ahead
+        && builder.so_far().len() > before
+    {
+        ahead.declared(builder.so_far(), before);
+    }
+}
+
 fn stored_compound(
     builder: &mut GraphBuilder,
     results: &dyn jug_core::results::Results,

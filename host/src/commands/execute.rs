@@ -4,11 +4,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use jug_core::Graph;
 use jug_core::early_exit::EarlyExit;
 use jug_core::execute::{self, Event, Options};
 use jug_core::results::{LazyStore, StoreResults};
 use jug_core::store::{Access, Store, new_owner_id};
 use jug_core::text;
+use jug_runtime::ahead::{Ahead, AheadRunner};
 
 use crate::cli::ExecuteArgs;
 use crate::errors::{Error, Result};
@@ -29,44 +31,98 @@ pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
     }
     let selector = super::selector(&args.selection)?;
     let early_exit = if args.no_check_environment { EarlyExit::default() } else { early_exit_from_env()? };
-    let loaded = super::load_with(&args.graph, &args.builder, args.limits.limits())?;
-    if let Some(selector) = &selector {
-        super::select(&loaded.graph, selector)?;
-    }
-    let store = Arc::new(Store::open(&loaded.store, Access::ReadWrite)?);
-    if let Some(notice) = grants_notice(&loaded) {
-        eprintln!("{notice}");
-    }
-
-    let (stop, signal) = stop_on_signals()?;
     let jobs = args
         .jobs
         .map(|j| j as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let options = Options {
-        jobs,
-        selector,
-        keep_going: args.keep_going,
-        keep_failed: args.keep_failed,
-        early_exit,
-        wait_cycle_time: Duration::from_secs_f64(args.wait_cycle_time),
-        nr_wait_cycles: args.nr_wait_cycles,
-        owner: new_owner_id(),
-        lease: args.lease,
-        stop,
-    };
+    let prepared = super::prepare(&args.graph, args.limits.limits())?;
+    // While one thread builds the graph, the others run what it has declared (see
+    // `jug_runtime::ahead`): on one core for each job, the builder's included. Not under
+    // `JUG_MAX_TASKS`, which bounds the tasks this process runs.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let ahead = (jobs.min(cores) > 1 && early_exit.max_tasks.is_none()).then(|| Ahead::new(selector.clone()));
+    std::thread::scope(|scope| {
+        if let Some(ahead) = &ahead {
+            let (program, reader) = (&prepared.program, &prepared.reader);
+            scope.spawn(move || {
+                // Tasks whose results are stored are not run ahead: list them first.
+                ahead.listed(reader.get().ok().and_then(|store| store.list_results().ok()));
+                ahead.work(program);
+            });
+            for _ in 2..jobs.min(cores) {
+                scope.spawn(|| ahead.work(program));
+            }
+        }
+        let built = super::build(&prepared, &args.builder, ahead.clone());
+        if let Some(ahead) = &ahead {
+            ahead.close();
+        }
+        run_built(
+            &args,
+            &prepared,
+            built?,
+            Options {
+                jobs,
+                selector,
+                keep_going: args.keep_going,
+                keep_failed: args.keep_failed,
+                early_exit,
+                wait_cycle_time: Duration::from_secs_f64(args.wait_cycle_time),
+                nr_wait_cycles: args.nr_wait_cycles,
+                owner: new_owner_id(),
+                lease: args.lease,
+                stop: Arc::new(AtomicBool::new(false)),
+            },
+            ahead.as_deref(),
+        )
+    })
+}
+
+/// The rest of `execute`, once the graph is built: its tasks run, in rounds while the builder
+/// stops at a barrier, and the summary.
+fn run_built(
+    args: &ExecuteArgs,
+    prepared: &super::Prepared,
+    graph: Graph,
+    options: Options,
+    ahead: Option<&Ahead>,
+) -> Result<ExitCode> {
+    if let Some(selector) = &options.selector {
+        super::select(&graph, selector)?;
+    }
+    let store = Arc::new(Store::open(&prepared.store, Access::ReadWrite)?);
+    if let Some(notice) = grants_notice(prepared, &graph) {
+        eprintln!("{notice}");
+    }
+
+    let (stop, signal) = stop_on_signals()?;
+    let options = Options { stop, ..options };
     let progress = Progress::on_terminal();
     let on_event = |e| print_event(&progress, &signal, e);
+    let program = &prepared.program;
+    let mut graph = graph;
+    let mut report = match ahead.and_then(Ahead::listing) {
+        Some(listed) => {
+            // What the listing before the build found, the scheduler need not list again.
+            if let Ok(reader) = prepared.reader.get() {
+                store.adopt_listing(reader);
+            }
+            let runner = AheadRunner { program, ahead: ahead.expect("listed ahead") };
+            let report = execute::execute_listed(&graph, &store, &runner, &options, &on_event, listed)?;
+            let (ran, used) = ahead.map_or((0, 0), Ahead::counts);
+            tracing::debug!("{ran} task(s) ran while the graph was built; {used} of those runs were used");
+            report
+        }
+        None => execute::execute(&graph, &store, program, &options, &on_event)?,
+    };
     // A graph that stops at a barrier is run in rounds: run what is declared, build again
     // (now past the barrier), until it is whole or a round makes no progress.
-    let mut graph = loaded.graph;
-    let mut report = execute::execute(&graph, &store, &loaded.program, &options, &on_event)?;
     let mut progressed = executed(&report) > 0;
     while graph.at_barrier() && progressed && can_go_on(&report, &options) {
         let declared_before = graph.len();
         let results = Arc::new(StoreResults::new(Arc::new(LazyStore::opened(store.clone()))));
-        graph = loaded.program.build(&args.builder.words, results)?;
-        let round = execute::execute(&graph, &store, &loaded.program, &options, &on_event)?;
+        graph = program.build(&args.builder.words, results)?;
+        let round = execute::execute(&graph, &store, program, &options, &on_event)?;
         progressed = executed(&round) > 0 || graph.len() > declared_before;
         report = merge(report, round);
     }
@@ -120,15 +176,14 @@ pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
 /// One line saying what tasks may touch on the host and where their results go, when they
 /// may touch anything: a grant the user did not mean (a stale alias, a graph's own
 /// `jug::directory`) shows before anything runs. Nothing when no task sees a directory.
-fn grants_notice(loaded: &super::Loaded) -> Option<String> {
-    let mut grants: Vec<String> = loaded
+fn grants_notice(prepared: &super::Prepared, graph: &Graph) -> Option<String> {
+    let mut grants: Vec<String> = prepared
         .program
         .grants()
         .iter()
         .map(|g| format!("{} as {} ({})", g.host.display(), g.guest, access(g.writable)))
         .collect();
-    let per_task: std::collections::BTreeSet<(&str, &str, bool)> = loaded
-        .graph
+    let per_task: std::collections::BTreeSet<(&str, &str, bool)> = graph
         .tasks()
         .iter()
         .flat_map(|task| &task.dirs)
@@ -141,7 +196,7 @@ fn grants_notice(loaded: &super::Loaded) -> Option<String> {
         return None;
     }
     // The store's Display masks any password in its URL.
-    Some(format!("jug-host: tasks may use {}; results go to {}", grants.join(", "), loaded.store))
+    Some(format!("jug-host: tasks may use {}; results go to {}", grants.join(", "), prepared.store))
 }
 
 fn access(writable: bool) -> &'static str {

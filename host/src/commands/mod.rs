@@ -73,6 +73,20 @@ pub fn load(args: &GraphArgs, builder: &BuilderArgs) -> Result<Loaded> {
 
 /// [`load`], for commands that run tasks: with the limits they run them under.
 pub fn load_with(args: &GraphArgs, builder: &BuilderArgs, limits: jug_runtime::Limits) -> Result<Loaded> {
+    let prepared = prepare(args, limits)?;
+    let graph = build(&prepared, builder, None)?;
+    Ok(Loaded { program: prepared.program, graph, store: prepared.store, reader: prepared.reader })
+}
+
+/// A program loaded, with its store, before its graph is built.
+pub struct Prepared {
+    pub program: Program,
+    pub store: StoreLocation,
+    pub reader: Arc<LazyStore>,
+}
+
+/// The first half of [`load_with`]: the component loaded and the store located.
+pub fn prepare(args: &GraphArgs, limits: jug_runtime::Limits) -> Result<Prepared> {
     let stem = args.graph.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let store = match &args.store {
         Some(url) => StoreLocation::parse(url)?,
@@ -84,10 +98,22 @@ pub fn load_with(args: &GraphArgs, builder: &BuilderArgs, limits: jug_runtime::L
     let program = program.with_policy(policy(args, &store)?);
     tracing::debug!("loaded {} in {:.1?}", args.graph.display(), started.elapsed());
     let reader = Arc::new(LazyStore::read_only(store.clone()));
+    Ok(Prepared { program, store, reader })
+}
+
+/// The second half of [`load_with`]: the graph built, each task offered to `ahead` as it is
+/// declared (see `jug_runtime::ahead`).
+pub fn build(
+    prepared: &Prepared,
+    builder: &BuilderArgs,
+    ahead: Option<Arc<jug_runtime::ahead::Ahead>>,
+) -> Result<Graph> {
     let started = std::time::Instant::now();
-    let graph = program.build(&builder.words, Arc::new(StoreResults::new(reader.clone())))?;
+    let results = Arc::new(StoreResults::new(prepared.reader.clone()));
+    let graph = prepared.program.build_ahead(&builder.words, results, ahead)?;
+    let store = &prepared.store;
     tracing::debug!("built the graph: {} tasks in {:.1?}; store {store}", graph.len(), started.elapsed());
-    Ok(Loaded { program, graph, store, reader })
+    Ok(graph)
 }
 
 /// What the graph may grant its tasks: the user's `--dir` and `--allow-write`, and what it may

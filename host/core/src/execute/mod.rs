@@ -171,7 +171,20 @@ pub fn execute(
     options: &Options,
     on_event: &(dyn Fn(Event) + Sync),
 ) -> Result<Report, StoreError> {
-    let results = store.list_results()?;
+    execute_listed(graph, store, runner, options, on_event, store.list_results()?)
+}
+
+/// [`execute`], given the store's results as listed a moment ago (by `execute`'s caller, while
+/// the graph was built). A result stored since is found when its shard is leased, like one
+/// stored while this run goes on.
+pub fn execute_listed(
+    graph: &Graph,
+    store: &Store,
+    runner: &dyn Runner,
+    options: &Options,
+    on_event: &(dyn Fn(Event) + Sync),
+    results: HashSet<Key>,
+) -> Result<Report, StoreError> {
     let marked_failed = store.list_failures()?;
     let shared = Shared::new(graph, options, &results, &marked_failed);
     let lock_record = LockRecord::for_this_process(&options.owner, options.lease);

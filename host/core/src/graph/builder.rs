@@ -338,6 +338,11 @@ impl GraphBuilder {
         self.graph.at_barrier = true;
     }
 
+    /// The graph as declared so far.
+    pub fn so_far(&self) -> &Graph {
+        &self.graph
+    }
+
     /// Whether `key` was declared in this build.
     pub fn contains(&self, key: &Key) -> bool {
         self.graph.index.contains_key(key)

@@ -48,7 +48,7 @@ pub(super) struct Tombstones {
 }
 
 /// What the store holds, as of the last listing, with every pack table read so far.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Index {
     /// Entry tables read so far, by pack path (packs never change).
     tables: HashMap<Arc<str>, Arc<[Entry]>>,

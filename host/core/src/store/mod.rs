@@ -209,7 +209,7 @@ impl Store {
             StoreLocation::Redis { url, prefix } => {
                 let io = io_runtime(&shown)?;
                 // A server that is down (or not up yet) is waited for, as requests are later.
-                let redis = retry::Outage::default()
+                let redis = retry::Outage::of(location)
                     .retrying(location, || io.block_on(redis::RedisStore::connect(url, prefix)))
                     .map_err(|source| StoreError::Backend { operation: "connect to", path: shown, source })?;
                 let objects = backend::objects::Objects::new(

@@ -63,6 +63,15 @@ impl Store {
         Ok(index.keys().copied().collect())
     }
 
+    /// Takes what `other`, a handle on the same store, last listed as this handle's listing:
+    /// what `execute` listed read-only while the graph was built need not be listed again.
+    pub fn adopt_listing(&self, other: &Store) {
+        if other.location == self.location {
+            let listed = other.index().clone();
+            *self.index() = listed;
+        }
+    }
+
     /// Whether a result is stored, as of this handle's last listing (without reading it).
     pub fn has_result(&self, key: &Key) -> Result<bool, StoreError> {
         Ok(self.loaded_index()?.contains(key))

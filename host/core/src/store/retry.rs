@@ -9,7 +9,7 @@
 //! come back in lockstep and knock it over again. Redis gets the same window, from the first
 //! connection on (see `redis::is_transient`).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use backon::{BlockingRetryable as _, ExponentialBuilder};
@@ -68,10 +68,28 @@ fn is_transient(error: &object_store::Error) -> bool {
 /// so in one line, its error.
 const QUIET: Duration = Duration::from_secs(2);
 
-/// The outage a store is in, shared by all the threads using it, so it is reported once.
+/// The outage a store is in, shared by all the threads and handles using it, so it is
+/// reported once.
 #[derive(Default)]
 pub(super) struct Outage {
     state: Mutex<Option<Since>>,
+}
+
+impl Outage {
+    /// The outage of the store at `location`, one per process: `execute` lists a store
+    /// read-only while its graph is built and then opens it to write, and a store that is
+    /// down is down for both handles, to be said once.
+    pub(super) fn of(location: &dyn std::fmt::Display) -> Arc<Outage> {
+        static OUTAGES: Mutex<Vec<(String, Arc<Outage>)>> = Mutex::new(Vec::new());
+        let location = location.to_string();
+        let mut outages = OUTAGES.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, outage)) = outages.iter().find(|(l, _)| *l == location) {
+            return outage.clone();
+        }
+        let outage = Arc::new(Outage::default());
+        outages.push((location, outage.clone()));
+        outage
+    }
 }
 
 struct Since {

@@ -35,7 +35,14 @@ impl Objects {
         runtime: Option<Arc<tokio::runtime::Runtime>>,
         requests: Option<Arc<AtomicU64>>,
     ) -> Objects {
-        Objects { objects, location, held: Mutex::default(), outage: Arc::default(), requests, runtime }
+        Objects {
+            objects,
+            outage: retry::Outage::of(&location),
+            location,
+            held: Mutex::default(),
+            requests,
+            runtime,
+        }
     }
 
     fn error(&self, operation: &'static str, path: &str, source: object_store::Error) -> StoreError {
