@@ -30,8 +30,10 @@ impl Context<'_> {
                     }
                     let timeout =
                         if state.closed.is_empty() { Duration::from_secs(1) } else { next_sync - now };
+                    state.committer_idle = state.closed.is_empty();
                     state =
                         self.shared.commit.wait_timeout(state, timeout).unwrap_or_else(|p| p.into_inner()).0;
+                    state.committer_idle = false;
                 }
                 std::mem::take(&mut state.closed)
             };

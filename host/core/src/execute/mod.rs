@@ -290,6 +290,8 @@ struct State {
     acquiring: HashSet<u8>,
     closed: Vec<(u8, Batch)>,
     committing: HashSet<u8>,
+    /// The committer waits for a batch to close (rather than for its next round's time).
+    committer_idle: bool,
     /// Results of tasks done here whose packs are not written yet.
     pending: HashMap<u32, Arc<[u8]>>,
     reused: usize,
@@ -414,6 +416,7 @@ impl Shared {
                 acquiring: HashSet::new(),
                 closed: Vec::new(),
                 committing: HashSet::new(),
+                committer_idle: false,
                 pending: HashMap::new(),
                 reused: 0,
                 cache: HashMap::new(),
