@@ -39,7 +39,10 @@ pub fn new_engine() -> Result<Engine, LoadError> {
         .max_memory_size(MAX_MEMORY_BYTES)
         .max_component_instance_size(1 << 20)
         .max_core_instance_size(1 << 20)
-        .table_keep_resident(1 << 20);
+        .table_keep_resident(1 << 20)
+        // Stacks are for async fibers, which no task uses; the pool would make 1,000 of them,
+        // a guard page each, at every start (~6% of loading a Python component).
+        .total_stacks(1);
     // Between tasks, reset a memory slot in place instead of returning its pages to the kernel
     // and faulting them in again: for tiny tasks the faults cost more than the task, and in
     // a process running tasks on several threads every `madvise` and every copy-on-write fault
