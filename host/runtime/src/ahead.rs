@@ -73,6 +73,11 @@ struct Finished {
     run: Run,
 }
 
+/// The most declared tasks waiting to run ahead: a builder declares far faster than tasks
+/// run, and a graph of a million tasks should not be copied while it is built. Past it, a
+/// declared task is left to the scheduler.
+const MAX_QUEUED: usize = 4096;
+
 /// A task to run ahead: everything [`Runner::run`] needs, copied out of the builder.
 struct Candidate {
     component: ComponentRef,
@@ -123,9 +128,12 @@ impl Ahead {
             function: graph.function(index).to_owned(),
         };
         let mut state = self.lock();
-        if !state.closed {
+        if !state.closed && state.queue.len() < MAX_QUEUED {
             state.queue.push_back(candidate);
-            self.wake.notify_one();
+            // A thread waits only for an empty queue (see `next`, which wakes the next one).
+            if state.queue.len() == 1 {
+                self.wake.notify_one();
+            }
         }
     }
 
@@ -183,6 +191,9 @@ impl Ahead {
             {
                 if stored.contains(&candidate.spec.key) {
                     continue;
+                }
+                if !queue.is_empty() {
+                    self.wake.notify_one();
                 }
                 return Some(candidate);
             }

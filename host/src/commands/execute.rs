@@ -101,15 +101,15 @@ fn run_built(
     let on_event = |e| print_event(&progress, &signal, e);
     let program = &prepared.program;
     let mut graph = graph;
-    let mut report = match ahead.and_then(Ahead::listing) {
-        Some(listed) => {
+    let mut report = match ahead.and_then(|ahead| Some((ahead, ahead.listing()?))) {
+        Some((ahead, listed)) => {
             // What the listing before the build found, the scheduler need not list again.
             if let Ok(reader) = prepared.reader.get() {
                 store.adopt_listing(reader);
             }
-            let runner = AheadRunner { program, ahead: ahead.expect("listed ahead") };
+            let runner = AheadRunner { program, ahead };
             let report = execute::execute_listed(&graph, &store, &runner, &options, &on_event, listed)?;
-            let (ran, used) = ahead.map_or((0, 0), Ahead::counts);
+            let (ran, used) = ahead.counts();
             tracing::debug!("{ran} task(s) ran while the graph was built; {used} of those runs were used");
             report
         }
