@@ -14,17 +14,18 @@ fn ran_ahead(stderr: &str) -> (usize, usize) {
     (count(ran, "", "task(s) ran while"), count(used, "", "of those runs were used"))
 }
 
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+/// A test directory with the tasks fixture, or `None` on one core, where nothing runs ahead.
+fn two_cores(name: &str) -> Option<TestDir> {
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        eprintln!("one core: nothing runs ahead");
+        return None;
+    }
+    Some(TestDir::with_guest(name, "tasks.wasm"))
 }
 
 #[test]
 fn a_task_declared_early_runs_while_the_builder_works_and_its_run_is_stored() {
-    if cores() < 2 {
-        eprintln!("one core: nothing runs ahead");
-        return;
-    }
-    let dir = TestDir::with_guest("ahead-used", "tasks.wasm");
+    let Some(dir) = two_cores("ahead-used") else { return };
     // spin(0, 1) takes about a millisecond; the builder works about 300 ms after declaring it.
     let graph = ["ahead", "300", "1"];
     let execute = ["execute", "tasks.wasm", "-j", "2", "--short"];
@@ -53,11 +54,7 @@ fn a_task_declared_early_runs_while_the_builder_works_and_its_run_is_stored() {
 
 #[test]
 fn a_long_task_run_ahead_stops_when_the_build_ends() {
-    if cores() < 2 {
-        eprintln!("one core: nothing runs ahead");
-        return;
-    }
-    let dir = TestDir::with_guest("ahead-stopped", "tasks.wasm");
+    let Some(dir) = two_cores("ahead-stopped") else { return };
     // spin(0, 60000): about a minute. One worker takes its lease and runs it.
     let graph = ["ahead", "300", "60000"];
     let holder = dir.jug(&["execute", "tasks.wasm", "-j", "1"]).arg_words(&graph).spawn();
