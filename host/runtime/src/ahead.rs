@@ -122,14 +122,14 @@ impl Ahead {
         if !runs_alone || may_write || !selected {
             return;
         }
-        let candidate = Candidate {
-            component: graph.component(index).clone(),
-            spec: spec.clone(),
-            function: graph.function(index).to_owned(),
-        };
         let mut state = self.lock();
+        // Checked before copying anything: past the cap, declaring costs the builder nothing.
         if !state.closed && state.queue.len() < MAX_QUEUED {
-            state.queue.push_back(candidate);
+            state.queue.push_back(Candidate {
+                component: graph.component(index).clone(),
+                spec: spec.clone(),
+                function: graph.function(index).to_owned(),
+            });
             // A thread waits only for an empty queue (see `next`, which wakes the next one).
             if state.queue.len() == 1 {
                 self.wake.notify_one();

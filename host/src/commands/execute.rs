@@ -31,16 +31,14 @@ pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
     }
     let selector = super::selector(&args.selection)?;
     let early_exit = if args.no_check_environment { EarlyExit::default() } else { early_exit_from_env()? };
-    let jobs = args
-        .jobs
-        .map(|j| j as usize)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let jobs = args.jobs.map_or(cores, |j| j as usize);
     let prepared = super::prepare(&args.graph, args.limits.limits())?;
     // While one thread builds the graph, the others run what it has declared (see
     // `jug_runtime::ahead`): on one core for each job, the builder's included. Not under
     // `JUG_MAX_TASKS`, which bounds the tasks this process runs.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let ahead = (jobs.min(cores) > 1 && early_exit.max_tasks.is_none()).then(|| Ahead::new(selector.clone()));
+    let threads = jobs.min(cores);
+    let ahead = (threads > 1 && early_exit.max_tasks.is_none()).then(|| Ahead::new(selector.clone()));
     std::thread::scope(|scope| {
         if let Some(ahead) = &ahead {
             let (program, reader) = (&prepared.program, &prepared.reader);
@@ -49,7 +47,7 @@ pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
                 ahead.listed(reader.get().ok().and_then(|store| store.list_results().ok()));
                 ahead.work(program);
             });
-            for _ in 2..jobs.min(cores) {
+            for _ in 2..threads {
                 scope.spawn(|| ahead.work(program));
             }
         }
