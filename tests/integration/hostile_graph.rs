@@ -277,3 +277,38 @@ fn declare_in_reaches_only_regular_files_below_the_graph() {
     jug(&dir, &["status", fifo.to_str().unwrap()])
         .expect_one_line_error(ExitCode::BadGraph, "fifo.wasm is not a regular file");
 }
+
+#[test]
+fn declare_many_refuses_what_declare_refuses_and_bytes_that_are_not_a_batch() {
+    let dir = victim("hostile-graph-declare-many");
+    // The `self-grant` attack inside a batch (the import the JavaScript SDK declares with):
+    // refused with the same line, nothing written.
+    refused(&dir, &[], &["declare-many-grant", ".", ".jugrc"], &["writable grant of `.`", "--allow-write ."]);
+    let allow = ["--allow-write", "."];
+    refused(&dir, &allow, &["declare-many-grant", STORE, "x"], &["overlaps the store"]);
+
+    let run = jug(&dir, &["execute", GRAPH, "--", "declare-many"]);
+    let outcomes: Vec<&str> = run.stderr.lines().filter_map(|l| l.strip_prefix("[info] ")).collect();
+    let expected = [
+        ("empty", "refused after 0 bytes of keys: declare-many: ", "value ends early"),
+        ("garbage", "refused after 0 bytes of keys: declare-many: ", "indefinite-length item"),
+        ("huge", "refused after 0 bytes of keys: declare-many: ", "value ends early"),
+        ("not text", "refused after 0 bytes of keys: declare-many: ", "expected a text string"),
+        ("four items", "refused after 0 bytes of keys: declare-many: ", "not 4 items"),
+        ("trailing", "refused after 0 bytes of keys: declare-many: ", "bytes after the array of calls"),
+        ("good", "ok, 64 bytes of keys", ""),
+        ("halfway", "refused after 32 bytes of keys: ", "which was not declared before it"),
+    ];
+    assert_eq!(outcomes.len(), expected.len(), "{}", run.stderr);
+    for (line, (what, start, end)) in outcomes.iter().zip(expected) {
+        assert!(line.starts_with(&format!("{what}: {start}")), "{what}: {line}");
+        assert!(line.contains(end), "{what}: {line}");
+    }
+    // The builder carried on, so the build stands: constant(7), 1 and 2 of the good batch,
+    // and 3, declared before the forged reference (4, after it, was not).
+    run.expect_code(ExitCode::Ok);
+    let status = jug(&dir, &["status", GRAPH, "--", "declare-many"]);
+    assert!(status.stdout.contains("hostile_graph.constant"), "{}", status.stdout);
+    let count = status.stdout.lines().find(|l| l.contains("hostile_graph.constant")).unwrap_or_default();
+    assert!(count.split_whitespace().any(|w| w == "4"), "{}", status.stdout);
+}

@@ -172,6 +172,10 @@ function plainOnly(what) {
 const insideWrapper = plainOnly('noHash/customHash');
 export const insideResult = plainOnly('a result');
 
+/** What templateSpecial has encoded so far: `grants`, directory grants (a declaration that
+ *  holds one is sent at once, see batch.js). */
+export const encoded = { grants: 0 };
+
 /** Arguments may hold tasks, tasklets and wrappers anywhere; they become CBOR tags. */
 export function templateSpecial(value, where, seen) {
   if (value instanceof Task) return new Tagged(TASK_REF_TAG, value.key);
@@ -188,7 +192,10 @@ export function templateSpecial(value, where, seen) {
   }
   if (value instanceof InputFile) return new Tagged(FILE_INPUT_TAG, [value.path, value.digest]);
   // Deterministic: an array of exactly these three, in this order; all of it is keyed.
-  if (value instanceof Directory) return new Tagged(DIR_GRANT_TAG, [value.path, value.guest, value.writable]);
+  if (value instanceof Directory) {
+    encoded.grants++;
+    return new Tagged(DIR_GRANT_TAG, [value.path, value.guest, value.writable]);
+  }
   if (typeof value === 'function' && generators.has(value)) {
     throw new EncodeError(`${at(where)} is the task function ${value.taskName}; call it to declare a task`);
   }

@@ -1,19 +1,19 @@
 // Task generators, and the other ways to declare a task: `task(f, ...args)`, `identity` and
 // the task functions of another component. Every declaration goes through `declareTask`, which
-// encodes the arguments and asks the host for the task's key.
+// encodes the arguments and hands them to batch.js, which asks the host for the task's key.
 
-import { graph as host } from './host.js';
-import { EncodeError, encodeNormalized, normalize, toBytes } from './cbor.js';
-import { JugError, hostMessage } from './errors.js';
+import { declare } from './batch.js';
+import { EncodeError, encodeNormalized, normalize } from './cbor.js';
+import { JugError } from './errors.js';
 import { checkName, generators, names, register, requireBuild, state } from './state.js';
-import { templateSpecial } from './arguments.js';
-import { Task } from './task.js';
+import { encoded, templateSpecial } from './arguments.js';
 
 /** The function name of `identity` tasks (`<stem>.jug.identity`), as in the Rust SDK. */
 export const IDENTITY = 'jug.identity';
 
 export function declareTask(component, fnName, displayName, args) {
   if (state.phase !== 'build') requireBuild(`${displayName}(…)`);
+  const grantsBefore = encoded.grants;
   let template;
   try {
     const normalized = new Array(args.length);
@@ -24,16 +24,7 @@ export function declareTask(component, fnName, displayName, args) {
   } catch (e) {
     throw e instanceof EncodeError ? new JugError(e.message) : e;
   }
-  let key;
-  try {
-    key =
-      component === null
-        ? host.declare(fnName, template)
-        : host.declareIn(component, fnName, template);
-  } catch (e) {
-    throw new JugError(`cannot declare task ${displayName}: ${hostMessage(e)}`);
-  }
-  return new Task(displayName, toBytes(key));
+  return declare(component, fnName, displayName, template, encoded.grants !== grantsBefore);
 }
 
 function makeGenerator(name, fn, component, displayName) {

@@ -4,6 +4,7 @@
 // execute` runs what was declared, then builds again.
 
 import { graph as host } from './host.js';
+import { flush } from './batch.js';
 import { EncodeError, decodeValue, encodeNormalized, normalize, toBytes } from './cbor.js';
 import { BARRIER, JugError, hostMessage } from './errors.js';
 import { checkName, requireBuild } from './state.js';
@@ -40,6 +41,7 @@ export function bvalue(t) {
  *  result. */
 export function barrier() {
   requireBuild('barrier()');
+  flush(); // "declared so far" includes what waits in a batch
   if (!host.barrier()) throw BARRIER;
 }
 
@@ -57,6 +59,7 @@ export function compound(name, args, build) {
     throw e instanceof EncodeError ? new JugError(e.message) : e;
   }
   let key, stored;
+  flush(); // the host sees declarations in the order they were made
   try {
     [key, stored] = host.compound(name, template);
   } catch (e) {

@@ -7,6 +7,7 @@ import { BARRIER, JugError, buildMessage, errorLine, hostMessage, userFrames } f
 import { generators, names, register, registry, state } from './state.js';
 import { insideResult } from './arguments.js';
 import { IDENTITY } from './generators.js';
+import { flush, startBuild } from './batch.js';
 
 /** Calls the script's code: `userFrames` (errors.js) cuts a stack at this frame, by its name. */
 function invokeTaskFunction(fn, args) {
@@ -82,13 +83,19 @@ function runTask(name, input) {
 
 function runBuild(graphFn, args) {
   state.phase = 'build';
+  startBuild();
   try {
-    const r = invokeTaskFunction(graphFn, [Array.from(args || [])]);
-    if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
-      throw new JugError('graph() returned a Promise: it must not be async');
+    try {
+      const r = invokeTaskFunction(graphFn, [Array.from(args || [])]);
+      if (r !== null && typeof r === 'object' && typeof r.then === 'function') {
+        throw new JugError('graph() returned a Promise: it must not be async');
+      }
+    } catch (e) {
+      // At a barrier, what was declared before it is what execute runs first.
+      if (e !== BARRIER) throw e;
     }
+    flush(); // the declarations still waiting in a batch
   } catch (e) {
-    if (e === BARRIER) return;
     throw buildMessage(e);
   } finally {
     state.phase = 'idle';

@@ -1,6 +1,8 @@
 // Tasks and tasklets: what declaring a task returns, to pass where its result (or a part of
 // it) should go. They only hold a key, and a path into the result; arguments.js encodes them,
-// limits.js sends a task's own limits (`withLimits`).
+// limits.js sends a task's own limits (`withLimits`). A task's key may still be on its way:
+// declarations go to the host in batches (batch.js), and reading the key of a task whose
+// batch has not been sent sends it.
 
 import { JugError } from './errors.js';
 import { setLimits } from './limits.js';
@@ -11,18 +13,46 @@ function hex(bytes) {
   return out;
 }
 
+/** The key of a task whose declaration waits in a batch (batch.js): `send` sends the batch,
+ *  which settles this with `key` or `error` (or leaves it waiting for the next batch). */
+export class Pending {
+  constructor(send) {
+    this.send = send;
+    this.key = null;
+    this.error = null;
+  }
+
+  resolve() {
+    if (this.key === null && this.error === null) this.send();
+    if (this.error !== null) throw this.error;
+    return this.key;
+  }
+}
+
+function checkKey(key) {
+  if (!(key instanceof Uint8Array) || key.length !== 32) {
+    throw new JugError('the host returned a malformed key');
+  }
+  return key;
+}
+
 /** A task declared in the graph. Pass it where its result should go. */
 export class Task {
+  /** A Uint8Array, or the Pending it will be. Private, so a frozen Task can still settle it. */
+  #key;
+
   /** @param {string} name  @param {Uint8Array} key */
   constructor(name, key) {
-    if (!(key instanceof Uint8Array) || key.length !== 32) {
-      throw new JugError('the host returned a malformed key');
-    }
     /** The task function's name (`stats.mean` for a task of another component). */
     this.name = name;
-    /** The 32-byte key: a hash of the code, the function and the arguments. */
-    this.key = key;
+    this.#key = key instanceof Pending ? key : checkKey(key);
     Object.freeze(this);
+  }
+
+  /** The 32-byte key: a hash of the code, the function and the arguments. */
+  get key() {
+    if (this.#key instanceof Pending) this.#key = checkKey(this.#key.resolve());
+    return this.#key;
   }
 
   /** The key in hex (Jug's `Task.hash()`). */

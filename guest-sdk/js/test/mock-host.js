@@ -1,7 +1,12 @@
 // A stand-in for jug-host's side of wit/task.wit, for the SDK's unit tests in Node.
+import { decode } from 'cborg';
+
 export const calls = [];
+/** The number of declarations in each declare-many call. */
+export const batches = [];
 export const results = new Map(); // key hex -> CBOR bytes
 export let complete = true;
+let refusedArgs = null; // declarations with these arguments (hex) are refused
 
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
@@ -15,6 +20,8 @@ function keyFor(n) {
 
 export function reset() {
   calls.length = 0;
+  batches.length = 0;
+  refusedArgs = null;
   results.clear();
   complete = true;
 }
@@ -23,8 +30,12 @@ export function setComplete(value) {
   complete = value;
 }
 
+export function refuseArgs(hexArgs) {
+  refusedArgs = hexArgs;
+}
+
 export function declare(fn, args) {
-  if (fn === 'refused') throw Object.assign(new Error('refused'), { payload: 'the host says no' });
+  if (fn === 'refused' || hex(args) === refusedArgs) throw Object.assign(new Error('refused'), { payload: 'the host says no' });
   calls.push({ kind: 'declare', fn, args: hex(args) });
   return keyFor(calls.length);
 }
@@ -32,6 +43,24 @@ export function declare(fn, args) {
 export function declareIn(component, fn, args) {
   calls.push({ kind: 'declare-in', component, fn, args: hex(args) });
   return keyFor(calls.length);
+}
+
+export function declareMany(bytes) {
+  const many = decode(bytes);
+  batches.push(many.length);
+  const keys = [];
+  for (const call of many) {
+    try {
+      keys.push(call.length === 2 ? declare(call[0], call[1]) : declareIn(call[0], call[1], call[2]));
+    } catch (e) {
+      const declared = new Uint8Array(32 * keys.length);
+      keys.forEach((key, i) => declared.set(key, 32 * i));
+      throw Object.assign(new Error('declare-many'), { payload: { declared, message: e.payload } });
+    }
+  }
+  const out = new Uint8Array(32 * keys.length);
+  keys.forEach((key, i) => out.set(key, 32 * i));
+  return out;
 }
 
 export function setLimits(key, limits) {

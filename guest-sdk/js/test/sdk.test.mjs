@@ -105,6 +105,51 @@ test('tasks, tasklets and wrappers become the template tags', () => {
   assert.equal(calls[3].args, `82d96a788268${hex(Buffer.from('data.txt'))}5820${'07'.repeat(32)}00`);
 });
 
+test('declarations reach the host in batches, in order, and a key is there when it is read', () => {
+  const tasks = [];
+  let batchesBeforeRead;
+  build(() => {
+    for (let i = 0; i < 200; i++) tasks.push(double(i));
+    tasks.push(add(1, 2)); // the first `add`: sent at once, with the 7 doubles waiting
+    tasks.push(double(1000)); // waits
+    batchesBeforeRead = [...host.batches];
+    assert.equal(tasks[201].hash(), `6b${'00'.repeat(29)}00ca`); // reading it sends its batch
+  });
+  assert.deepEqual(batchesBeforeRead, [1, 64, 64, 64, 8]);
+  assert.deepEqual(host.batches, [1, 64, 64, 64, 8, 1]);
+  assert.equal(host.calls.length, 202);
+  tasks.forEach((t, i) => assert.equal(t.key[31] | (t.key[30] << 8), i + 1, `key of task ${i}`));
+  assert.equal(host.calls[200].fn, 'add');
+
+  // barrier() and the end of graph() send what waits; so does using a waiting task as an argument.
+  build(() => {
+    double(1);
+    double(2);
+    jug.barrier();
+    const t = double(3);
+    add(t, t);
+    double(4);
+  });
+  assert.deepEqual(host.batches, [1, 1, 1, 1, 1]);
+  assert.deepEqual(host.calls.map((c) => c.fn), ['double', 'double', 'double', 'add', 'double']);
+});
+
+test('a refused declaration in a batch throws where the batch is sent, and the ones after it are sent next', () => {
+  let first, refused, after;
+  build(() => {
+    host.refuseArgs('8102'); // [2]
+    first = double(1); // sent at once
+    refused = double(2);
+    after = double(3);
+    assert.throws(() => after.key, /^JugError: cannot declare task double: the host says no$/);
+    assert.equal(after.key[31], 2); // sent with the next batch
+  });
+  assert.equal(first.key[31], 1);
+  assert.throws(() => refused.key, /cannot declare task double: the host says no/);
+  assert.deepEqual(host.batches, [1, 2, 1]);
+  assert.deepEqual(host.calls.map((c) => c.args), ['8101', '8103']);
+});
+
 test('mapreduce declares the Rust SDK task structure', () => {
   const calls = build(() => {
     const squares = jug.mapreduce.map(double, Array.from({ length: 10 }, (_, i) => i), 3);

@@ -7,7 +7,8 @@
 //! - [`engine`]: one wasmtime `Engine` with deterministic settings and the pooling allocator;
 //! - [`cache`]: compiled components kept on local disk, so a program compiles once;
 //! - [`sandbox`]: what a task instance can see (nothing, plus a fixed clock and key-seeded
-//!   randomness) and the host side of the `jug:task` imports;
+//!   randomness), and the `log` import;
+//! - `graph_imports`: the `jug:task/graph` imports a builder declares its graph with;
 //! - [`policy`]: what a graph may grant its tasks, given what the user allowed;
 //! - [`program`]: loading, building and running;
 //! - [`ahead`]: running declared tasks on idle cores while the graph is still being built;
@@ -19,6 +20,7 @@ pub mod engine;
 mod error;
 mod files;
 pub mod grants;
+mod graph_imports;
 pub mod limits;
 pub mod policy;
 pub mod program;

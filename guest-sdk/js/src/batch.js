@@ -1,0 +1,122 @@
+// Declarations go to the host in batches (graph.declare-many), not in one call each.
+//
+// Why: componentize-js keeps every buffer the script passes to the host in a list until
+// `build` returns, and searches that list from its start each time it frees one. With one call
+// per task, a build of n tasks takes time in n²: 40,000 tasks took 6.5 s, most of it in that
+// search. One call per batch keeps the list short.
+//
+// A declaration waits until BATCH of them do, or until the builder needs an answer from the
+// host: the key of a task still waiting (Task's `key` getter), `bvalue`, `barrier`,
+// `compound`, or the end of graph() (`flush`). A declaration that can fail because of how it
+// was called is sent at once, with whatever waits before it, so that its error is thrown where
+// it was made: the first one of each task function (its name, its component) and any that
+// grants a directory. The host refuses the others only when the graph outgrows its limits
+// (which ends the build anyway) or for a reference to a task that was never declared (a Task
+// made by hand); that error is thrown where the batch is sent, naming the task.
+
+import { graph as host } from './host.js';
+import { toBytes } from './cbor.js';
+import { JugError, hostMessage } from './errors.js';
+import { Pending, Task } from './task.js';
+
+/** Declarations per call. Small enough that tasks reach `jug-host execute`'s idle cores soon
+ *  after they are declared (it runs tasks while the graph is built), large enough that the
+ *  calls cost nothing next to the declarations. */
+const BATCH = 64;
+
+/** Declarations not sent yet: {prefix, template, displayName, pending}. */
+let waiting = [];
+/** Per task function declared in this build (`component\0function`): the CBOR that starts its
+ *  calls, `[function,` or `[component, function,`. */
+let prefixes = new Map();
+
+/** Forgets what a previous build left (a build that failed leaves declarations unsent). */
+export function startBuild() {
+  waiting = [];
+  prefixes = new Map();
+}
+
+/**
+ * Declares `fnName(args)` (of `component`, or of this component if null), `template` being its
+ * encoded arguments; `grants` says whether they grant a directory. Returns its Task.
+ */
+export function declare(component, fnName, displayName, template, grants) {
+  const id = component === null ? fnName : `${component}\0${fnName}`;
+  let prefix = prefixes.get(id);
+  const first = prefix === undefined;
+  if (first) {
+    prefix = callPrefix(component, fnName);
+    prefixes.set(id, prefix);
+  }
+  const pending = new Pending(flush);
+  waiting.push({ prefix, template, displayName, pending });
+  if (first || grants || waiting.length >= BATCH) flush();
+  return new Task(displayName, pending);
+}
+
+/** Sends every waiting declaration. Throws the error of the first the host refuses; those
+ *  after it wait for the next batch. */
+export function flush() {
+  if (waiting.length === 0) return;
+  const batch = waiting;
+  waiting = [];
+  let keys;
+  let failure = null;
+  try {
+    keys = toBytes(host.declareMany(encodeCalls(batch)));
+  } catch (e) {
+    const payload = e?.payload;
+    keys = payload?.declared === undefined ? new Uint8Array(0) : toBytes(payload.declared);
+    failure = typeof payload?.message === 'string' ? payload.message : hostMessage(e);
+  }
+  const made = Math.min(batch.length, Math.floor(keys.length / 32));
+  for (let i = 0; i < made; i++) batch[i].pending.key = keys.subarray(32 * i, 32 * i + 32);
+  if (failure === null && made === batch.length) return;
+  if (failure === null) failure = `the host returned ${made} keys for ${batch.length} declarations`;
+  const refused = batch[made];
+  refused.pending.error = new JugError(`cannot declare task ${refused.displayName}: ${failure}`);
+  waiting = batch.slice(made + 1).concat(waiting);
+  throw refused.pending.error;
+}
+
+const UTF8 = new TextEncoder();
+
+/** A CBOR head: major type and argument (below 2^32: lengths and counts). */
+function head(major, n) {
+  const m = major << 5;
+  if (n < 24) return Uint8Array.of(m | n);
+  if (n < 0x100) return Uint8Array.of(m | 24, n);
+  if (n < 0x10000) return Uint8Array.of(m | 25, n >> 8, n & 0xff);
+  return Uint8Array.of(m | 26, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+}
+
+function text(s) {
+  const bytes = UTF8.encode(s);
+  return [head(3, bytes.length), bytes];
+}
+
+function callPrefix(component, fnName) {
+  const parts =
+    component === null ? [head(4, 2), ...text(fnName)] : [head(4, 3), ...text(component), ...text(fnName)];
+  return concat(parts);
+}
+
+/** The `calls` of declare-many: `[[function, args] or [component, function, args], ...]`,
+ *  `args` a byte string. */
+function encodeCalls(batch) {
+  const parts = [head(4, batch.length)];
+  for (const { prefix, template } of batch) parts.push(prefix, head(2, template.length), template);
+  return concat(parts);
+}
+
+function concat(parts) {
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
