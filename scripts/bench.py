@@ -13,7 +13,9 @@ Sections (each prints a Markdown table):
 - sdks: the Python and JavaScript guests: loading a component with an empty compiled-code
   cache vs a warm one, per-task cost of SDK_N trivial tasks in Rust, Python and JavaScript
   components vs Jug running the same jugfile natively, and Jug's primes example in each; and
-  the same graph by two -j1 processes on one store, beside -j2 in one process.
+  the same graph by two -j1 processes on one store, beside -j2 in one process; and, four
+  times a repeat, how much of a second core the machine gives a second busy process
+  (MACHINE_LOOP), the ceiling of those speed-ups at the time.
 - scale: how the per-task cost holds up: 100,000 and 1,000,000 trivial tasks on the local
   store (execute from empty with -j2, then status; wall time and peak memory), and 100,000 on
   the S3 store (wall time and HTTP requests). One run each, whatever REPEATS says.
@@ -48,6 +50,11 @@ JUGFILE = os.path.join(ROOT, 'examples', 'bench', 'bench.py')
 PRIMES = os.path.join(ROOT, 'examples', 'primes', 'primes.py')
 
 SDK_N = 2000
+
+# A CPU-bound CPython loop of ~0.6 s: run alone, then two at once, it measures how much of a
+# second core this machine gives a second busy process at the moment (a VM's two vCPUs may
+# share a physical core), the ceiling of any -j2 speed-up next to it.
+MACHINE_LOOP = 'd = {}\nfor i in range(3_000_000):\n    d[i & 4095] = d.get(i & 1023, 0) + i\n'
 
 GRANT_FILES = 100_000
 
@@ -190,7 +197,16 @@ class Bench:
                 self.record(row, 'peak MB', round(peak))
                 self.record(row, 'HTTP requests', int(requests.group(1)) if requests else float('nan'))
 
+    def machine(self):
+        """Throughput of two CPython loops at once over one alone: 2.00 is two whole cores."""
+        loop = [sys.executable, '-c', MACHINE_LOOP]
+        before = run(loop, self.work)[0]
+        two = together([loop, loop], self.work)
+        one = (before + run(loop, self.work)[0]) / 2  # alone just before and just after
+        return 2 * one / two
+
     def sdks(self, rep):
+        self.record('machine', 'two loops', self.machine())
         guests = {'Rust': 'bench.wasm', 'Python': 'bench_py.wasm', 'JavaScript': 'bench_js.wasm'}
         primes = {'Rust': 'primes_rs.wasm', 'Python': 'primes_py.wasm', 'JavaScript': 'primes_js.wasm'}
         for language in ('Python', 'JavaScript'):
@@ -216,6 +232,7 @@ class Bench:
             self.record('primes (101 tasks), -j1', language, run(
                 self.jh('execute', primes[language], '-j', '1', '--store', store + '-primes'),
                 self.work)[0])
+            self.record('machine', 'two loops', self.machine())
         self.record(f'{n} trivial tasks, -j1', 'Jug 2.7.0', run(
             self.jug('execute', '--will-cite', '--jugdir', f'jug-sdk-{rep}.jugdata', 'jugbench.py', n), self.work)[0])
         self.record('primes (101 tasks), -j1', 'Jug 2.7.0', run(
@@ -335,6 +352,10 @@ def main():
               languages[1:])
         print('\nspeed-up of -j2 over -j1 (ratio of the medians): ' + ', '.join(
             f"{lang} {m(rows[0], lang) / m(f'{SDK_N} trivial tasks, -j2', lang):.2f}×" for lang in languages[1:]))
+        loops = bench.times[('machine', 'two loops')]
+        print(f"\nwhat this machine gave a second busy process, between the rows above (two CPython loops at "
+              f"once over one; 2.00× is two whole cores): median {statistics.median(loops):.2f}×, "
+              f"{min(loops):.2f}–{max(loops):.2f}× over {len(loops)} tries")
         print('\nspeed-up of two -j1 processes on one store over one -j1 process: ' + ', '.join(
             f"{lang} {m(rows[0], lang) / m(f'{SDK_N} trivial tasks, 2 processes -j1', lang):.2f}×"
             for lang in languages[1:]))
