@@ -149,6 +149,22 @@ fn tasklets_mapreduce_identity_and_wrappers() {
 }
 
 #[test]
+fn a_chain_declared_in_batches_has_the_keys_of_one_declared_task_by_task() {
+    let dir = features_dir("js-chain");
+    let words = ["chain", "300"];
+    let run = dir.jug(&["execute", "features.wasm", "--short"]).arg_words(&words).run();
+    assert_eq!(
+        run.expect_code(ExitCode::Ok).stdout,
+        "Executed:  304 tasks\nLoaded:  0 tasks\n** Total: 304 tasks.\n"
+    );
+    assert_eq!(value(&dir, "features.wasm", "negate", &words), "-600\n");
+    // The same graph with every task's key read as it is declared, so that every reference
+    // goes by key: the same keys, so all of it is complete already.
+    let keyed = dir.jug(&["status", "features.wasm", "--short", "--", "chain", "300", "keyed"]).run();
+    assert_eq!(keyed.expect_code(ExitCode::Ok).stdout, "All tasks complete (304 tasks).\n");
+}
+
+#[test]
 fn values_round_trip_through_cbor_byte_for_byte() {
     let dir = features_dir("js-values");
     let words = ["values"];

@@ -5,7 +5,9 @@
 
 import { Tagged } from 'cborg';
 import { graph as host } from './host.js';
+import { batchIndex } from './batch.js';
 import {
+  BATCH_REF_TAG,
   CUSTOM_KEY_TAG,
   DIR_GRANT_TAG,
   EncodeError,
@@ -172,17 +174,22 @@ function plainOnly(what) {
 const insideWrapper = plainOnly('noHash/customHash');
 export const insideResult = plainOnly('a result');
 
+/** A reference to `task`'s result (or the part `path` names): its key, or its place in the
+ *  batch its declaration waits in, which the host turns into its key (batch.js). */
+function reference(task, path) {
+  const index = batchIndex(task);
+  const [tag, target] = index >= 0 ? [BATCH_REF_TAG, index] : [TASK_REF_TAG, task.key];
+  return new Tagged(tag, path.length === 0 ? target : [target, ...path]);
+}
+
 /** What templateSpecial has encoded so far: `grants`, directory grants (a declaration that
  *  holds one is sent at once, see batch.js). */
 export const encoded = { grants: 0 };
 
 /** Arguments may hold tasks, tasklets and wrappers anywhere; they become CBOR tags. */
 export function templateSpecial(value, where, seen) {
-  if (value instanceof Task) return new Tagged(TASK_REF_TAG, value.key);
-  if (value instanceof Tasklet) {
-    if (value.path.length === 0) return new Tagged(TASK_REF_TAG, value.task.key);
-    return new Tagged(TASK_REF_TAG, [value.task.key, ...value.path]);
-  }
+  if (value instanceof Task) return reference(value, []);
+  if (value instanceof Tasklet) return reference(value.task, value.path);
   if (value instanceof NoHash) {
     return new Tagged(KEY_EXEMPT_TAG, normalize(value.value, insideWrapper, () => `${at(where)} (noHash)`, seen));
   }

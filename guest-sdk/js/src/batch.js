@@ -7,7 +7,9 @@
 //
 // A declaration waits until BATCH of them do, or until the builder needs an answer from the
 // host: the key of a task still waiting (Task's `key` getter), `bvalue`, `barrier`,
-// `compound`, or the end of graph() (`flush`). A declaration that can fail because of how it
+// `compound`, or the end of graph() (`flush`). A task that takes the result of one waiting in
+// the same batch refers to it by its place in the batch (`batchIndex`, BATCH_REF_TAG), so a
+// chain of tasks, each taking the one before, is batched too. A declaration that can fail because of how it
 // was called is sent at once, with whatever waits before it, so that its error is thrown where
 // it was made: the first one of each task function (its name, its component) and any that
 // grants a directory. The host refuses the others only when the graph outgrows its limits
@@ -17,7 +19,7 @@
 import { graph as host } from './host.js';
 import { toBytes } from './cbor.js';
 import { JugError, hostMessage } from './errors.js';
-import { Pending, Task } from './task.js';
+import { Pending, Task, pendingOf } from './task.js';
 
 /** Declarations per call. Small enough that tasks reach `jug-host execute`'s idle cores soon
  *  after they are declared (it runs tasks while the graph is built), large enough that the
@@ -26,6 +28,8 @@ const BATCH = 64;
 
 /** Declarations not sent yet: {prefix, template, displayName, pending}. */
 let waiting = [];
+/** Batches sent so far: a Pending of an earlier batch is settled, or failed. */
+let generation = 0;
 /** Per task function declared in this build (`component\0function`): the CBOR that starts its
  *  calls, `[function,` or `[component, function,`. */
 let prefixes = new Map();
@@ -33,7 +37,20 @@ let prefixes = new Map();
 /** Forgets what a previous build left (a build that failed leaves declarations unsent). */
 export function startBuild() {
   waiting = [];
+  generation++;
   prefixes = new Map();
+}
+
+/** Which batch is being filled: a template encoded while it changed must be encoded again,
+ *  since the places it refers to by are gone. */
+export function batchGeneration() {
+  return generation;
+}
+
+/** The place of `task` in the batch being filled, or -1 if it is not waiting there. */
+export function batchIndex(task) {
+  const pending = pendingOf(task);
+  return pending !== null && pending.generation === generation && pending.error === null ? pending.index : -1;
 }
 
 /**
@@ -48,18 +65,20 @@ export function declare(component, fnName, displayName, template, grants) {
     prefix = callPrefix(component, fnName);
     prefixes.set(id, prefix);
   }
-  const pending = new Pending(flush);
+  const pending = new Pending(flush, generation, waiting.length);
   waiting.push({ prefix, template, displayName, pending });
   if (first || grants || waiting.length >= BATCH) flush();
   return new Task(displayName, pending);
 }
 
 /** Sends every waiting declaration. Throws the error of the first the host refuses; those
- *  after it wait for the next batch. */
+ *  after it are not declared (they may refer to it by its place in the batch), and reading
+ *  their keys throws too. */
 export function flush() {
   if (waiting.length === 0) return;
   const batch = waiting;
   waiting = [];
+  generation++;
   let keys;
   let failure = null;
   try {
@@ -75,7 +94,11 @@ export function flush() {
   if (failure === null) failure = `the host returned ${made} keys for ${batch.length} declarations`;
   const refused = batch[made];
   refused.pending.error = new JugError(`cannot declare task ${refused.displayName}: ${failure}`);
-  waiting = batch.slice(made + 1).concat(waiting);
+  for (const { displayName, pending } of batch.slice(made + 1)) {
+    pending.error = new JugError(
+      `task ${displayName} was not declared: it was sent with ${refused.displayName}, which was refused (${failure})`,
+    );
+  }
   throw refused.pending.error;
 }
 

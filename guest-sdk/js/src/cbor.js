@@ -31,6 +31,9 @@ export const CUSTOM_KEY_TAG = 27255;
 export const FILE_INPUT_TAG = 27256;
 /** A directory grant for one task: [host path, guest path, writable]; all of it is keyed. */
 export const DIR_GRANT_TAG = 27257;
+/** A reference to a task whose declaration waits in the same batch (batch.js): its index in
+ *  the batch, or [index, step...]. The host puts the task's key in its place. */
+export const BATCH_REF_TAG = 27258;
 
 const U64_MAX = (1n << 64n) - 1n;
 const NEG_U64_MIN = -(1n << 64n);

@@ -2,7 +2,7 @@
 // the task functions of another component. Every declaration goes through `declareTask`, which
 // encodes the arguments and hands them to batch.js, which asks the host for the task's key.
 
-import { declare } from './batch.js';
+import { batchGeneration, declare } from './batch.js';
 import { EncodeError, encodeNormalized, normalize } from './cbor.js';
 import { JugError } from './errors.js';
 import { checkName, generators, names, register, requireBuild, state } from './state.js';
@@ -15,15 +15,21 @@ export function declareTask(component, fnName, displayName, args) {
   if (state.phase !== 'build') requireBuild(`${displayName}(…)`);
   const grantsBefore = encoded.grants;
   let template;
-  try {
-    const normalized = new Array(args.length);
-    for (let i = 0; i < args.length; i++) {
-      normalized[i] = normalize(args[i], templateSpecial, () => `argument ${i + 1} of ${displayName}`);
+  let generation;
+  // Again if a batch was sent meanwhile (an argument's getter that declares tasks): the
+  // places in it that the template refers to by are gone.
+  do {
+    generation = batchGeneration();
+    try {
+      const normalized = new Array(args.length);
+      for (let i = 0; i < args.length; i++) {
+        normalized[i] = normalize(args[i], templateSpecial, () => `argument ${i + 1} of ${displayName}`);
+      }
+      template = encodeNormalized(normalized);
+    } catch (e) {
+      throw e instanceof EncodeError ? new JugError(e.message) : e;
     }
-    template = encodeNormalized(normalized);
-  } catch (e) {
-    throw e instanceof EncodeError ? new JugError(e.message) : e;
-  }
+  } while (batchGeneration() !== generation);
   return declare(component, fnName, displayName, template, encoded.grants !== grantsBefore);
 }
 

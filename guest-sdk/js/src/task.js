@@ -16,8 +16,11 @@ function hex(bytes) {
 /** The key of a task whose declaration waits in a batch (batch.js): `send` sends the batch,
  *  which settles this with `key` or `error` (or leaves it waiting for the next batch). */
 export class Pending {
-  constructor(send) {
+  constructor(send, generation, index) {
     this.send = send;
+    /** Which batch (batch.js counts them), and the place in it. */
+    this.generation = generation;
+    this.index = index;
     this.key = null;
     this.error = null;
   }
@@ -36,10 +39,17 @@ function checkKey(key) {
   return key;
 }
 
+/** The Pending of a task still waiting in a batch, or null (for batch.js). */
+export let pendingOf;
+
 /** A task declared in the graph. Pass it where its result should go. */
 export class Task {
   /** A Uint8Array, or the Pending it will be. Private, so a frozen Task can still settle it. */
   #key;
+
+  static {
+    pendingOf = (task) => (task.#key instanceof Pending && task.#key.key === null ? task.#key : null);
+  }
 
   /** @param {string} name  @param {Uint8Array} key */
   constructor(name, key) {

@@ -2,10 +2,10 @@
 //! graph, and to ask what is stored. Each works only while building; a task that calls one gets
 //! an error, because a task must be a function of its inputs alone.
 
-use jug_core::cbor::Reader;
 use jug_core::graph::DeclareError;
 use jug_core::{GraphBuilder, Key};
 
+use crate::batch::{parse_calls, resolve_batch_refs};
 use crate::bindings::jug::task::graph;
 use crate::sandbox::{Libraries, ONLY_WHILE_BUILDING, Phase, Sandbox};
 
@@ -64,7 +64,9 @@ impl graph::Host for Sandbox {
         })?;
         let mut keys = Vec::with_capacity(calls.len() * 32);
         for call in &calls {
-            match self.declare_one(call.component, call.function, call.args.to_vec()) {
+            let declared = resolve_batch_refs(call.args, &keys)
+                .and_then(|args| self.declare_one(call.component, call.function, args));
+            match declared {
                 Ok(key) => keys.extend_from_slice(&key.0),
                 Err(message) => return Err(graph::DeclareFailure { declared: keys, message }),
             }
@@ -226,56 +228,4 @@ fn stored_compound(
     }
     let key = builder.stored_compound(handle, libraries).map_err(|e| e.to_string())?;
     Ok(results.all_stored(&mut std::iter::once(&key))?.then_some(key))
-}
-
-/// One call of a `declare-many` batch, borrowed from the batch's bytes.
-struct Call<'a> {
-    component: Option<&'a str>,
-    function: &'a str,
-    args: &'a [u8],
-}
-
-/// Reads a `declare-many` batch: a CBOR array of `[function, args]` and
-/// `[component, function, args]` arrays, `args` a byte string.
-fn parse_calls(bytes: &[u8]) -> Result<Vec<Call<'_>>, String> {
-    let mut reader = Reader::new(bytes);
-    let count = expect(&mut reader, 4, "an array of calls")?;
-    // Not `with_capacity(count)`: the count is the guest's word; every call takes bytes.
-    let mut calls = Vec::new();
-    for _ in 0..count {
-        let component =
-            match expect(&mut reader, 4, "a call: [function, args] or [component, function, args]")? {
-                2 => None,
-                3 => Some(text(&mut reader)?),
-                n => {
-                    return Err(format!(
-                        "a call is [function, args] or [component, function, args], not {n} items"
-                    ));
-                }
-            };
-        let function = text(&mut reader)?;
-        let len = expect(&mut reader, 2, "the arguments of a call as a byte string")?;
-        let args = reader.take(len).map_err(|e| e.to_string())?;
-        calls.push(Call { component, function, args });
-    }
-    if reader.pos != bytes.len() {
-        return Err("bytes after the array of calls".into());
-    }
-    Ok(calls)
-}
-
-/// The argument of the next head, which must be of CBOR major type `major`.
-fn expect(reader: &mut Reader<'_>, major: u8, what: &str) -> Result<u64, String> {
-    let head = reader.head().map_err(|e| e.to_string())?;
-    if head.major != major {
-        return Err(format!("expected {what} (at byte {})", reader.pos));
-    }
-    Ok(head.arg)
-}
-
-/// The next item, a UTF-8 text string.
-fn text<'a>(reader: &mut Reader<'a>) -> Result<&'a str, String> {
-    let len = expect(reader, 3, "a text string")?;
-    std::str::from_utf8(reader.take(len).map_err(|e| e.to_string())?)
-        .map_err(|_| "a text string is not UTF-8".into())
 }

@@ -8,13 +8,15 @@
 //! - [`cache`]: compiled components kept on local disk, so a program compiles once;
 //! - [`sandbox`]: what a task instance can see (nothing, plus a fixed clock and key-seeded
 //!   randomness), and the `log` import;
-//! - `graph_imports`: the `jug:task/graph` imports a builder declares its graph with;
+//! - `graph_imports`: the `jug:task/graph` imports a builder declares its graph with, and
+//!   `batch`: the batches of `declare-many`;
 //! - [`policy`]: what a graph may grant its tasks, given what the user allowed;
 //! - [`program`]: loading, building and running;
 //! - [`ahead`]: running declared tasks on idle cores while the graph is still being built;
 //! - [`tree`]: the content digest of a granted directory, which goes into keys.
 
 pub mod ahead;
+mod batch;
 pub mod cache;
 pub mod engine;
 mod error;
