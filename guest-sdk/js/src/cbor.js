@@ -19,7 +19,7 @@
 // from another language) as that integer: JavaScript cannot tell 2.0 from 2, so a JS task
 // that passes such a value on writes it as the integer 2.
 
-import { encode, decode, rfc8949EncodeOptions } from 'cborg';
+import { Tagged, encode, decode, rfc8949EncodeOptions } from 'cborg';
 
 /** The tag of a reference to another task's result: 32-byte key, or [key, step...]. */
 export const TASK_REF_TAG = 27253;
@@ -58,7 +58,76 @@ const DECODE_OPTIONS = {
 
 /** Encodes a value that has been through `normalize` (or `template`). */
 export function encodeNormalized(value) {
-  return encode(value, ENCODE_OPTIONS);
+  const out = [];
+  return writeSimple(value, out) ? new Uint8Array(out) : encode(value, ENCODE_OPTIONS);
+}
+
+const UTF8 = new TextEncoder();
+
+/** A CBOR head: major type and argument (a safe integer). */
+function head(out, major, n) {
+  const m = major << 5;
+  if (n < 24) out.push(m | n);
+  else if (n < 0x100) out.push(m | 24, n);
+  else if (n < 0x10000) out.push(m | 25, n >> 8, n & 0xff);
+  else if (n < 0x100000000) out.push(m | 26, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+  else {
+    const high = Math.floor(n / 0x100000000);
+    const low = n >>> 0;
+    out.push(m | 27, 0, (high >> 16) & 0xff, (high >> 8) & 0xff, high & 0xff);
+    out.push(low >>> 24, (low >> 16) & 0xff, (low >> 8) & 0xff, low & 0xff);
+  }
+}
+
+function bytes(out, b) {
+  for (let i = 0; i < b.length; i++) out.push(b[i]);
+}
+
+/**
+ * Writes what task arguments mostly are (safe integers, strings, booleans, null, byte strings,
+ * arrays, tags) as cborg would, and returns false at anything else (floats, BigInts, Maps),
+ * which cborg then writes. Without a JIT, cborg's general path (tokens first, then bytes) cost
+ * more than the rest of declaring a task; the unit tests hold the two to the same bytes.
+ */
+function writeSimple(value, out) {
+  switch (typeof value) {
+    case 'number':
+      if (!Number.isSafeInteger(value)) return false;
+      if (value >= 0) head(out, 0, value);
+      else head(out, 1, -1 - value);
+      return true;
+    case 'string': {
+      const b = UTF8.encode(value);
+      head(out, 3, b.length);
+      bytes(out, b);
+      return true;
+    }
+    case 'boolean':
+      out.push(value ? 0xf5 : 0xf4);
+      return true;
+    case 'object':
+      if (value === null) {
+        out.push(0xf6);
+        return true;
+      }
+      if (value instanceof Uint8Array) {
+        head(out, 2, value.length);
+        bytes(out, value);
+        return true;
+      }
+      if (Array.isArray(value)) {
+        head(out, 4, value.length);
+        for (let i = 0; i < value.length; i++) if (!writeSimple(value[i], out)) return false;
+        return true;
+      }
+      if (value instanceof Tagged) {
+        head(out, 6, value.tag);
+        return writeSimple(value.value, out);
+      }
+      return false;
+    default:
+      return false;
+  }
 }
 
 /** Encodes a plain value (a task's result, the arguments of a compound task). */
