@@ -2,22 +2,24 @@
 //
 // Why: componentize-js keeps every buffer the script passes to the host in a list until
 // `build` returns, and searches that list from its start each time it frees one. With one call
-// per task, a build of n tasks takes time in n²: 40,000 tasks took 6.5 s, most of it in that
-// search. One call per batch keeps the list short.
+// per task, a build of n tasks takes time in n² (40,000 tasks: 8 s, most of it in that search;
+// BENCHMARKS.md). One call per batch keeps the list short.
 //
 // A declaration waits until BATCH of them do, or until the builder needs an answer from the
 // host: the key of a task still waiting (Task's `key` getter), `bvalue`, `barrier`,
 // `compound`, or the end of graph() (`flush`). A task that takes the result of one waiting in
 // the same batch refers to it by its place in the batch (`batchIndex`, BATCH_REF_TAG), so a
-// chain of tasks, each taking the one before, is batched too. A declaration that can fail because of how it
-// was called is sent at once, with whatever waits before it, so that its error is thrown where
-// it was made: the first one of each task function (its name, its component) and any that
-// grants a directory. The host refuses the others only when the graph outgrows its limits
-// (which ends the build anyway) or for a reference to a task that was never declared (a Task
-// made by hand); that error is thrown where the batch is sent, naming the task.
+// chain of tasks, each taking the one before, is batched too.
+//
+// A declaration that can fail because of how it was called is sent at once, with whatever
+// waits before it, so that its error is thrown where it was made: the first one of each task
+// function (its name, its component) and any that grants a directory. The host refuses the
+// others only when the graph outgrows its limits (which ends the build anyway) or for a
+// reference to a task that was never declared (a Task made by hand); that error is thrown
+// where the batch is sent, naming the task.
 
 import { graph as host } from './host.js';
-import { toBytes } from './cbor.js';
+import { toBytes, writeBytes, writeHead } from './cbor.js';
 import { JugError, hostMessage } from './errors.js';
 import { Pending, Task, pendingOf } from './task.js';
 
@@ -104,42 +106,27 @@ export function flush() {
 
 const UTF8 = new TextEncoder();
 
-/** A CBOR head: major type and argument (below 2^32: lengths and counts). */
-function head(major, n) {
-  const m = major << 5;
-  if (n < 24) return Uint8Array.of(m | n);
-  if (n < 0x100) return Uint8Array.of(m | 24, n);
-  if (n < 0x10000) return Uint8Array.of(m | 25, n >> 8, n & 0xff);
-  return Uint8Array.of(m | 26, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
-}
-
-function text(s) {
-  const bytes = UTF8.encode(s);
-  return [head(3, bytes.length), bytes];
-}
-
+/** The CBOR that starts a call: `[function,` or `[component, function,`. */
 function callPrefix(component, fnName) {
-  const parts =
-    component === null ? [head(4, 2), ...text(fnName)] : [head(4, 3), ...text(component), ...text(fnName)];
-  return concat(parts);
+  const out = [];
+  writeHead(out, 4, component === null ? 2 : 3);
+  for (const name of component === null ? [fnName] : [component, fnName]) {
+    const bytes = UTF8.encode(name);
+    writeHead(out, 3, bytes.length);
+    writeBytes(out, bytes);
+  }
+  return out;
 }
 
 /** The `calls` of declare-many: `[[function, args] or [component, function, args], ...]`,
  *  `args` a byte string. */
 function encodeCalls(batch) {
-  const parts = [head(4, batch.length)];
-  for (const { prefix, template } of batch) parts.push(prefix, head(2, template.length), template);
-  return concat(parts);
-}
-
-function concat(parts) {
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
+  const out = [];
+  writeHead(out, 4, batch.length);
+  for (const { prefix, template } of batch) {
+    writeBytes(out, prefix);
+    writeHead(out, 2, template.length);
+    writeBytes(out, template);
   }
-  return out;
+  return new Uint8Array(out);
 }

@@ -64,8 +64,8 @@ export function encodeNormalized(value) {
 
 const UTF8 = new TextEncoder();
 
-/** A CBOR head: major type and argument (a safe integer). */
-function head(out, major, n) {
+/** Appends a CBOR head to the byte array `out`: major type and argument (a safe integer). */
+export function writeHead(out, major, n) {
   const m = major << 5;
   if (n < 24) out.push(m | n);
   else if (n < 0x100) out.push(m | 24, n);
@@ -79,7 +79,8 @@ function head(out, major, n) {
   }
 }
 
-function bytes(out, b) {
+/** Appends the bytes of `b` to the byte array `out`. */
+export function writeBytes(out, b) {
   for (let i = 0; i < b.length; i++) out.push(b[i]);
 }
 
@@ -93,13 +94,13 @@ function writeSimple(value, out) {
   switch (typeof value) {
     case 'number':
       if (!Number.isSafeInteger(value)) return false;
-      if (value >= 0) head(out, 0, value);
-      else head(out, 1, -1 - value);
+      if (value >= 0) writeHead(out, 0, value);
+      else writeHead(out, 1, -1 - value);
       return true;
     case 'string': {
       const b = UTF8.encode(value);
-      head(out, 3, b.length);
-      bytes(out, b);
+      writeHead(out, 3, b.length);
+      writeBytes(out, b);
       return true;
     }
     case 'boolean':
@@ -111,17 +112,17 @@ function writeSimple(value, out) {
         return true;
       }
       if (value instanceof Uint8Array) {
-        head(out, 2, value.length);
-        bytes(out, value);
+        writeHead(out, 2, value.length);
+        writeBytes(out, value);
         return true;
       }
       if (Array.isArray(value)) {
-        head(out, 4, value.length);
+        writeHead(out, 4, value.length);
         for (let i = 0; i < value.length; i++) if (!writeSimple(value[i], out)) return false;
         return true;
       }
       if (value instanceof Tagged) {
-        head(out, 6, value.tag);
+        writeHead(out, 6, value.tag);
         return writeSimple(value.value, out);
       }
       return false;

@@ -14,7 +14,7 @@ function hex(bytes) {
 }
 
 /** The key of a task whose declaration waits in a batch (batch.js): `send` sends the batch,
- *  which settles this with `key` or `error` (or leaves it waiting for the next batch). */
+ *  which settles this with `key`, or with `error` if the host refused it or one before it. */
 export class Pending {
   constructor(send, generation, index) {
     this.send = send;

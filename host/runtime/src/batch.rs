@@ -142,8 +142,8 @@ fn batch_ref(
         .map(|index| &keys[32 * index..32 * index + 32])
         .ok_or_else(|| {
             format!(
-                "a batch reference (tag {BATCH_REF_TAG}) wraps the index of an earlier call of its batch, \
-                 0 to {calls} here, or an array of it and steps"
+                "a batch reference (tag {BATCH_REF_TAG}) wraps the index of an earlier call of its batch \
+                 (below {calls} here), or an array of it and steps"
             )
         })?;
     write_head(out, 2, 32);
