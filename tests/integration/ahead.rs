@@ -29,15 +29,22 @@ fn a_task_declared_early_runs_while_the_builder_works_and_its_run_is_stored() {
     // spin(0, 1) takes about a millisecond; the builder works about 300 ms after declaring it.
     let graph = ["ahead", "300", "1"];
     let execute = ["execute", "tasks.wasm", "-j", "2", "--short"];
-    let first = dir.jug(&execute).arg_words(&graph).env("RUST_LOG", "jug_host=debug").run();
+    let debug = ("RUST_LOG", "jug_host=debug,jug_runtime=debug");
+    let first = dir.jug(&execute).arg_words(&graph).env(debug.0, debug.1).run();
     let first = first.expect_code(ExitCode::Ok);
     let (ran, used) = ran_ahead(&first.stderr);
     assert!(ran >= 1, "spin ran while the builder worked: {}", first.stderr);
     assert_eq!(used, ran, "every run made ahead was used: {}", first.stderr);
+    // Beside the threads running ahead, the builder's memory was populated before it ran (see
+    // `jug_runtime::engine::prefault_for_writing`), and the results are those of a builder
+    // left alone (below).
+    let prefaulted = count(&first.stderr, "", "bytes of the builder's memory");
+    assert!(prefaulted >= 64 << 10, "at least a wasm page: {}", first.stderr);
     assert_eq!(count(&first.stdout, "Executed:", "tasks"), 2, "{first:?}");
     let value = dir.jug(&["value", "tasks.wasm", "spin"]).arg_words(&graph).run().expect_code(ExitCode::Ok);
-    let single = dir.jug(&["execute", "tasks.wasm", "-j", "1", "--store", "alone"]).arg_words(&graph).run();
-    single.expect_code(ExitCode::Ok);
+    let single = dir.jug(&["execute", "tasks.wasm", "-j", "1", "--store", "alone"]).arg_words(&graph);
+    let single = single.env(debug.0, debug.1).run().expect_code(ExitCode::Ok);
+    assert!(!single.stderr.contains("prefaulted"), "alone, the builder is not prefaulted: {}", single.stderr);
     let alone = dir.jug(&["value", "tasks.wasm", "spin", "--store", "alone"]).arg_words(&graph).run();
     assert_eq!(
         value.stdout,
@@ -46,7 +53,7 @@ fn a_task_declared_early_runs_while_the_builder_works_and_its_run_is_stored() {
     );
 
     // Everything is stored: nothing runs again, ahead or not.
-    let again = dir.jug(&execute).arg_words(&graph).env("RUST_LOG", "jug_host=debug").run();
+    let again = dir.jug(&execute).arg_words(&graph).env(debug.0, debug.1).run();
     let again = again.expect_code(ExitCode::Ok);
     assert_eq!(ran_ahead(&again.stderr), (0, 0), "{}", again.stderr);
     assert_eq!(count(&again.stdout, "Loaded:", "tasks"), 2, "{again:?}");

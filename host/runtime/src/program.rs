@@ -160,6 +160,7 @@ impl Program {
         ahead: Option<Arc<crate::ahead::Ahead>>,
     ) -> Result<Graph, BuildError> {
         let code = self.code();
+        let runs_beside_others = ahead.is_some();
         let environment = crate::grants::environment(&self.grants).map_err(BuildError::Grant)?;
         let mut contents = crate::grants::Contents::new(self.policy.clone());
         let phase = Phase::Build {
@@ -182,7 +183,13 @@ impl Program {
         store.limiter(|sandbox| &mut sandbox.memory);
         self.limits.apply_build(&mut store, self.components.loading.clone());
         let result = match self.slots.instantiate(|| self.main.pre.instantiate(&mut store)) {
-            Ok(instance) => instance.call_build(&mut store, args),
+            Ok(instance) => {
+                if runs_beside_others {
+                    let bytes = engine::prefault_for_writing(&mut store);
+                    tracing::debug!("prefaulted {bytes} bytes of the builder's memory");
+                }
+                instance.call_build(&mut store, args)
+            }
             Err(e) => Err(e),
         };
         let (output, written) = store.data_mut().take_log();

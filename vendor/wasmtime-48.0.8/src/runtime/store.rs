@@ -1116,6 +1116,13 @@ impl<T> Store<T> {
         self.inner.epoch_deadline_trap();
     }
 
+    /// [jug-host patch] Every linear memory defined in this store (not shared ones), for an
+    /// embedder that needs their host address ranges (see `Memory::data_ptr`): for example to
+    /// prefault a long-running instance's memory before other threads start.
+    pub fn linear_memories(&mut self) -> Vec<crate::Memory> {
+        self.inner.all_memories().filter_map(|m| m.unshared()).collect()
+    }
+
     /// Configures epoch-deadline expiration to invoke a custom callback
     /// function.
     ///
