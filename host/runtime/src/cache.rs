@@ -68,7 +68,9 @@ fn entry(engine: &Engine, bytes: &[u8]) -> Option<PathBuf> {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
-    let name = format!("{}-{:016x}{ENTRY_SUFFIX}", blake3::hash(bytes).to_hex(), hasher.finish());
+    // On every core: for an 18 MB Python component, ~3.5 ms on one core before anything can run.
+    let digest = blake3::Hasher::new().update_rayon(bytes).finalize();
+    let name = format!("{}-{:016x}{ENTRY_SUFFIX}", digest.to_hex(), hasher.finish());
     directory().map(|dir| dir.join(name))
 }
 
@@ -220,6 +222,16 @@ mod tests {
         let when = SystemTime::now() - Duration::from_secs(age_secs);
         std::fs::File::open(&path).unwrap().set_modified(when).unwrap();
         path
+    }
+
+    #[test]
+    fn an_entry_is_named_by_the_blake3_of_the_whole_component() {
+        // Hashed on every core, the name must be what one core gives: entries cached before
+        // are still found, and `b3sum` of a component names its entry.
+        let bytes: Vec<u8> = (0..(5u32 << 20) + 3).map(|i| (i.wrapping_mul(7) ^ (i >> 13)) as u8).collect();
+        let path = entry(&Engine::default(), &bytes).expect("a cache directory");
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with(&format!("{}-", blake3::hash(&bytes).to_hex())), "{name}");
     }
 
     #[test]

@@ -17,8 +17,8 @@ pub enum LoadError {
     },
     #[error("{} is not a regular file", path.display())]
     NotAFile { path: PathBuf },
-    #[error("{} is larger than {} MiB, the most a component may be", path.display(), crate::program::MAX_COMPONENT_BYTES >> 20)]
-    TooLarge { path: PathBuf },
+    #[error("{} is larger than {} MiB, the most a component may be", path.display(), max >> 20)]
+    TooLarge { path: PathBuf, max: u64 },
     #[error("{} is not a WebAssembly file; build your graph with `cargo build --release --target wasm32-wasip2`", path.display())]
     NotWasm { path: PathBuf },
     #[error("{} is a core WebAssembly module, not a component; build it for the wasm32-wasip2 target (or wrap it with `wasm-tools component new`)", path.display())]

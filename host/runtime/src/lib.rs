@@ -18,6 +18,7 @@
 pub mod ahead;
 mod batch;
 pub mod cache;
+mod component_file;
 pub mod engine;
 mod error;
 mod files;

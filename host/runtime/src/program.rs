@@ -19,9 +19,7 @@ use crate::policy::{Checker, Policy};
 use crate::sandbox::{Phase, Sandbox};
 use crate::{BuildError, Grant, Limits, LoadError, cache, engine, files};
 
-/// The largest component (graph or library) that is read and compiled: far above any real
-/// one, and low enough that a hostile graph naming a huge file cannot exhaust host memory.
-pub const MAX_COMPONENT_BYTES: u64 = 256 << 20;
+pub use crate::component_file::MAX_COMPONENT_BYTES;
 
 /// A component ready to instantiate, any number of times, from any thread.
 pub struct Program {
@@ -81,7 +79,7 @@ impl Program {
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         Task::add_to_linker::<_, HasSelf<_>>(&mut linker, |sandbox| sandbox)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
-        let bytes = read_component(path)?;
+        let bytes = crate::component_file::read(path)?;
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let base = cap_std::fs::Dir::open_ambient_dir(base, cap_std::ambient_authority())
             .map_err(|source| LoadError::Unreadable { path: base.to_owned(), source })?;
@@ -492,28 +490,4 @@ fn describe_trap(error: &wasmtime::Error, output: &[u8]) -> String {
         Some(trap) => format!("trapped: {trap}"),
         None => format!("{error:#}").lines().next().unwrap_or("trapped").to_owned(),
     }
-}
-
-/// Reads the graph's own component, which the user named: a regular file of at most
-/// [`MAX_COMPONENT_BYTES`] (a FIFO or device named by mistake fails at once).
-fn read_component(path: &Path) -> Result<Vec<u8>, LoadError> {
-    use std::io::Read;
-    let unreadable = |source: std::io::Error| match source.kind() {
-        std::io::ErrorKind::NotFound => LoadError::NotFound { path: path.to_owned() },
-        _ => LoadError::Unreadable { path: path.to_owned(), source },
-    };
-    let metadata = std::fs::metadata(path).map_err(unreadable)?;
-    if !metadata.is_file() {
-        return Err(LoadError::NotAFile { path: path.to_owned() });
-    }
-    if metadata.len() > MAX_COMPONENT_BYTES {
-        return Err(LoadError::TooLarge { path: path.to_owned() });
-    }
-    let mut bytes = Vec::new();
-    let file = std::fs::File::open(path).map_err(unreadable)?;
-    file.take(MAX_COMPONENT_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_COMPONENT_BYTES {
-        return Err(LoadError::TooLarge { path: path.to_owned() });
-    }
-    Ok(bytes)
 }
