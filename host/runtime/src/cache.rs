@@ -68,8 +68,12 @@ fn entry(engine: &Engine, bytes: &[u8]) -> Option<PathBuf> {
     let mut hasher = DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
-    // On every core: for an 18 MB Python component, ~3.5 ms on one core before anything can run.
-    let digest = blake3::Hasher::new().update_rayon(bytes).finalize();
+    // On every core when large: for an 18 MB Python component, ~3.5 ms on one core before
+    // anything can run. Either way the digest is `blake3::hash`'s.
+    let digest = match crate::pieces::worth_splitting(bytes.len()) {
+        true => blake3::Hasher::new().update_rayon(bytes).finalize(),
+        false => blake3::hash(bytes),
+    };
     let name = format!("{}-{:016x}{ENTRY_SUFFIX}", digest.to_hex(), hasher.finish());
     directory().map(|dir| dir.join(name))
 }

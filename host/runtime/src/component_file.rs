@@ -1,7 +1,7 @@
 //! The graph's own component, read off disk as fast as the machine allows.
 //!
 //! Nothing else can happen until it is read (and hashed, and its compiled form found): under
-//! `execute -j N` the other cores sit idle meanwhile. So it is read a piece on each core;
+//! `execute -j N` the other cores sit idle meanwhile. So a large one is read a piece on each core;
 //! for an 18 MB Python component that is 6–7.5 ms on two cores instead of ~9.5 on one, the
 //! time being the page faults of the fresh buffer and the copy, which proceed in parallel.
 
@@ -13,11 +13,15 @@ use crate::error::LoadError;
 /// one, and low enough that a hostile graph naming a huge file cannot exhaust host memory.
 pub const MAX_COMPONENT_BYTES: u64 = 256 << 20;
 
-/// Fills `bytes` from the start of `file`, a piece on each of rayon's threads.
+/// Fills `bytes` from the start of `file`, a piece on each of rayon's threads when they are
+/// many.
 fn read_in_pieces(file: &std::fs::File, bytes: &mut [u8]) -> std::io::Result<()> {
+    use crate::pieces::{PIECE, worth_splitting};
     use rayon::prelude::*;
     use std::os::unix::fs::FileExt;
-    const PIECE: usize = 1 << 20;
+    if !worth_splitting(bytes.len()) {
+        return file.read_exact_at(bytes, 0);
+    }
     bytes
         .par_chunks_mut(PIECE)
         .enumerate()
@@ -64,8 +68,11 @@ mod tests {
     #[test]
     fn a_component_of_many_pieces_is_read_whole_and_in_order() {
         let path = std::env::temp_dir().join(format!("jug-component-file-{}.wasm", std::process::id()));
-        // Three pieces and a few bytes, each byte telling where it belongs.
-        let bytes: Vec<u8> = (0..(3 << 20) + 5).map(|i: usize| (i % 251) as u8 ^ (i >> 20) as u8).collect();
+        // Enough pieces to be read in parallel, and a few bytes, each byte telling where it
+        // belongs.
+        let len = 5 * crate::pieces::PIECE + 5;
+        assert!(crate::pieces::worth_splitting(len));
+        let bytes: Vec<u8> = (0..len).map(|i: usize| (i % 251) as u8 ^ (i >> 20) as u8).collect();
         std::fs::write(&path, &bytes).unwrap();
         let read = read(&path).unwrap();
         std::fs::remove_file(&path).unwrap();

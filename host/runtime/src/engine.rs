@@ -96,23 +96,25 @@ pub(crate) fn prefault_for_writing<T>(store: &mut wasmtime::Store<T>) -> usize {
     populated
 }
 
-/// `MADV_POPULATE_WRITE` over `len` bytes at `base`, a piece on each of rayon's threads: the
-/// builder waits for it, and meanwhile the other cores have nothing to do (CPython's 12 MB:
-/// a median 4.8 ms on one core of the benchmark VM, 2.8 ms on two). Whether every piece was
-/// populated.
+/// `MADV_POPULATE_WRITE` over `len` bytes at `base`, a piece on each of rayon's threads when
+/// they are many: the builder waits for it, and meanwhile the other cores have nothing to do
+/// (CPython's 12 MB: a median 4.8 ms on one core of the benchmark VM, 2.8 ms on two).
+/// Whether every piece was populated.
 #[cfg(target_os = "linux")]
 fn populate_for_writing(base: usize, len: usize) -> bool {
+    use crate::pieces::{PIECE, worth_splitting};
     use rayon::prelude::*;
-    const PIECE: usize = 1 << 20; // a multiple of the page size, as `madvise` needs
-    (0..len.div_ceil(PIECE)).into_par_iter().all(|i| {
-        let at = i * PIECE;
+    let populate = |at: usize, len: usize| {
         // SAFETY: the range is part of a memory's accessible part, mapped read-write;
         // populating it only breaks copy-on-write: the bytes the guest sees are unchanged.
-        unsafe {
-            libc::madvise((base + at) as *mut libc::c_void, PIECE.min(len - at), libc::MADV_POPULATE_WRITE)
-                == 0
+        unsafe { libc::madvise((base + at) as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) == 0 }
+    };
+    match worth_splitting(len) {
+        true => {
+            (0..len.div_ceil(PIECE)).into_par_iter().all(|i| populate(i * PIECE, PIECE.min(len - i * PIECE)))
         }
-    })
+        false => populate(0, len),
+    }
 }
 
 /// Waiting for the pooling allocator's slots. Running out of them (instances, memories,

@@ -25,6 +25,7 @@ mod files;
 pub mod grants;
 mod graph_imports;
 pub mod limits;
+mod pieces;
 pub mod policy;
 pub mod program;
 pub mod sandbox;
