@@ -10,6 +10,9 @@ Sections (each prints a Markdown table):
 - cpu: CPU-bound tasks, jug-host -j1 vs -j2 (the scaling of one process).
 - s3: N trivial tasks against the S3 store in $JUG_BENCH_S3 (SeaweedFS from
   scripts/services/run): wall time and HTTP request counts of execute, no-op and status.
+- slow-s3: N trivial tasks against the same S3 store through scripts/slow-link, which holds
+  every request SLOW_LINK_MS as a distant endpoint would: execute from empty with -j1, -j2,
+  -j8 (wall time and HTTP requests), how far a process's requests go out side by side.
 - sdks: the Python and JavaScript guests: loading a component with an empty compiled-code
   cache vs a warm one, per-task cost of SDK_N trivial tasks in Rust, Python and JavaScript
   components vs Jug running the same jugfile natively, and Jug's primes example in each; and
@@ -37,6 +40,7 @@ import os
 import re
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -48,6 +52,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Jug runs the Python examples as they are: the same graphs the components are built from.
 JUGFILE = os.path.join(ROOT, 'examples', 'bench', 'bench.py')
 PRIMES = os.path.join(ROOT, 'examples', 'primes', 'primes.py')
+SLOW_LINK = os.path.join(ROOT, 'scripts', 'slow-link')
+# What the slow-s3 section adds to every request: a few milliseconds, as from a machine to an
+# S3 endpoint in its own region.
+SLOW_LINK_MS = 5
 
 SDK_N = 2000
 
@@ -173,6 +181,28 @@ class Bench:
             self.record(shape, 'HTTP requests', int(requests.group(1)) if requests else float('nan'))
 
 
+    def slow_s3(self, rep):
+        target = int(os.environ['AWS_ENDPOINT'].rsplit(':', 1)[1])
+        with socket.socket() as probe:  # a free port for the relay
+            probe.bind(('127.0.0.1', 0))
+            port = probe.getsockname()[1]
+        relay = subprocess.Popen([SLOW_LINK, str(port), str(target), str(SLOW_LINK_MS)], stdout=subprocess.PIPE,
+                                 text=True)
+        try:
+            relay.stdout.readline()  # 'ready'
+            env = dict(os.environ, RUST_LOG='info', AWS_ENDPOINT=f'http://127.0.0.1:{port}')
+            for jobs in ('1', '2', '8'):
+                store = f"{os.environ['JUG_BENCH_S3']}/slow-{os.getpid()}-{rep}-j{jobs}"
+                seconds, err = run(self.jh('execute', '-j', jobs, 'bench.wasm', '--store', store, '--',
+                                           str(self.args.n)), self.work, env)
+                requests = re.search(r'(\d+) requests to', err)
+                self.record(f'execute from empty, -j{jobs}', 'seconds', seconds)
+                self.record(f'execute from empty, -j{jobs}', 'HTTP requests',
+                            int(requests.group(1)) if requests else float('nan'))
+        finally:
+            relay.terminate()
+            relay.wait()
+
     def scale(self, rep):
         if rep > 0:
             return
@@ -295,7 +325,7 @@ def main():
     parser.add_argument('--jug-host', required=True)
     parser.add_argument('--component', required=True)
     parser.add_argument('--jug', required=True)
-    parser.add_argument('--sections', default='trivial,two-processes,cpu,s3,scale,sdks,grants')
+    parser.add_argument('--sections', default='trivial,two-processes,cpu,s3,slow-s3,scale,sdks,grants')
     parser.add_argument('--sdk-components', nargs=4, metavar=('BENCH_PY', 'BENCH_JS', 'PRIMES_PY', 'PRIMES_JS'),
                         help='the Python and JavaScript builds of examples/bench and examples/primes')
     parser.add_argument('--primes-rust', help='the Rust build of examples/primes')
@@ -341,6 +371,9 @@ def main():
     if 's3' in sections:
         table(bench, f"{args.n} trivial tasks on S3 ({os.environ.get('AWS_ENDPOINT', 'AWS')})",
               ['execute from empty', 'no-op execute', 'status'], ['seconds', 'HTTP requests'])
+    if 'slow-s3' in sections:
+        table(bench, f'{args.n} trivial tasks on S3 through {SLOW_LINK_MS} ms a request (scripts/slow-link)',
+              [f'execute from empty, -j{jobs}' for jobs in (1, 2, 8)], ['seconds', 'HTTP requests'])
     if 'sdks' in sections:
         languages = ['Jug 2.7.0', 'Rust', 'Python', 'JavaScript']
         table(bench, 'loading a Python / JavaScript component: compiling it vs the compiled-code cache',

@@ -1,8 +1,7 @@
 //! The primes scenario against a real S3-compatible server (SeaweedFS, started by
 //! `scripts/test` through `scripts/services/run`), shared by two working directories.
 
-use crate::util::ExitCode;
-use crate::util::TestDir;
+use crate::util::{ExitCode, SlowProxy, TestDir};
 
 /// A fresh prefix in the test bucket. The server is part of the test setup: without it the
 /// test fails, it never skips.
@@ -174,4 +173,47 @@ fn an_s3_outage_mid_run_is_reported_and_ridden_out() {
     assert!(run.stderr.contains("is reachable again after"), "{}", run.stderr);
     assert_eq!(run.stdout, "Executed:  300 tasks\nLoaded:  0 tasks\n** Total: 300 tasks.\n");
     assert_eq!(status().expect_code(ExitCode::Ok).stdout, "All tasks complete (300 tasks).\n");
+}
+
+/// The requests the slow proxy counts: pack writes, lease releases, listings of one shard's
+/// packs (`prefix=<store>/packs/<shard>`, URL-encoded).
+fn request_kind(line: &str) -> Option<&'static str> {
+    let mut words = line.split(' ');
+    let (method, target) = (words.next()?, words.next()?);
+    let shard_listing = target.contains("list-type=2")
+        && target
+            .split("packs%2F")
+            .nth(1)
+            .is_some_and(|rest| rest.len() >= 2 && rest[..2].chars().all(|c| c.is_ascii_hexdigit()));
+    match method {
+        "PUT" if target.contains("/packs/") => Some("pack"),
+        // object_store deletes through S3's multi-object delete; in a run, only leases go.
+        "POST" if target.ends_with("?delete") => Some("release"),
+        "GET" if shard_listing => Some("listing"),
+        _ => None,
+    }
+}
+
+/// Behind 20 ms a request, as a distant S3 is, a process must keep requests in flight side
+/// by side to use its `-j`: the committer writes a round's packs and releases its leases
+/// together, and a worker lists its new shard while others use the store's index. (Before,
+/// `-j8` through 5 ms of latency was no faster than `-j1`: every pack, release and listing
+/// waited for the one before.)
+#[test]
+fn through_a_slow_link_packs_releases_and_listings_go_out_side_by_side() {
+    let endpoint = std::env::var("AWS_ENDPOINT").expect("AWS_ENDPOINT is set with JUG_TEST_S3");
+    let target = endpoint.trim_start_matches("http://").parse().expect("AWS_ENDPOINT is http://<ip>:<port>");
+    let proxy = SlowProxy::start(target, std::time::Duration::from_millis(20), request_kind);
+    let dir = TestDir::with_guest("s3-slow-link", "bench.wasm");
+    let store = s3_store("slow-link");
+    let run = dir
+        .jug(&["execute", "bench.wasm", "-j", "4", "--store", &store, "--short", "--", "200"])
+        .env("AWS_ENDPOINT", &format!("http://{}", proxy.addr))
+        .run()
+        .expect_code(ExitCode::Ok);
+    assert_eq!(run.stdout, "Executed:  200 tasks\nLoaded:  0 tasks\n** Total: 200 tasks.\n");
+    for kind in ["pack", "release", "listing"] {
+        let most = proxy.most_at_once(kind);
+        assert!(most >= 2, "at most {most} {kind} request(s) were in flight at once");
+    }
 }

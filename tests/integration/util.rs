@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub use jug_host::exit_code::ExitCode;
 
 mod sections;
+mod slow_proxy;
 pub use sections::{append_custom_section, custom_sections, replace_custom_section};
+pub use slow_proxy::SlowProxy;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {

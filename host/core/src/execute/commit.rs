@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::fan_out::fan_out;
 use super::{Batch, COMMIT_INTERVAL, Context, Event};
 use crate::manifest::Manifest;
 use crate::store::{LockName, Packable, StoreError};
@@ -49,47 +50,56 @@ impl Context<'_> {
         }
     }
 
-    /// One pack per batch; counts the duplicates (results another worker stored meanwhile).
+    /// One pack per batch, several in flight at once on a network store (see `fan_out`);
+    /// counts the duplicates (results another worker stored meanwhile).
     fn write_round(&self, round: &[(u8, Batch)]) -> Result<(), StoreError> {
-        for (shard, batch) in round {
-            if batch.done.is_empty() {
-                continue;
-            }
-            let results: Vec<Arc<[u8]>> = {
-                let state = self.shared.lock();
-                batch.done.iter().map(|f| state.pending[&f.task].clone()).collect()
-            };
-            let items: Vec<Packable> = batch
-                .done
-                .iter()
-                .zip(&results)
-                .map(|(f, result)| Packable {
-                    key: self.graph.task(f.task as usize).key,
-                    name: self.graph.name(f.task as usize),
-                    trace: f.trace,
-                    result,
-                })
-                .collect();
-            // A batch held past half a lease, or known lost, may have been taken over.
-            let recheck = batch.lost || batch.opened.elapsed() >= self.options.lease / 2;
-            let duplicates = self.store.commit_pack(*shard, &items, recheck)?;
-            self.shared.lock().duplicates += duplicates.iter().filter(|&&d| d).count();
+        fan_out(round, self.store.concurrent_requests(), |(shard, batch)| self.write_batch(*shard, batch))
+            .into_iter()
+            .collect()
+    }
+
+    fn write_batch(&self, shard: u8, batch: &Batch) -> Result<(), StoreError> {
+        if batch.done.is_empty() {
+            return Ok(());
         }
+        let results: Vec<Arc<[u8]>> = {
+            let state = self.shared.lock();
+            batch.done.iter().map(|f| state.pending[&f.task].clone()).collect()
+        };
+        let items: Vec<Packable> = batch
+            .done
+            .iter()
+            .zip(&results)
+            .map(|(f, result)| Packable {
+                key: self.graph.task(f.task as usize).key,
+                name: self.graph.name(f.task as usize),
+                trace: f.trace,
+                result,
+            })
+            .collect();
+        // A batch held past half a lease, or known lost, may have been taken over.
+        let recheck = batch.lost || batch.opened.elapsed() >= self.options.lease / 2;
+        let duplicates = self.store.commit_pack(shard, &items, recheck)?;
+        self.shared.lock().duplicates += duplicates.iter().filter(|&&d| d).count();
         Ok(())
     }
 
     /// Releases the round's leases (a careful batch with more to run keeps its own), records
     /// its manifests, and counts it, if it was made durable.
     fn finish_round(&self, round: Vec<(u8, Batch)>, sequence: u64, durable: bool) -> Result<(), StoreError> {
-        let mut released = Ok(());
         let keep = |state: &super::State, shard: u8, batch: &Batch| {
             durable && batch.careful && !state.stopping && state.ready.has(shard)
         };
-        for (shard, batch) in &round {
-            if !keep(&self.shared.lock(), *shard, batch) {
-                released = released.and(self.store.unlock(&LockName::Shard(*shard)));
-            }
-        }
+        // Every lease is released, or tried, whatever became of the others.
+        let released: Result<(), StoreError> =
+            fan_out(&round, self.store.concurrent_requests(), |(shard, batch)| {
+                if keep(&self.shared.lock(), *shard, batch) {
+                    return Ok(());
+                }
+                self.store.unlock(&LockName::Shard(*shard))
+            })
+            .into_iter()
+            .collect();
         let tasks: Vec<u32> = round.iter().flat_map(|(_, b)| b.done.iter().map(|f| f.task)).collect();
         // What went into these keys, for `status --explain`: one object per task name in the
         // round, never one per task. Advice only, so a failed write is no failure.

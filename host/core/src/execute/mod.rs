@@ -26,6 +26,7 @@
 
 mod batch;
 mod commit;
+mod fan_out;
 mod ready;
 mod reuse;
 mod run;

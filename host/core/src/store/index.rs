@@ -33,6 +33,9 @@ use super::pack::{self, Entry};
 use super::{StoreError, bucket_of};
 use crate::Key;
 
+/// Packs as listed, by full path, with their sizes (`None`: unreadable).
+pub(super) type Listing = Vec<(Arc<str>, Option<u64>)>;
+
 /// Where a result lies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Place {
@@ -136,41 +139,45 @@ impl Index {
         Ok(true)
     }
 
-    /// Lists one bucket's packs and reads the new ones: what a worker does after taking the
-    /// bucket's lease, to see what earlier holders stored.
-    pub(super) fn refresh_bucket(&mut self, backend: &dyn Backend, bucket: u8) -> Result<(), StoreError> {
-        let prefix = format!("packs/{bucket:02x}");
-        for _ in 0..3 {
-            let mut paths: Vec<Arc<str>> = Vec::new();
-            for (path, size) in backend.list_sized(&prefix)? {
-                let path: Arc<str> = Arc::from(format!("{prefix}/{path}"));
-                self.pack_sizes.insert(path.clone(), size);
-                paths.push(path);
-            }
-            let mut complete = true;
-            for path in &paths {
-                if !self.tables.contains_key(path)
-                    && self.readable(path)
-                    && !self.read_table(backend, path)?
-                {
-                    complete = false;
-                }
-            }
-            if complete {
-                // Packs only come and go in a compaction: otherwise the new ones are simply
-                // added, without going over every result of the store again.
-                let before = self.listed.insert(bucket, paths.clone()).unwrap_or_default();
-                if before.iter().all(|p| paths.contains(p)) {
-                    for path in paths.iter().filter(|p| !before.contains(p)) {
-                        self.add_places(path);
-                    }
-                } else {
-                    self.rebuild();
-                }
-                return Ok(());
-            }
+    /// The packs of a bucket's listing (`list_sized` of `packs/<b>`) whose tables this index
+    /// has not read and can: what [`Index::merge_bucket`] needs read first.
+    pub(super) fn unread(&self, listing: &Listing) -> Vec<Arc<str>> {
+        listing
+            .iter()
+            .filter(|(path, size)| size.is_some() && !self.tables.contains_key(path))
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+
+    /// Takes in a bucket's listing and the tables read for it (see [`bucket_listing`]);
+    /// `complete` says every unread pack could be read. Packs only come and go in a compaction:
+    /// otherwise the new ones are simply added, without going over every result again.
+    pub(super) fn merge_bucket(
+        &mut self,
+        bucket: u8,
+        listing: Listing,
+        read: Vec<(Arc<str>, Vec<Entry>)>,
+        complete: bool,
+    ) {
+        let mut paths = Vec::with_capacity(listing.len());
+        for (path, size) in listing {
+            self.pack_sizes.insert(path.clone(), size);
+            paths.push(path);
         }
-        Ok(())
+        for (path, entries) in read {
+            self.tables.insert(path, entries.into());
+        }
+        if !complete {
+            return;
+        }
+        let before = self.listed.insert(bucket, paths.clone()).unwrap_or_default();
+        if before.iter().all(|p| paths.contains(p)) {
+            for path in paths.iter().filter(|p| !before.contains(p)) {
+                self.add_places(path);
+            }
+        } else {
+            self.rebuild();
+        }
     }
 
     /// The results stored alone, as listed: `results/<b>/<key>` with its size.
@@ -214,33 +221,9 @@ impl Index {
         table.iter().filter(move |e| !self.dead.contains(&(path.clone(), e.key)))
     }
 
-    /// Reads a pack's entry table; `false` if the pack is gone. A damaged pack is reported
-    /// and holds nothing.
+    /// Reads a pack's entry table; `false` if the pack is gone.
     fn read_table(&mut self, backend: &dyn Backend, path: &Arc<str>) -> Result<bool, StoreError> {
-        let Some(mut bytes) = backend.get_range(path, 0..pack::FIRST_READ)? else { return Ok(false) };
-        // Fewer bytes than asked for: that is the whole pack, and its length bounds the entries.
-        let pack_len = (bytes.len() < pack::FIRST_READ as usize).then_some(bytes.len() as u64);
-        if let pack::Header::Sound { table_len, .. } = pack::header(&bytes) {
-            let needed = (pack::HEADER_LEN + table_len) as u64;
-            if needed > bytes.len() as u64 {
-                let Some(rest) = backend.get_range(path, bytes.len() as u64..needed)? else {
-                    return Ok(false);
-                };
-                bytes.extend_from_slice(&rest);
-            }
-        }
-        let entries = match pack::header(&bytes) {
-            pack::Header::OtherVersion(version) => {
-                tracing::warn!(
-                    "{path} is a pack of format {version}, written by another jug-host; left alone"
-                );
-                Vec::new()
-            }
-            _ => pack::entries(&bytes, pack_len).unwrap_or_else(|| {
-                tracing::warn!("{path} is damaged; the results it held will be computed again");
-                Vec::new()
-            }),
-        };
+        let Some(entries) = fetch_table(backend, path)? else { return Ok(false) };
         self.tables.insert(path.clone(), entries.into());
         Ok(true)
     }
@@ -395,6 +378,43 @@ impl Index {
         self.index_listing.push(id);
         self.own.clear();
     }
+}
+
+/// A bucket's packs as listed, by full path, with their sizes.
+pub(super) fn bucket_listing(backend: &dyn Backend, bucket: u8) -> Result<Listing, StoreError> {
+    let prefix = format!("packs/{bucket:02x}");
+    Ok(backend
+        .list_sized(&prefix)?
+        .into_iter()
+        .map(|(path, size)| (Arc::from(format!("{prefix}/{path}")), size))
+        .collect())
+}
+
+/// A pack's entry table, or `None` if the pack is gone. A damaged pack is reported and holds
+/// nothing.
+pub(super) fn fetch_table(backend: &dyn Backend, path: &str) -> Result<Option<Vec<Entry>>, StoreError> {
+    let Some(mut bytes) = backend.get_range(path, 0..pack::FIRST_READ)? else { return Ok(None) };
+    // Fewer bytes than asked for: that is the whole pack, and its length bounds the entries.
+    let pack_len = (bytes.len() < pack::FIRST_READ as usize).then_some(bytes.len() as u64);
+    if let pack::Header::Sound { table_len, .. } = pack::header(&bytes) {
+        let needed = (pack::HEADER_LEN + table_len) as u64;
+        if needed > bytes.len() as u64 {
+            let Some(rest) = backend.get_range(path, bytes.len() as u64..needed)? else {
+                return Ok(None);
+            };
+            bytes.extend_from_slice(&rest);
+        }
+    }
+    Ok(Some(match pack::header(&bytes) {
+        pack::Header::OtherVersion(version) => {
+            tracing::warn!("{path} is a pack of format {version}, written by another jug-host; left alone");
+            Vec::new()
+        }
+        _ => pack::entries(&bytes, pack_len).unwrap_or_else(|| {
+            tracing::warn!("{path} is damaged; the results it held will be computed again");
+            Vec::new()
+        }),
+    }))
 }
 
 fn parse_bucket(text: &str) -> Option<u8> {

@@ -316,6 +316,13 @@ impl Store {
         self.backend.requests()
     }
 
+    /// How many requests to this store are worth having in flight at once (1 for a local
+    /// directory): the committer writes a round's packs and releases its leases that many at
+    /// a time.
+    pub fn concurrent_requests(&self) -> usize {
+        self.backend.concurrent_requests()
+    }
+
     /// Another handle on the same store with locks of its own, as a separate worker has.
     /// (`memory://` can only be shared this way.)
     pub fn new_worker(&self) -> Store {

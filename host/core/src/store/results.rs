@@ -79,9 +79,31 @@ impl Store {
 
     /// Reads the shard's packs written since this handle last looked: what a worker does
     /// once it holds the shard's lease, before running any of its tasks.
+    ///
+    /// The listing and the reads take no lock: on a network store they are requests, and
+    /// every other worker of the process needs the index meanwhile (to check a result, to
+    /// find a dependency's). Holding it made `-j8` on S3 no faster than `-j1`.
     pub fn refresh_shard(&self, shard: u8) -> Result<(), StoreError> {
-        let mut index = self.loaded_index()?;
-        index.refresh_bucket(self.backend.as_ref(), shard)
+        drop(self.loaded_index()?);
+        let backend = self.backend.as_ref();
+        for _ in 0..3 {
+            let listing = index::bucket_listing(backend, shard)?;
+            let unread = self.index().unread(&listing);
+            let mut read = Vec::with_capacity(unread.len());
+            let mut complete = true;
+            for path in unread {
+                match index::fetch_table(backend, &path)? {
+                    Some(entries) => read.push((path, entries)),
+                    // Compacted away since the listing: list again.
+                    None => complete = false,
+                }
+            }
+            self.index().merge_bucket(shard, listing, read, complete);
+            if complete {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Reads and checks a result. One sealed by another version of jug-host is an error, so

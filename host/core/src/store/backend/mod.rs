@@ -79,6 +79,12 @@ pub(super) trait Backend: Send + Sync {
         None
     }
 
+    /// How many of its requests a caller may usefully have in flight at once: a network
+    /// store's requests mostly wait for the server; a local directory's are system calls.
+    fn concurrent_requests(&self) -> usize {
+        1
+    }
+
     /// A handle on the same objects with leases of its own, as another worker has.
     fn new_worker(&self) -> Box<dyn Backend>;
 

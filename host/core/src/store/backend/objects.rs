@@ -16,6 +16,9 @@ use super::{Backend, Put, is_lock_name};
 use crate::store::lock::{Lease, LockRecord, Locking};
 use crate::store::{StoreError, StoreLocation, retry};
 
+/// Requests one caller keeps in flight at once on a network store (see `concurrent_requests`).
+const CONCURRENT_REQUESTS: usize = 16;
+
 pub(in crate::store) struct Objects {
     objects: Arc<dyn ObjectStore>,
     location: StoreLocation,
@@ -213,6 +216,12 @@ impl Backend for Objects {
 
     fn requests(&self) -> Option<u64> {
         self.requests.as_ref().map(|r| r.load(Ordering::Relaxed))
+    }
+
+    fn concurrent_requests(&self) -> usize {
+        // In-memory stores answer at once; a network one is latency, and 16 requests in
+        // flight cover a round of batches without opening a connection per batch.
+        if self.runtime.is_some() { CONCURRENT_REQUESTS } else { 1 }
     }
 
     fn new_worker(&self) -> Box<dyn Backend> {

@@ -1,0 +1,77 @@
+//! One blocking store call per item, several at a time: on a network store each call is a
+//! request that mostly waits for the server, so the committer's round of packs, or of lease
+//! releases, costs about one round trip instead of one per batch.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// `call` of every item, results in the items' order, with at most `limit` calls at once on
+/// threads of their own. With a `limit` of 1 (a local store), or one item, they run here, one
+/// after the other. A call that panics panics the caller.
+pub(super) fn fan_out<T: Sync, R: Send>(items: &[T], limit: usize, call: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = limit.min(items.len());
+    if threads <= 1 {
+        return items.iter().map(call).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { return done };
+                        done.push((i, call(item)));
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            let done = thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (i, result) in done {
+                results[i] = Some(result);
+            }
+        }
+    });
+    results.into_iter().map(|r| r.expect("every item was called")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Barrier;
+
+    #[test]
+    fn results_come_back_in_the_items_order() {
+        let items: Vec<u32> = (0..50).collect();
+        for limit in [1, 3, 16, 100] {
+            assert_eq!(fan_out(&items, limit, |i| i * 2), items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        }
+    }
+
+    /// Four calls that each wait for all four to have started can only finish if they run
+    /// at once: run one after the other, the first would wait forever (the barrier's timeout
+    /// is the test's).
+    #[test]
+    fn calls_run_at_once_up_to_the_limit() {
+        let barrier = Barrier::new(4);
+        let items = [0u8; 4];
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let waited = fan_out(&items, 4, |_| barrier.wait().is_leader());
+            tx.send(waited.iter().filter(|&&leader| leader).count()).unwrap();
+        });
+        let leaders =
+            rx.recv_timeout(std::time::Duration::from_secs(10)).expect("the four calls ran at once");
+        assert_eq!(leaders, 1);
+    }
+
+    #[test]
+    fn a_limit_of_one_runs_on_the_callers_thread() {
+        let caller = std::thread::current().id();
+        assert!(
+            fan_out(&[1, 2, 3], 1, |_| std::thread::current().id() == caller).into_iter().all(|here| here)
+        );
+    }
+}
