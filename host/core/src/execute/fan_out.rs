@@ -2,39 +2,21 @@
 //! request that mostly waits for the server, so the committer's round of packs, or of lease
 //! releases, costs about one round trip instead of one per batch.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use rayon::prelude::*;
 
 /// `call` of every item, results in the items' order, with at most `limit` calls at once on
 /// threads of their own. With a `limit` of 1 (a local store), or one item, they run here, one
 /// after the other. A call that panics panics the caller.
 pub(super) fn fan_out<T: Sync, R: Send>(items: &[T], limit: usize, call: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = limit.min(items.len());
-    if threads <= 1 {
-        return items.iter().map(call).collect();
+    if threads > 1
+        // Not rayon's global pool: that one has a thread per core, for CPU-bound work, and
+        // these threads mostly wait. Without threads to be had, the calls run here.
+        && let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(threads).build()
+    {
+        return pool.install(|| items.par_iter().with_max_len(1).map(&call).collect());
     }
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
-    std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { return done };
-                        done.push((i, call(item)));
-                    }
-                })
-            })
-            .collect();
-        for thread in threads {
-            let done = thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            for (i, result) in done {
-                results[i] = Some(result);
-            }
-        }
-    });
-    results.into_iter().map(|r| r.expect("every item was called")).collect()
+    items.iter().map(call).collect()
 }
 
 #[cfg(test)]
