@@ -149,6 +149,7 @@ conformance!(
     scenarios::a_lock_is_exclusive_until_released,
     scenarios::concurrent_lockers_have_one_winner,
     scenarios::a_renewed_lease_is_never_taken,
+    scenarios::many_leases_renew_together_and_only_the_lost_are_reported,
     scenarios::an_expired_lease_is_taken_over_by_exactly_one_contender,
     scenarios::leases_are_listed_with_their_holder,
     scenarios::a_result_of_another_format_version_is_not_damaged,

@@ -181,6 +181,35 @@ pub fn a_renewed_lease_is_never_taken(backend: &Backend) {
     holder.unlock(&k).unwrap();
 }
 
+/// A worker renews all its leases at once (side by side on a network store): each one is
+/// renewed, and those taken over meanwhile are reported lost, exactly those. (A local
+/// directory renews every lease with one touch of the file they link to and reports none: a
+/// batch held past its lease re-checks its shard at commit anyway, see `execute`.)
+pub fn many_leases_renew_together_and_only_the_lost_are_reported(backend: &Backend) {
+    let holder = backend.open();
+    let record = worker("holder of many", backend.lease);
+    let leases: Vec<LockName> = (100..120).map(LockName::Shard).collect();
+    for lease in &leases {
+        assert!(matches!(holder.try_lock(lease, &record).unwrap(), Locking::Acquired { .. }));
+    }
+    std::thread::sleep(backend.lease + Duration::from_millis(1100));
+    let (thief, stolen) = (backend.open(), leases[7]);
+    let outcome = thief.try_lock(&stolen, &worker("thief", Duration::from_secs(120))).unwrap();
+    assert!(matches!(outcome, Locking::Acquired { .. }), "the expired lease was not taken over: {outcome:?}");
+
+    let lost = holder.renew_leases().unwrap();
+    if matches!(backend.location(), StoreLocation::Local(_)) {
+        assert_eq!(lost, Vec::<LockName>::new());
+    } else {
+        assert_eq!(lost, vec![stolen]);
+    }
+    let contender = backend.open();
+    for lease in leases.iter().filter(|&&l| l != stolen) {
+        let outcome = contender.try_lock(lease, &worker("contender", backend.lease)).unwrap();
+        assert!(matches!(outcome, Locking::Held(_)), "{lease:?} was not renewed: {outcome:?}");
+    }
+}
+
 pub fn an_expired_lease_is_taken_over_by_exactly_one_contender(backend: &Backend) {
     let dead = backend.open();
     let k = shard("expired");

@@ -29,6 +29,7 @@ pub mod compound;
 pub mod early_exit;
 pub mod execute;
 pub mod failure;
+mod fan_out;
 pub mod graph;
 pub mod key;
 pub mod manifest;

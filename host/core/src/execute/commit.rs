@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::fan_out::fan_out;
 use super::{Batch, COMMIT_INTERVAL, Context, Event};
+use crate::fan_out::fan_out;
 use crate::manifest::Manifest;
 use crate::store::{LockName, Packable, StoreError};
 

@@ -26,7 +26,6 @@
 
 mod batch;
 mod commit;
-mod fan_out;
 mod ready;
 mod reuse;
 mod run;

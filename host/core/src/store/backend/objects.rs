@@ -13,6 +13,7 @@ use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt as _, PutMo
 
 use super::object_locks::{self, Held};
 use super::{Backend, Put, is_lock_name};
+use crate::fan_out::fan_out;
 use crate::store::lock::{Lease, LockRecord, Locking};
 use crate::store::{StoreError, StoreLocation, retry};
 
@@ -176,15 +177,18 @@ impl Backend for Objects {
             .map_err(|source| self.error("release the lock", path.as_ref(), source))
     }
 
-    /// One conditional rewrite per lease held (a worker holds a few: one per batch).
+    /// One conditional rewrite per lease held (a worker holds a few: one per batch), side by
+    /// side (see `fan_out`).
     fn renew(&self) -> Result<Vec<String>, StoreError> {
         let held: Vec<(String, Held)> = self.held().iter().map(|(k, h)| (k.clone(), h.clone())).collect();
-        let mut lost = Vec::new();
-        for (name, lock) in held {
+        let renewals = fan_out(&held, self.concurrent_requests(), |(name, lock)| {
             let path = Path::from(format!("locks/{name}"));
-            let renewed = self
-                .call(|| object_locks::renew(self.objects.as_ref(), &path, &lock))
-                .map_err(|source| self.error("renew the lease", path.as_ref(), source))?;
+            self.call(|| object_locks::renew(self.objects.as_ref(), &path, lock))
+                .map_err(|source| self.error("renew the lease", path.as_ref(), source))
+        });
+        let mut lost = Vec::new();
+        for ((name, _), renewed) in held.into_iter().zip(renewals) {
+            let renewed = renewed?;
             let mut table = self.held();
             if !table.contains_key(&name) {
                 continue; // released meanwhile

@@ -1,13 +1,14 @@
 //! One blocking store call per item, several at a time: on a network store each call is a
 //! request that mostly waits for the server, so the committer's round of packs, or of lease
-//! releases, costs about one round trip instead of one per batch.
+//! releases, and a renewal of every lease a worker holds, cost about one round trip instead
+//! of one per batch.
 
 use rayon::prelude::*;
 
 /// `call` of every item, results in the items' order, with at most `limit` calls at once on
 /// threads of their own. With a `limit` of 1 (a local store), or one item, they run here, one
 /// after the other. A call that panics panics the caller.
-pub(super) fn fan_out<T: Sync, R: Send>(items: &[T], limit: usize, call: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn fan_out<T: Sync, R: Send>(items: &[T], limit: usize, call: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = limit.min(items.len());
     if threads > 1
         // Not rayon's global pool: that one has a thread per core, for CPU-bound work, and
