@@ -5,7 +5,9 @@
 use crate::util::ExitCode;
 use crate::util::{TestDir, workspace};
 
-/// The text a notebook's cells printed or returned, in order.
+/// The text a notebook's cells printed or returned, in order. What a cell prints comes as
+/// stream outputs that may split one `print` anywhere (the kernel sends what it has every
+/// so often): they are joined as they are, as Jupyter shows them; a value gets a line.
 fn outputs(notebook: &serde_json::Value) -> String {
     let text = |value: &serde_json::Value| match value {
         serde_json::Value::Array(lines) => lines.iter().filter_map(|l| l.as_str()).collect::<String>(),
@@ -15,9 +17,12 @@ fn outputs(notebook: &serde_json::Value) -> String {
     for cell in notebook["cells"].as_array().expect("cells") {
         for output in cell["outputs"].as_array().into_iter().flatten() {
             assert_ne!(output["output_type"], "error", "a cell failed: {output:#}");
-            all.push_str(&text(&output["text"]));
-            all.push_str(&text(&output["data"]["text/plain"]));
-            all.push('\n');
+            if output["output_type"] == "stream" {
+                all.push_str(&text(&output["text"]));
+            } else {
+                all.push_str(&text(&output["data"]["text/plain"]));
+                all.push('\n');
+            }
         }
     }
     all
@@ -67,4 +72,18 @@ fn the_primes_notebook_executes_and_shows_the_results() {
     }
     // The store was only read: the notebook's empty store for MissingResult was a temporary one.
     assert_eq!(dir.result_count("results"), 101);
+}
+
+/// The kernel sent one `print` in two stream outputs (seen in CI: "99" and " is_prime tasks;
+/// …"): the text reads as Jupyter shows it, and a cell's value still gets its own line.
+#[test]
+fn a_print_split_across_stream_outputs_reads_whole() {
+    let notebook = serde_json::json!({"cells": [
+        {"outputs": [
+            {"output_type": "stream", "name": "stdout", "text": ["99"]},
+            {"output_type": "stream", "name": "stdout", "text": [" is_prime tasks; the first: 7257cfbc1730\n"]},
+        ]},
+        {"outputs": [{"output_type": "execute_result", "data": {"text/plain": ["25"]}}]},
+    ]});
+    assert_eq!(outputs(&notebook), "99 is_prime tasks; the first: 7257cfbc1730\n25\n");
 }
