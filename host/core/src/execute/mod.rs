@@ -9,8 +9,9 @@
 //! the lease of a shard of the key space (see `store::leases`), re-checks the shard's packs
 //! once, runs its ready tasks (in definition order, [`MAX_BATCH`] at most or for a quarter of
 //! the lease), and hands the batch to a committer thread, which writes it as one pack, makes
-//! every pack of its round durable with one [`Store::sync`], and releases their leases. A task
-//! counts as executed only once its pack is durable (see `batch`, `commit`).
+//! every pack of its round durable with one [`Store::sync`], and releases their leases (on a
+//! network store, a round's packs and releases go out side by side: see `crate::fan_out`). A
+//! task counts as executed only once its pack is durable (see `batch`, `commit`).
 //! Leases are renewed by a keeper thread every third of the lease period, and a batch whose
 //! holder stopped renewing is taken over (see `store::lock`). Waiting for tasks held
 //! elsewhere polls with backoff, and wakes up when the first of their leases would expire.
