@@ -3,21 +3,38 @@
 //! releases, and a renewal of every lease a worker holds, cost about one round trip instead
 //! of one per batch.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
 use rayon::prelude::*;
 
 /// `call` of every item, results in the items' order, with at most `limit` calls at once on
 /// threads of their own. With a `limit` of 1 (a local store), or one item, they run here, one
 /// after the other. A call that panics panics the caller.
 pub(crate) fn fan_out<T: Sync, R: Send>(items: &[T], limit: usize, call: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = limit.min(items.len());
-    if threads > 1
-        // Not rayon's global pool: that one has a thread per core, for CPU-bound work, and
-        // these threads mostly wait. Without threads to be had, the calls run here.
-        && let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(threads).build()
-    {
-        return pool.install(|| items.par_iter().with_max_len(1).map(&call).collect());
+    // One pool per limit, whatever the number of items: a round of 3 uses 3 of its threads.
+    match pool(limit).filter(|_| items.len() > 1) {
+        Some(pool) => pool.install(|| items.par_iter().with_max_len(1).map(&call).collect()),
+        None => items.iter().map(call).collect(),
     }
-    items.iter().map(call).collect()
+}
+
+/// A pool of `threads` threads, made once per size and kept: the committer fans out twice a
+/// round, every few tens of milliseconds. Not rayon's global pool: that one has a thread per
+/// core, for CPU-bound work, and these threads mostly wait. `None` for one thread, or when no
+/// thread can be had: the calls then run on the caller's.
+fn pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    if threads <= 1 {
+        return None;
+    }
+    let mut pools = POOLS.get_or_init(Mutex::default).lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(pool) = pools.get(&threads) {
+        return Some(pool.clone());
+    }
+    let pool = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok()?);
+    pools.insert(threads, pool.clone());
+    Some(pool)
 }
 
 #[cfg(test)]
