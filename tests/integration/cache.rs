@@ -128,3 +128,34 @@ fn warming_compiles_ahead_and_bad_settings_are_one_line() {
         .run()
         .expect_one_line_error(ExitCode::BadGraph, "nothing.wasm");
 }
+
+/// A command on a component unchanged since an earlier one does not read it again (see
+/// `load_memo`): what it remembers must be what the bytes give, and a component edited in
+/// place, or replaced, must be read afresh.
+#[test]
+fn an_unchanged_component_is_not_read_again_and_an_edited_one_is() {
+    let dir = cache_dir("cache-memo");
+    let remembered = |run: &Run| run.stderr.contains("primes.wasm as remembered, without reading it");
+    let debug = |args: &[&str]| jug(&dir, args).env("RUST_LOG", "debug");
+    // Just copied: within the racy window, so the first load is not remembered.
+    let fresh = debug(&["status", "primes.wasm"]).run().expect_code(ExitCode::NotDone);
+    let again = debug(&["status", "primes.wasm"]).run().expect_code(ExitCode::NotDone);
+    assert!(!remembered(&fresh) && !remembered(&again), "{again:?}");
+
+    // Old enough: remembered by one command, used by the next.
+    std::thread::sleep(std::time::Duration::from_millis(3_200));
+    debug(&["status", "primes.wasm"]).run().expect_code(ExitCode::NotDone);
+    let recalled = debug(&["execute", "primes.wasm"]).run().expect_code(ExitCode::Ok);
+    assert!(remembered(&recalled), "{recalled:?}");
+    // The keys it ran under are the ones the bytes give: a cache of its own (no memo) finds
+    // every result.
+    let elsewhere =
+        dir.jug(&["status", "primes.wasm"]).env("JUG_CACHE_DIR", dir.join("other-cache").to_str().unwrap());
+    elsewhere.run().expect_code(ExitCode::Ok);
+
+    // Edited in place (same inode, same name): read again, and it is the new graph that runs.
+    std::fs::write(dir.join("primes.wasm"), std::fs::read(dir.join("tasks.wasm")).unwrap()).unwrap();
+    let edited = debug(&["status", "primes.wasm"]).arg_words(&["diamond", "1", "2"]).run();
+    assert!(!remembered(&edited), "{edited:?}");
+    assert!(edited.expect_code(ExitCode::NotDone).stdout.contains("primes.negate"), "tasks.wasm's graph");
+}

@@ -63,18 +63,24 @@ pub fn directory() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("jug-host"))
 }
 
-/// Where the compiled form of `bytes` lives for this engine.
-fn entry(engine: &Engine, bytes: &[u8]) -> Option<PathBuf> {
-    let mut hasher = DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+/// The blake3 hash of a component's bytes: what its compiled form is cached under.
+pub(crate) fn digest(bytes: &[u8]) -> [u8; 32] {
     // On every core when large: for an 18 MB Python component, ~3.5 ms on one core before
     // anything can run. Either way the digest is `blake3::hash`'s.
     let digest = match crate::pieces::worth_splitting(bytes.len()) {
         true => blake3::Hasher::new().update_rayon(bytes).finalize(),
         false => blake3::hash(bytes),
     };
-    let name = format!("{}-{:016x}{ENTRY_SUFFIX}", digest.to_hex(), hasher.finish());
+    *digest.as_bytes()
+}
+
+/// Where the compiled form of the component with `digest` lives for this engine.
+fn entry(engine: &Engine, digest: &[u8; 32]) -> Option<PathBuf> {
+    let mut hasher = DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    let name =
+        format!("{}-{:016x}{ENTRY_SUFFIX}", blake3::Hash::from_bytes(*digest).to_hex(), hasher.finish());
     directory().map(|dir| dir.join(name))
 }
 
@@ -84,18 +90,20 @@ const ENTRY_SUFFIX: &str = ".cwasm";
 /// compiling (and caching) when not. Only compilation errors are returned; cache trouble just
 /// costs a compile.
 pub fn load(engine: &Engine, bytes: &[u8], label: &str) -> wasmtime::Result<Component> {
-    let entry = entry(engine, bytes);
-    if let Some(path) = entry.as_deref().filter(|p| p.is_file()) {
-        // SAFETY: entries are written only by `store` below, from `Component::serialize` of
-        // this very engine configuration (the name includes its compatibility hash).
-        match unsafe { Component::deserialize_file(engine, path) } {
-            Ok(component) => {
-                touch(path);
-                return Ok(component);
-            }
-            Err(e) => tracing::debug!("cache entry {} unusable ({e}); recompiling", path.display()),
-        }
+    load_digested(engine, bytes, &digest(bytes), label)
+}
+
+/// [`load`], with the bytes' [`digest`] already computed.
+pub(crate) fn load_digested(
+    engine: &Engine,
+    bytes: &[u8],
+    digest: &[u8; 32],
+    label: &str,
+) -> wasmtime::Result<Component> {
+    if let Some(component) = load_compiled(engine, digest) {
+        return Ok(component);
     }
+    let entry = entry(engine, digest);
     let done = OBSERVER.get().map(|observe| observe(label, bytes.len()));
     let component = Component::new(engine, bytes);
     if let Some(done) = done {
@@ -108,6 +116,24 @@ pub fn load(engine: &Engine, bytes: &[u8], label: &str) -> wasmtime::Result<Comp
         tracing::debug!("cannot cache the compiled component at {}: {e}", path.display());
     }
     Ok(component)
+}
+
+/// The cached compiled form of the component with `digest`, if there is a usable one: what
+/// loading needs no bytes for (see `load_memo`).
+pub(crate) fn load_compiled(engine: &Engine, digest: &[u8; 32]) -> Option<Component> {
+    let path = entry(engine, digest).filter(|p| p.is_file())?;
+    // SAFETY: entries are written only by `store` below, from `Component::serialize` of
+    // this very engine configuration (the name includes its compatibility hash).
+    match unsafe { Component::deserialize_file(engine, &path) } {
+        Ok(component) => {
+            touch(&path);
+            Some(component)
+        }
+        Err(e) => {
+            tracing::debug!("cache entry {} unusable ({e}); recompiling", path.display());
+            None
+        }
+    }
 }
 
 /// Marks an entry as just used.
@@ -233,7 +259,7 @@ mod tests {
         // Hashed on every core, the name must be what one core gives: entries cached before
         // are still found, and `b3sum` of a component names its entry.
         let bytes: Vec<u8> = (0..(5u32 << 20) + 3).map(|i| (i.wrapping_mul(7) ^ (i >> 13)) as u8).collect();
-        let path = entry(&Engine::default(), &bytes).expect("a cache directory");
+        let path = entry(&Engine::default(), &digest(&bytes)).expect("a cache directory");
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         assert!(name.starts_with(&format!("{}-", blake3::hash(&bytes).to_hex())), "{name}");
     }

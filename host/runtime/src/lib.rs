@@ -5,7 +5,8 @@
 //! instance ([`Program`] implements [`jug_core::execute::Runner`]).
 //!
 //! - [`engine`]: one wasmtime `Engine` with deterministic settings and the pooling allocator;
-//! - [`cache`]: compiled components kept on local disk, so a program compiles once;
+//! - [`cache`]: compiled components kept on local disk, so a program compiles once, and
+//!   `load_memo`: what a load learned from an unchanged component, so it is not read again;
 //! - [`sandbox`]: what a task instance can see (nothing, plus a fixed clock and key-seeded
 //!   randomness), and the `log` import;
 //! - `graph_imports`: the `jug:task/graph` imports a builder declares its graph with, and
@@ -25,6 +26,7 @@ mod files;
 pub mod grants;
 mod graph_imports;
 pub mod limits;
+mod load_memo;
 mod pieces;
 pub mod policy;
 pub mod program;

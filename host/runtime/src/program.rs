@@ -17,7 +17,7 @@ use wasmtime::{Engine, Store};
 use crate::bindings::{Task, TaskPre};
 use crate::policy::{Checker, Policy};
 use crate::sandbox::{Phase, Sandbox};
-use crate::{BuildError, Grant, Limits, LoadError, cache, engine, files};
+use crate::{BuildError, Grant, Limits, LoadError, cache, engine, files, load_memo};
 
 pub use crate::component_file::MAX_COMPONENT_BYTES;
 
@@ -79,7 +79,6 @@ impl Program {
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         Task::add_to_linker::<_, HasSelf<_>>(&mut linker, |sandbox| sandbox)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
-        let bytes = crate::component_file::read(path)?;
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let base = cap_std::fs::Dir::open_ambient_dir(base, cap_std::ambient_authority())
             .map_err(|source| LoadError::Unreadable { path: base.to_owned(), source })?;
@@ -90,7 +89,7 @@ impl Program {
             libraries: Mutex::new(Vec::new()),
             loading: Arc::default(),
         };
-        let main = Arc::new(components.load(path, &bytes)?);
+        let main = Arc::new(components.load_main(path)?);
         let _ticker = crate::limits::Ticker::start(&engine);
         let policy =
             Policy::strict().map_err(|source| LoadError::Unreadable { path: PathBuf::from("."), source })?;
@@ -382,8 +381,39 @@ impl crate::sandbox::Libraries for Components {
 }
 
 impl Components {
-    /// Compiles `bytes` (read from `path`) and checks that it is a task component.
-    fn load(&self, path: &Path, bytes: &[u8]) -> Result<Loaded, LoadError> {
+    /// Loads the graph's own component: without reading it when an earlier load of the same,
+    /// unchanged file is remembered and its compiled form is cached (see `load_memo`).
+    fn load_main(&self, path: &Path) -> Result<Loaded, LoadError> {
+        let mut memo = load_memo::Memo::open(path);
+        if let Some(facts) = memo.recalled()
+            && let Some(loaded) = self.load_recalled(path, facts)
+        {
+            tracing::debug!("loaded {} as remembered, without reading it", path.display());
+            return Ok(loaded);
+        }
+        let bytes = crate::component_file::read(path)?;
+        let digest = cache::digest(&bytes);
+        let loaded = self.load(path, &bytes, &digest)?;
+        if loaded.variants.is_empty() {
+            let functions = (*loaded.component.functions).clone();
+            memo.remember(path, &load_memo::Facts { digest, code: loaded.component.code, functions });
+        }
+        Ok(loaded)
+    }
+
+    /// The component an earlier load learned `facts` from, from its cached compiled form;
+    /// `None` when that is gone or does not link (then loading from the bytes says why).
+    fn load_recalled(&self, path: &Path, facts: load_memo::Facts) -> Option<Loaded> {
+        let component = cache::load_compiled(&self.engine, &facts.digest)?;
+        let pre = TaskPre::new(self.linker.instantiate_pre(&component).ok()?).ok()?;
+        let (stem, file) = names(path);
+        let component = ComponentRef { stem, code: facts.code, functions: Arc::new(facts.functions) };
+        Some(Loaded { pre, component, file, variants: Default::default() })
+    }
+
+    /// Compiles `bytes` (read from `path`, with blake3 `digest`) and checks that it is a task
+    /// component.
+    fn load(&self, path: &Path, bytes: &[u8], digest: &[u8; 32]) -> Result<Loaded, LoadError> {
         match code::kind(bytes) {
             WasmKind::Component => {}
             WasmKind::CoreModule => return Err(LoadError::CoreModule { path: path.to_owned() }),
@@ -402,20 +432,28 @@ impl Components {
             );
             variants.insert(function, Variant { bytes: variant.to_vec(), pre: Default::default() });
         }
-        let file = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let pre = self.prepare(bytes, &file).map_err(|(reason, world)| match world {
+        let (stem, file) = names(path);
+        let pre = self.prepare(bytes, Some(digest), &file).map_err(|(reason, world)| match world {
             true => LoadError::WrongWorld { path: path.to_owned(), reason },
             false => invalid(reason),
         })?;
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let component = ComponentRef { stem, code, functions: Arc::new(functions) };
         Ok(Loaded { pre, component, file, variants })
     }
 
     /// Compiles a component (or reads it from the cache) and links it to the task world; an
     /// error says why, and whether the component was of the wrong world.
-    fn prepare(&self, bytes: &[u8], label: &str) -> Result<TaskPre<Sandbox>, (String, bool)> {
-        let component = cache::load(&self.engine, bytes, label).map_err(|e| (format!("{e:#}"), false))?;
+    fn prepare(
+        &self,
+        bytes: &[u8],
+        digest: Option<&[u8; 32]>,
+        label: &str,
+    ) -> Result<TaskPre<Sandbox>, (String, bool)> {
+        let component = match digest {
+            Some(digest) => cache::load_digested(&self.engine, bytes, digest, label),
+            None => cache::load(&self.engine, bytes, label),
+        };
+        let component = component.map_err(|e| (format!("{e:#}"), false))?;
         let wrong_world = |e: wasmtime::Error| (format!("{e:#}"), true);
         let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
         TaskPre::new(instance_pre).map_err(wrong_world)
@@ -430,7 +468,7 @@ impl Components {
         };
         let pre = variant.pre.get_or_init(|| {
             let label = format!("{}'s {function} variant", loaded.file);
-            self.prepare(&variant.bytes, &label).map_err(|(reason, _)| {
+            self.prepare(&variant.bytes, None, &label).map_err(|(reason, _)| {
                 format!("the variant of `{function}` in {} cannot be loaded: {reason}", loaded.file)
             })
         });
@@ -459,7 +497,7 @@ impl Components {
         let bytes = files::read_below(&self.base, name, MAX_COMPONENT_BYTES)
             .map_err(|problem| problem.describe("library", name))?;
         let started = std::time::Instant::now();
-        let loaded = self.load(Path::new(name), &bytes);
+        let loaded = self.load(Path::new(name), &bytes, &cache::digest(&bytes));
         self.loading.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         let loaded = Arc::new(loaded.map_err(|e| e.to_string())?);
         libraries.push((name.to_owned(), loaded.clone()));
@@ -471,6 +509,12 @@ impl Components {
         let libraries = self.libraries.lock().unwrap_or_else(|e| e.into_inner());
         libraries.iter().find(|(_, l)| l.component.code == *code).map(|(_, l)| l.clone())
     }
+}
+
+/// A component file's stem (the module part of its task names) and its file name.
+fn names(path: &Path) -> (String, String) {
+    let shown = |s: Option<&std::ffi::OsStr>| s.map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    (shown(path.file_stem()), shown(path.file_name()))
 }
 
 /// One line for a trap: the guest's panic message when it printed one (that is what the user

@@ -209,7 +209,7 @@ fn node_digest(children: &[(Vec<u8>, u8, [u8; 32])]) -> [u8; 32] {
     *hasher.finalize().as_bytes()
 }
 
-fn now_ns() -> i128 {
+pub(crate) fn now_ns() -> i128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
 }
 
@@ -225,19 +225,34 @@ pub(crate) struct Stat {
 
 impl Stat {
     fn of(meta: &Metadata) -> Stat {
-        let ns = |secs: i64, nanos: i64| secs as i128 * 1_000_000_000 + nanos as i128;
-        Stat {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.size(),
-            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
-            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
-        }
+        let times = [meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec()];
+        Stat::from_parts(meta.dev(), meta.ino(), meta.size(), times)
     }
 
-    const BYTES: usize = 8 * 3 + 16 * 2;
+    /// [`Stat::of`] a file's metadata as the standard library reads it.
+    pub(crate) fn of_std(meta: &std::fs::Metadata) -> Stat {
+        use std::os::unix::fs::MetadataExt as _;
+        let times = [meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec()];
+        Stat::from_parts(meta.dev(), meta.ino(), meta.size(), times)
+    }
 
-    fn write(&self, out: &mut Vec<u8>) {
+    /// From `stat(2)`'s fields; `times` are the modification and change times, each as
+    /// seconds and nanoseconds.
+    fn from_parts(dev: u64, ino: u64, size: u64, times: [i64; 4]) -> Stat {
+        let ns = |secs: i64, nanos: i64| secs as i128 * 1_000_000_000 + nanos as i128;
+        Stat { dev, ino, size, mtime_ns: ns(times[0], times[1]), ctime_ns: ns(times[2], times[3]) }
+    }
+
+    /// Whether a file with this stat, read from `started` on, could have been written within
+    /// the same timestamp tick as the read (git's "racily clean"): then its digest is not
+    /// kept.
+    pub(crate) fn is_racy(&self, started: i128) -> bool {
+        self.mtime_ns.max(self.ctime_ns) + RACY_WINDOW_NS > started
+    }
+
+    pub(crate) const BYTES: usize = 8 * 3 + 16 * 2;
+
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.dev.to_le_bytes());
         out.extend_from_slice(&self.ino.to_le_bytes());
         out.extend_from_slice(&self.size.to_le_bytes());
@@ -245,7 +260,7 @@ impl Stat {
         out.extend_from_slice(&self.ctime_ns.to_le_bytes());
     }
 
-    fn read(bytes: &[u8]) -> Stat {
+    pub(crate) fn read(bytes: &[u8]) -> Stat {
         let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
         let i128_at = |i: usize| i128::from_le_bytes(bytes[i..i + 16].try_into().expect("16 bytes"));
         Stat {
@@ -300,7 +315,7 @@ impl Cache {
     /// had not changed within [`RACY_WINDOW_NS`] before then.
     pub(crate) fn record(&mut self, stat: Stat, digest: [u8; 32], started: i128) {
         self.changed = true;
-        if stat.mtime_ns.max(stat.ctime_ns) + RACY_WINDOW_NS <= started {
+        if !stat.is_racy(started) {
             self.seen.insert((stat.dev, stat.ino), (stat, digest));
         }
     }
