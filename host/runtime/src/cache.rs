@@ -64,7 +64,7 @@ pub fn directory() -> Option<PathBuf> {
 }
 
 /// The blake3 hash of a component's bytes: what its compiled form is cached under.
-pub(crate) fn digest(bytes: &[u8]) -> [u8; 32] {
+pub fn digest(bytes: &[u8]) -> [u8; 32] {
     // On every core when large: for an 18 MB Python component, ~3.5 ms on one core before
     // anything can run. Either way the digest is `blake3::hash`'s.
     let digest = match crate::pieces::worth_splitting(bytes.len()) {
@@ -86,20 +86,10 @@ fn entry(engine: &Engine, digest: &[u8; 32]) -> Option<PathBuf> {
 
 const ENTRY_SUFFIX: &str = ".cwasm";
 
-/// Loads `bytes` (called `label` in notes) as a component, from the cache when possible,
-/// compiling (and caching) when not. Only compilation errors are returned; cache trouble just
-/// costs a compile.
-pub fn load(engine: &Engine, bytes: &[u8], label: &str) -> wasmtime::Result<Component> {
-    load_digested(engine, bytes, &digest(bytes), label)
-}
-
-/// [`load`], with the bytes' [`digest`] already computed.
-pub(crate) fn load_digested(
-    engine: &Engine,
-    bytes: &[u8],
-    digest: &[u8; 32],
-    label: &str,
-) -> wasmtime::Result<Component> {
+/// Loads `bytes` (called `label` in notes, with [`digest`] `digest`) as a component, from the
+/// cache when possible, compiling (and caching) when not. Only compilation errors are
+/// returned; cache trouble just costs a compile.
+pub fn load(engine: &Engine, bytes: &[u8], digest: &[u8; 32], label: &str) -> wasmtime::Result<Component> {
     if let Some(component) = load_compiled(engine, digest) {
         return Ok(component);
     }

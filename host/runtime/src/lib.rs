@@ -31,6 +31,7 @@ mod pieces;
 pub mod policy;
 pub mod program;
 pub mod sandbox;
+mod sealed;
 pub mod tree;
 
 pub use error::{BuildError, LoadError};

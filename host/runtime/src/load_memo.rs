@@ -19,14 +19,14 @@
 //!
 //! Format: [`MAGIC`], jug-host's version (u16 LE length, then UTF-8), the [`Stat`], the
 //! content digest, the code identity, the number of function digests (u32 LE) and each as its
-//! name (u32 LE length, then UTF-8) and digest, then the blake3 hash of everything before it.
+//! name (u32 LE length, then UTF-8) and digest, sealed (see `sealed`).
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use jug_core::Key;
 
+use crate::sealed;
 use crate::tree::{Stat, now_ns};
 
 const MAGIC: &[u8; 16] = b"jug-load-memo-1\n";
@@ -61,10 +61,7 @@ impl Memo {
     pub(crate) fn open_in(dir: Option<&Path>, path: &Path) -> Memo {
         let started = now_ns();
         let stat = std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| Stat::of_std(&m));
-        let file = dir.zip(stat).map(|(dir, stat)| {
-            let id = blake3::hash(&[stat.dev.to_le_bytes(), stat.ino.to_le_bytes()].concat());
-            dir.join(&id.to_hex()[..32])
-        });
+        let file = dir.zip(stat).map(|(dir, stat)| sealed::file_for(dir, &stat));
         let recalled = file
             .as_deref()
             .and_then(|f| std::fs::read(f).ok())
@@ -88,15 +85,7 @@ impl Memo {
         if after != Some(stat) || stat.is_racy(self.started) {
             return;
         }
-        let written =
-            file.parent().ok_or(std::io::Error::from(std::io::ErrorKind::NotFound)).and_then(|dir| {
-                std::fs::create_dir_all(dir)?;
-                let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
-                temporary.write_all(&encode(&stat, facts))?;
-                temporary.persist(file).map_err(|e| e.error)?;
-                Ok::<(), std::io::Error>(())
-            });
-        if let Err(e) = written {
+        if let Err(e) = sealed::write(file, &encode(&stat, facts)) {
             tracing::debug!("cannot remember the load of {}: {e}", path.display());
         }
     }
@@ -117,18 +106,12 @@ fn encode(stat: &Stat, facts: &Facts) -> Vec<u8> {
         bytes.extend_from_slice(name.as_bytes());
         bytes.extend_from_slice(&key.0);
     }
-    let check = blake3::hash(&bytes);
-    bytes.extend_from_slice(check.as_bytes());
-    bytes
+    sealed::seal(bytes)
 }
 
 /// The stat and facts of a memo; `None` unless it is a whole, intact one of this version.
 fn parse(bytes: &[u8]) -> Option<(Stat, Facts)> {
-    let (body, check) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
-    if blake3::hash(body).as_bytes() != check {
-        return None;
-    }
-    let mut rest = body.strip_prefix(MAGIC)?;
+    let mut rest = sealed::unseal(bytes)?.strip_prefix(MAGIC)?;
     let mut take = |n: usize| -> Option<&[u8]> {
         let (taken, left) = rest.split_at_checked(n)?;
         rest = left;

@@ -433,7 +433,7 @@ impl Components {
             variants.insert(function, Variant { bytes: variant.to_vec(), pre: Default::default() });
         }
         let (stem, file) = names(path);
-        let pre = self.prepare(bytes, Some(digest), &file).map_err(|(reason, world)| match world {
+        let pre = self.prepare(bytes, digest, &file).map_err(|(reason, world)| match world {
             true => LoadError::WrongWorld { path: path.to_owned(), reason },
             false => invalid(reason),
         })?;
@@ -446,14 +446,11 @@ impl Components {
     fn prepare(
         &self,
         bytes: &[u8],
-        digest: Option<&[u8; 32]>,
+        digest: &[u8; 32],
         label: &str,
     ) -> Result<TaskPre<Sandbox>, (String, bool)> {
-        let component = match digest {
-            Some(digest) => cache::load_digested(&self.engine, bytes, digest, label),
-            None => cache::load(&self.engine, bytes, label),
-        };
-        let component = component.map_err(|e| (format!("{e:#}"), false))?;
+        let component =
+            cache::load(&self.engine, bytes, digest, label).map_err(|e| (format!("{e:#}"), false))?;
         let wrong_world = |e: wasmtime::Error| (format!("{e:#}"), true);
         let instance_pre = self.linker.instantiate_pre(&component).map_err(wrong_world)?;
         TaskPre::new(instance_pre).map_err(wrong_world)
@@ -468,7 +465,7 @@ impl Components {
         };
         let pre = variant.pre.get_or_init(|| {
             let label = format!("{}'s {function} variant", loaded.file);
-            self.prepare(&variant.bytes, None, &label).map_err(|(reason, _)| {
+            self.prepare(&variant.bytes, &cache::digest(&variant.bytes), &label).map_err(|(reason, _)| {
                 format!("the variant of `{function}` in {} cannot be loaded: {reason}", loaded.file)
             })
         });

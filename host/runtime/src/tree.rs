@@ -34,12 +34,13 @@
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use cap_std::fs::{Dir, FileTypeExt, Metadata, MetadataExt, OpenOptions, OpenOptionsExt};
 use jug_core::Key;
+
+use crate::sealed;
 
 /// How long before its reading a file must have last changed for its cache entry to be
 /// trusted: more than any file system's timestamp granularity (FAT's is 2 s).
@@ -295,10 +296,7 @@ impl Cache {
     /// The cache of the tree whose root has `root`'s device and inode; empty when there is
     /// none or it is unreadable.
     pub(crate) fn load(dir: Option<&Path>, root: Stat) -> Cache {
-        let file = dir.map(|dir| {
-            let id = blake3::hash(&[root.dev.to_le_bytes(), root.ino.to_le_bytes()].concat());
-            dir.join(&id.to_hex()[..32])
-        });
+        let file = dir.map(|dir| sealed::file_for(dir, &root));
         let known =
             file.as_deref().and_then(|f| std::fs::read(f).ok()).and_then(|b| parse(&b)).unwrap_or_default();
         Cache { file, known, seen: HashMap::new(), changed: false }
@@ -334,16 +332,7 @@ impl Cache {
             stat.write(&mut bytes);
             bytes.extend_from_slice(digest);
         }
-        let check = blake3::hash(&bytes);
-        bytes.extend_from_slice(check.as_bytes());
-        let written =
-            path.parent().ok_or(std::io::Error::from(std::io::ErrorKind::NotFound)).and_then(|dir| {
-                std::fs::create_dir_all(dir)?;
-                let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
-                temporary.write_all(&bytes)?;
-                temporary.persist(path).map_err(|e| e.error)?;
-                Ok::<(), std::io::Error>(())
-            });
+        let written = sealed::write(path, &sealed::seal(bytes));
         if let Err(e) = written {
             tracing::debug!("cannot write the tree cache {}: {e}", path.display());
         }
@@ -352,9 +341,8 @@ impl Cache {
 
 /// The entries of a cache file; `None` if it is not a whole, intact one.
 fn parse(bytes: &[u8]) -> Option<Entries> {
-    let (body, check) = bytes.split_at_checked(bytes.len().checked_sub(32)?)?;
-    let records = body.strip_prefix(CACHE_MAGIC)?;
-    if blake3::hash(body).as_bytes() != check || records.len() < 8 {
+    let records = sealed::unseal(bytes)?.strip_prefix(CACHE_MAGIC)?;
+    if records.len() < 8 {
         return None;
     }
     let (count, records) = records.split_at(8);
