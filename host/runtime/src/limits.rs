@@ -292,12 +292,15 @@ impl Ticker {
     pub(crate) fn start(engine: &Engine) -> Ticker {
         let stop = Arc::new(AtomicBool::new(false));
         let (engine, stopped) = (engine.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !stopped.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                engine.increment_epoch();
-            }
-        });
+        let ticker = std::thread::Builder::new().name("jug-epoch".into());
+        ticker
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawn the epoch thread");
         Ticker { stop }
     }
 }

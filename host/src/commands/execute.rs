@@ -42,13 +42,16 @@ pub fn run(args: ExecuteArgs) -> Result<ExitCode> {
     std::thread::scope(|scope| {
         if let Some(ahead) = &ahead {
             let (program, reader) = (&prepared.program, &prepared.reader);
-            scope.spawn(move || {
+            // Running ahead is only a head start: without a thread for it, tasks wait for the
+            // scheduler as they would at `-j1`.
+            let ahead_thread = || std::thread::Builder::new().name("jug-ahead".into());
+            let _ = ahead_thread().spawn_scoped(scope, move || {
                 // Tasks whose results are stored are not run ahead: list them first.
                 ahead.listed(reader.get().ok().and_then(|store| store.list_results().ok()));
                 ahead.work(program);
             });
             for _ in 2..threads {
-                scope.spawn(|| ahead.work(program));
+                let _ = ahead_thread().spawn_scoped(scope, || ahead.work(program));
             }
         }
         let built = super::build(&prepared, &args.builder, ahead.clone());

@@ -3,7 +3,7 @@
 //! not per task: that is what lets a store take thousands of tasks a second.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use super::{
     Batch, CACHE_LIMIT, Context, Event, Failure, FailureKind, Finished, MAX_BATCH, Phase, State, run,
@@ -31,37 +31,48 @@ pub(super) enum Outcome {
 
 /// What a worker does next.
 enum Work {
-    Task(u8, u32),
+    /// `collided`: the task's shard was once held elsewhere, so its last holder may have
+    /// marked it failed.
+    Task {
+        shard: u8,
+        task: u32,
+        collided: bool,
+    },
     Lease(u8),
 }
 
 impl Context<'_> {
     pub(super) fn worker(&self) -> Result<(), StoreError> {
+        // One lock a task: the guard that files a task's outcome picks the next work too. Every
+        // acquisition is a chance to find the lock taken, and a thread that sleeps on it leaves
+        // its core idle until the holder wakes it (tens of µs to milliseconds in a VM).
+        let mut state = self.shared.lock();
         loop {
-            let work = {
-                let mut state = self.shared.lock();
-                loop {
-                    if state.finished || state.stopping {
-                        return Ok(());
-                    }
-                    if !state.ready.is_empty()
-                        && let Some(reason) = self.options.early_exit.reason(state.started)
-                    {
-                        state.stopped_early = Some(reason);
-                        state.stopping = true;
-                        self.shared.wake_all();
-                        return Ok(());
-                    }
-                    if let Some(work) = self.next_work(&mut state) {
-                        break work;
-                    }
-                    state = self.shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
+            let work = loop {
+                if state.finished || state.stopping {
+                    return Ok(());
                 }
+                if !state.ready.is_empty()
+                    && let Some(reason) = self.options.early_exit.reason(state.started)
+                {
+                    state.stopped_early = Some(reason);
+                    state.stopping = true;
+                    self.shared.wake_all();
+                    return Ok(());
+                }
+                if let Some(work) = self.next_work(&mut state) {
+                    break work;
+                }
+                state = self.shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
             };
-            match work {
-                Work::Lease(shard) => self.lease(shard)?,
-                Work::Task(shard, task) => self.run_in_batch(shard, task),
-            }
+            drop(state);
+            state = match work {
+                Work::Lease(shard) => {
+                    self.lease(shard)?;
+                    self.shared.lock()
+                }
+                Work::Task { shard, task, collided } => self.run_in_batch(shard, task, collided),
+            };
         }
     }
 
@@ -91,7 +102,7 @@ impl Context<'_> {
             let batch = state.batches.get_mut(&shard).expect("open");
             batch.running += 1;
             batch.taken += 1;
-            return Some(Work::Task(shard, task));
+            return Some(Work::Task { shard, task, collided: state.collided[task as usize] });
         }
         self.close_batches(state);
         let busy = |s: u8| {
@@ -236,9 +247,10 @@ impl Context<'_> {
         }
     }
 
-    /// Runs one task of an open batch and files what came of it.
-    fn run_in_batch(&self, shard: u8, task: u32) {
-        let outcome = self.attempt(task);
+    /// Runs one task of an open batch and files what came of it; returns the lock it filed
+    /// it under.
+    fn run_in_batch(&self, shard: u8, task: u32, collided: bool) -> MutexGuard<'_, State> {
+        let outcome = self.attempt(task, collided);
         let mut state = self.shared.lock();
         state.running -= 1;
         if let Some(batch) = state.batches.get_mut(&shard) {
@@ -258,7 +270,7 @@ impl Context<'_> {
         // of tiny tasks.
         if state.stopping {
             self.shared.wake_all();
-            return;
+            return state;
         }
         for _ in ready_before..state.ready.len().min(ready_before + self.options.jobs) {
             self.shared.work.notify_one();
@@ -266,6 +278,7 @@ impl Context<'_> {
         if state.ready.is_empty() && state.running == 0 {
             self.shared.idle.notify_one();
         }
+        state
     }
 
     fn apply(&self, state: &mut State, shard: u8, task: u32, outcome: Outcome) {
@@ -311,7 +324,7 @@ impl Context<'_> {
 
     /// Re-check → gather inputs → run, under the batch's lease. The result goes to the
     /// batch, to be committed in its pack.
-    fn attempt(&self, task: u32) -> Result<Outcome, StoreError> {
+    fn attempt(&self, task: u32, collided: bool) -> Result<Outcome, StoreError> {
         let spec = self.graph.task(task as usize);
         // The shard's packs were listed when its lease was taken: no request here.
         if self.store.has_result(&spec.key)? {
@@ -319,7 +332,6 @@ impl Context<'_> {
         }
         // Its last holder may have marked it failed before releasing it: one more request,
         // for tasks we collided on only.
-        let collided = self.shared.lock().collided[task as usize];
         if collided && self.store.get_failure(&spec.key)?.is_some() {
             return Ok(Outcome::MarkedFailed);
         }

@@ -1,6 +1,7 @@
 //! The committer: writes each closed batch as one pack, makes a round of packs durable with
 //! one sync (group commit), then releases their leases and counts their tasks as executed.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -51,37 +52,39 @@ impl Context<'_> {
     }
 
     /// One pack per batch, several in flight at once on a network store (see `fan_out`);
-    /// counts the duplicates (results another worker stored meanwhile).
+    /// counts the duplicates (results another worker stored meanwhile). The state is locked
+    /// once before and once after, not per batch: the workers take that lock for every task.
     fn write_round(&self, round: &[(u8, Batch)]) -> Result<(), StoreError> {
-        fan_out(round, self.store.concurrent_requests(), |(shard, batch)| self.write_batch(*shard, batch))
-            .into_iter()
-            .collect()
-    }
-
-    fn write_batch(&self, shard: u8, batch: &Batch) -> Result<(), StoreError> {
-        if batch.done.is_empty() {
-            return Ok(());
-        }
-        let results: Vec<Arc<[u8]>> = {
+        let batches = {
             let state = self.shared.lock();
-            batch.done.iter().map(|f| state.pending[&f.task].clone()).collect()
+            let results = |batch: &Batch| -> Vec<Arc<[u8]>> {
+                batch.done.iter().map(|f| state.pending[&f.task].clone()).collect()
+            };
+            round
+                .iter()
+                .filter(|(_, batch)| !batch.done.is_empty())
+                .map(|b| (b, results(&b.1)))
+                .collect::<Vec<_>>()
         };
-        let items: Vec<Packable> = batch
-            .done
-            .iter()
-            .zip(&results)
-            .map(|(f, result)| Packable {
-                key: self.graph.task(f.task as usize).key,
-                name: self.graph.name(f.task as usize),
-                trace: f.trace,
-                result,
-            })
-            .collect();
-        // A batch held past half a lease, or known lost, may have been taken over.
-        let recheck = batch.lost || batch.opened.elapsed() >= self.options.lease / 2;
-        let duplicates = self.store.commit_pack(shard, &items, recheck)?;
-        self.shared.lock().duplicates += duplicates.iter().filter(|&&d| d).count();
-        Ok(())
+        let written = fan_out(&batches, self.store.concurrent_requests(), |((shard, batch), results)| {
+            let items: Vec<Packable> = batch
+                .done
+                .iter()
+                .zip(results)
+                .map(|(f, result)| Packable {
+                    key: self.graph.task(f.task as usize).key,
+                    name: self.graph.name(f.task as usize),
+                    trace: f.trace,
+                    result,
+                })
+                .collect();
+            // A batch held past half a lease, or known lost, may have been taken over.
+            let recheck = batch.lost || batch.opened.elapsed() >= self.options.lease / 2;
+            self.store.commit_pack(*shard, &items, recheck)
+        });
+        let duplicates = written.iter().flatten().flatten().filter(|&&d| d).count();
+        self.shared.lock().duplicates += duplicates;
+        written.into_iter().try_for_each(|w| w.map(drop))
     }
 
     /// Releases the round's leases (a careful batch with more to run keeps its own), records
@@ -90,12 +93,15 @@ impl Context<'_> {
         let keep = |state: &super::State, shard: u8, batch: &Batch| {
             durable && batch.careful && !state.stopping && state.ready.has(shard)
         };
+        let kept: Vec<bool> = {
+            let state = self.shared.lock();
+            round.iter().map(|(shard, batch)| keep(&state, *shard, batch)).collect()
+        };
         // Every lease is released, or tried, whatever became of the others.
+        let released: Vec<u8> =
+            round.iter().zip(&kept).filter(|(_, kept)| !**kept).map(|((shard, _), _)| *shard).collect();
         let released: Result<(), StoreError> =
-            fan_out(&round, self.store.concurrent_requests(), |(shard, batch)| {
-                if keep(&self.shared.lock(), *shard, batch) {
-                    return Ok(());
-                }
+            fan_out(&released, self.store.concurrent_requests(), |shard| {
                 self.store.unlock(&LockName::Shard(*shard))
             })
             .into_iter()
@@ -110,33 +116,42 @@ impl Context<'_> {
                 }
             }
         }
+        // Counted by name before locking: the workers take this lock for every task.
+        let (mut executed, mut loaded) = (HashMap::<&str, u64>::new(), HashMap::<&str, u64>::new());
+        for finished in round.iter().flat_map(|(_, batch)| &batch.done).filter(|_| durable) {
+            let counts = if finished.reused_from.is_some() { &mut loaded } else { &mut executed };
+            *counts.entry(self.graph.name(finished.task as usize)).or_default() += 1;
+        }
         let mut state = self.shared.lock();
-        for (shard, batch) in round {
-            state.committing.remove(&shard);
-            if keep(&state, shard, &batch) {
-                state.batches.insert(shard, Batch::new(true));
+        for ((shard, batch), kept) in round.iter().zip(kept) {
+            state.committing.remove(shard);
+            if kept {
+                state.batches.insert(*shard, Batch::new(true));
             }
-            for finished in batch.done {
+            for finished in &batch.done {
                 state.pending.remove(&finished.task);
-                if !durable {
-                    continue;
-                }
-                let name = self.graph.name(finished.task as usize).to_owned();
-                if finished.reused_from.is_some() {
-                    state.reused += 1;
+                if durable && finished.reused_from.is_some() {
                     state.counted_loaded[finished.task as usize] = true;
-                    *state.loaded.entry(name).or_default() += 1;
-                } else {
-                    *state.executed.entry(name).or_default() += 1;
+                    state.reused += 1;
                 }
-                state.committed += 1;
             }
         }
-        (self.on_event)(Event::Progress { done: state.committed, to_run: state.to_run });
+        if durable {
+            state.committed += tasks.len();
+            for (name, n) in executed {
+                *state.executed.entry(name.to_owned()).or_default() += n;
+            }
+            for (name, n) in loaded {
+                *state.loaded.entry(name.to_owned()).or_default() += n;
+            }
+        }
         self.shared.work.notify_all();
         if state.ready.is_empty() && state.running == 0 {
             self.shared.idle.notify_one();
         }
+        let progress = Event::Progress { done: state.committed, to_run: state.to_run };
+        drop(state);
+        (self.on_event)(progress);
         released
     }
 }

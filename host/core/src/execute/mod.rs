@@ -192,9 +192,14 @@ pub fn execute_listed(
     let context = Context { graph, store, runner, options, on_event, shared: &shared, lock_record };
 
     let fatal = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..options.jobs.max(1)).map(|_| scope.spawn(|| context.worker())).collect();
-        let committer = scope.spawn(|| context.committer());
-        scope.spawn(|| context.keep_leases());
+        // Named, so that `top -H` and `perf` tell the threads apart.
+        let spawn = |name: &str| std::thread::Builder::new().name(format!("jug-{name}"));
+        let workers: Vec<_> = (0..options.jobs.max(1))
+            .map(|_| spawn("worker").spawn_scoped(scope, || context.worker()).expect("spawn a worker thread"))
+            .collect();
+        let committer =
+            spawn("commit").spawn_scoped(scope, || context.committer()).expect("spawn the committer thread");
+        spawn("leases").spawn_scoped(scope, || context.keep_leases()).expect("spawn the lease keeper thread");
         let waited = context.coordinate();
         let mut fatal = waited.err();
         for handle in workers {
