@@ -158,7 +158,7 @@ fn an_s3_outage_mid_run_is_reported_and_ridden_out() {
     }
 
     let worker = dir
-        // 300 tasks of ~40 ms: a run of several seconds, whatever the store costs (batches
+        // 300 tasks of ~65 ms: a run of several seconds, whatever the store costs (batches
         // make 3,000 trivial tasks a second's work), so the outage comes mid-run.
         .jug(&["execute", "bench.wasm", "-j", "2", "--store", store, "--short", "--", "cpu", "300", "40"])
         .env("AWS_ENDPOINT", &endpoint)

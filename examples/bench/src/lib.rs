@@ -2,8 +2,8 @@
 //!
 //! - `N` (default 1,000): N independent tasks that do almost nothing, so what is measured is
 //!   jug-host itself (graph building, sandboxing, storing results);
-//! - `cpu N M`: N independent tasks that each burn about M million multiply-adds (roughly
-//!   M ms), to measure how `-j` scales on CPU-bound work.
+//! - `cpu N M`: N independent tasks that each burn M million steps of a multiply-add chain
+//!   (~1.7 ms a million on the benchmark VM), to measure how `-j` scales on CPU-bound work.
 
 #[jug::task]
 fn double(x: u64) -> u64 {
@@ -14,7 +14,11 @@ fn double(x: u64) -> u64 {
 fn burn(seed: u64, millions: u64) -> u64 {
     let mut x = seed;
     for i in 0..millions * 1_000_000 {
-        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));
+        // A xorshift before the multiply makes each step depend on the last in a way no
+        // compiler can fold or run ahead, with nothing kept in memory: `black_box` kept `x` in
+        // a register natively but stored it to linear memory at every step in wasm, so the two
+        // builds ran different instructions (BENCHMARKS.md, stop 28).
+        x = (x ^ (x >> 29)).wrapping_mul(6364136223846793005).wrapping_add(i);
     }
     x
 }
