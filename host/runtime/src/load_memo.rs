@@ -10,19 +10,26 @@
 //! the granted-tree cache keeps file digests (see `tree`, which explains why that stat means
 //! unchanged content): a file changed within [`crate::tree::RACY_WINDOW_NS`] before it was
 //! read is not remembered, and a file that changes while it is read (its stat before and after
-//! differ) is not either. A memo that is damaged, foreign or from another version of jug-host
-//! is a miss, never an error; a miss, or a hit whose compiled form has left the cache, loads
-//! the component from its bytes as before.
+//! differ) is not either. A memo that is damaged, foreign or written by another build of
+//! jug-host is a miss, never an error; a miss, or a hit whose compiled form has left the cache,
+//! loads the component from its bytes as before.
+//!
+//! "Another build", not only another version: how an identity is derived from the bytes is
+//! jug-host's own code, which changes between builds that share a version number (every build
+//! of a working tree is 0.1.0), and a memo from before such a change would give tasks keys the
+//! bytes no longer give. So a memo is stamped with the version and the running executable's
+//! stat: a rebuilt or reinstalled jug-host reads each component once more.
 //!
 //! Components with per-function variants (`cargo jug build`) are not remembered: their
 //! variants' bytes are needed anyway.
 //!
-//! Format: [`MAGIC`], jug-host's version (u16 LE length, then UTF-8), the [`Stat`], the
+//! Format: [`MAGIC`], the build stamp (u16 LE length, then UTF-8), the [`Stat`], the
 //! content digest, the code identity, the number of function digests (u32 LE) and each as its
 //! name (u32 LE length, then UTF-8) and digest, sealed (see `sealed`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use jug_core::Key;
 
@@ -41,8 +48,23 @@ pub(crate) struct Facts {
     pub functions: BTreeMap<String, Key>,
 }
 
+/// The build of jug-host that is running: its version and its executable's stat; `None` when
+/// the executable cannot be found, and then nothing is remembered.
+fn build_stamp() -> Option<&'static str> {
+    static STAMP: OnceLock<Option<String>> = OnceLock::new();
+    STAMP
+        .get_or_init(|| {
+            let exe = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
+            let mut stat = Vec::new();
+            Stat::of_std(&exe).write(&mut stat);
+            Some(format!("{} {}", env!("CARGO_PKG_VERSION"), blake3::hash(&stat).to_hex()))
+        })
+        .as_deref()
+}
+
 /// One component file's memo: looked up before its bytes are read, written after.
 pub(crate) struct Memo {
+    stamp: Option<&'static str>,
     file: Option<PathBuf>,
     /// The component's stat when the memo was opened, before any byte was read.
     stat: Option<Stat>,
@@ -54,21 +76,22 @@ impl Memo {
     /// Stats the component at `path` and looks up what an earlier load learned from it, in
     /// this machine's cache directory.
     pub(crate) fn open(path: &Path) -> Memo {
-        Memo::open_in(crate::cache::directory().map(|d| d.join("loads")).as_deref(), path)
+        Memo::open_in(crate::cache::directory().map(|d| d.join("loads")).as_deref(), path, build_stamp())
     }
 
-    /// [`Memo::open`] with the memos in `dir` (`None`: remember nothing).
-    pub(crate) fn open_in(dir: Option<&Path>, path: &Path) -> Memo {
+    /// [`Memo::open`] with the memos in `dir`, for the build `stamp` (either `None`: remember
+    /// nothing).
+    pub(crate) fn open_in(dir: Option<&Path>, path: &Path, stamp: Option<&'static str>) -> Memo {
         let started = now_ns();
         let stat = std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| Stat::of_std(&m));
-        let file = dir.zip(stat).map(|(dir, stat)| sealed::file_for(dir, &stat));
+        let file = dir.zip(stat).filter(|_| stamp.is_some()).map(|(dir, stat)| sealed::file_for(dir, &stat));
         let recalled = file
             .as_deref()
             .and_then(|f| std::fs::read(f).ok())
-            .and_then(|bytes| parse(&bytes))
+            .and_then(|bytes| parse(&bytes, stamp?))
             .filter(|(remembered, _)| Some(*remembered) == stat)
             .map(|(_, facts)| facts);
-        Memo { file, stat, started, recalled }
+        Memo { stamp, file, stat, started, recalled }
     }
 
     /// What an earlier load learned from this very file, if it is unchanged since.
@@ -80,23 +103,22 @@ impl Memo {
     /// still what it was then and had not changed for a while before. Failing to write is only
     /// a slower next load.
     pub(crate) fn remember(&self, path: &Path, facts: &Facts) {
-        let (Some(file), Some(stat)) = (&self.file, self.stat) else { return };
+        let (Some(file), Some(stat), Some(stamp)) = (&self.file, self.stat, self.stamp) else { return };
         let after = std::fs::metadata(path).ok().map(|m| Stat::of_std(&m));
         if after != Some(stat) || stat.is_racy(self.started) {
             return;
         }
-        if let Err(e) = sealed::write(file, &encode(&stat, facts)) {
+        if let Err(e) = sealed::write(file, &encode(&stat, facts, stamp)) {
             tracing::debug!("cannot remember the load of {}: {e}", path.display());
         }
     }
 }
 
-fn encode(stat: &Stat, facts: &Facts) -> Vec<u8> {
-    let version = env!("CARGO_PKG_VERSION").as_bytes();
+fn encode(stat: &Stat, facts: &Facts, stamp: &str) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(256);
     bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&(version.len() as u16).to_le_bytes());
-    bytes.extend_from_slice(version);
+    bytes.extend_from_slice(&(stamp.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(stamp.as_bytes());
     stat.write(&mut bytes);
     bytes.extend_from_slice(&facts.digest);
     bytes.extend_from_slice(&facts.code.0);
@@ -109,16 +131,16 @@ fn encode(stat: &Stat, facts: &Facts) -> Vec<u8> {
     sealed::seal(bytes)
 }
 
-/// The stat and facts of a memo; `None` unless it is a whole, intact one of this version.
-fn parse(bytes: &[u8]) -> Option<(Stat, Facts)> {
+/// The stat and facts of a memo; `None` unless it is a whole, intact one of the build `stamp`.
+fn parse(bytes: &[u8], stamp: &str) -> Option<(Stat, Facts)> {
     let mut rest = sealed::unseal(bytes)?.strip_prefix(MAGIC)?;
     let mut take = |n: usize| -> Option<&[u8]> {
         let (taken, left) = rest.split_at_checked(n)?;
         rest = left;
         Some(taken)
     };
-    let version_len = u16::from_le_bytes(take(2)?.try_into().ok()?) as usize;
-    if take(version_len)? != env!("CARGO_PKG_VERSION").as_bytes() {
+    let stamp_len = u16::from_le_bytes(take(2)?.try_into().ok()?) as usize;
+    if take(stamp_len)? != stamp.as_bytes() {
         return None;
     }
     let stat = Stat::read(take(Stat::BYTES)?);
@@ -142,6 +164,8 @@ mod tests {
     use super::*;
     use crate::tree::RACY_WINDOW_NS;
 
+    const STAMP: Option<&str> = Some("0.1.0 this build");
+
     fn facts() -> Facts {
         let functions = [("double".to_owned(), Key([3; 32])), ("sum".to_owned(), Key([4; 32]))].into();
         Facts { digest: [1; 32], code: Key([2; 32]), functions }
@@ -159,7 +183,7 @@ mod tests {
     /// A memo opened `later_ns` after now: a file's change time cannot be set back, so how
     /// old it was when read is set through when the read started.
     fn opened_later(memos: &Path, path: &Path, later_ns: i128) -> Memo {
-        let mut memo = Memo::open_in(Some(memos), path);
+        let mut memo = Memo::open_in(Some(memos), path, STAMP);
         memo.started += later_ns;
         memo
     }
@@ -168,19 +192,19 @@ mod tests {
     fn an_unchanged_file_is_recalled_and_a_changed_one_is_not() {
         let (_dir, path, memos) = component();
         opened_later(&memos, &path, RACY_WINDOW_NS + 1).remember(&path, &facts());
-        assert_eq!(Memo::open_in(Some(&memos), &path).recalled(), Some(facts()));
+        assert_eq!(Memo::open_in(Some(&memos), &path, STAMP).recalled(), Some(facts()));
 
         // Rewritten with bytes of the same size: the change time moves, the memo is stale.
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&path, b"\0asm NOT really").unwrap();
-        assert_eq!(Memo::open_in(Some(&memos), &path).recalled(), None);
+        assert_eq!(Memo::open_in(Some(&memos), &path, STAMP).recalled(), None);
     }
 
     #[test]
     fn a_file_changed_just_before_it_was_read_is_not_remembered() {
         let (_dir, path, memos) = component();
         opened_later(&memos, &path, RACY_WINDOW_NS / 2).remember(&path, &facts());
-        assert_eq!(Memo::open_in(Some(&memos), &path).recalled(), None);
+        assert_eq!(Memo::open_in(Some(&memos), &path, STAMP).recalled(), None);
     }
 
     #[test]
@@ -190,7 +214,7 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&path, b"\0asm changed while read").unwrap();
         memo.remember(&path, &facts());
-        assert_eq!(Memo::open_in(Some(&memos), &path).recalled(), None);
+        assert_eq!(Memo::open_in(Some(&memos), &path, STAMP).recalled(), None);
     }
 
     #[test]
@@ -199,23 +223,36 @@ mod tests {
         opened_later(&memos, &path, RACY_WINDOW_NS + 1).remember(&path, &facts());
         let file = std::fs::read_dir(&memos).unwrap().next().unwrap().unwrap().path();
         let good = std::fs::read(&file).unwrap();
-        assert!(parse(&good).is_some());
+        let stamp = STAMP.unwrap();
+        assert!(parse(&good, stamp).is_some());
         for cut in [0, 1, 16, good.len() / 2, good.len() - 1] {
-            assert!(parse(&good[..cut]).is_none(), "cut at {cut}");
+            assert!(parse(&good[..cut], stamp).is_none(), "cut at {cut}");
         }
         let mut flipped = good.clone();
         flipped[40] ^= 1;
-        assert!(parse(&flipped).is_none());
-        // Another version of jug-host may derive identities otherwise.
-        let stat = parse(&good).unwrap().0;
-        let mut other = encode(&stat, &facts());
-        let at = MAGIC.len() + 2;
-        other[at] ^= 0x20; // the version's first character
-        let body = other.len() - 32;
-        let check = *blake3::hash(&other[..body]).as_bytes();
-        other[body..].copy_from_slice(&check);
-        assert!(parse(&other).is_none());
+        assert!(parse(&flipped, stamp).is_none());
         std::fs::write(&file, b"junk").unwrap();
-        assert_eq!(Memo::open_in(Some(&memos), &path).recalled(), None);
+        assert_eq!(Memo::open_in(Some(&memos), &path, STAMP).recalled(), None);
+    }
+
+    /// Another build may derive identities otherwise, even under the same version number.
+    #[test]
+    fn a_memo_of_another_build_is_a_miss_and_none_is_kept_without_a_stamp() {
+        let (_dir, path, memos) = component();
+        opened_later(&memos, &path, RACY_WINDOW_NS + 1).remember(&path, &facts());
+        assert_eq!(Memo::open_in(Some(&memos), &path, STAMP).recalled(), Some(facts()));
+        assert_eq!(Memo::open_in(Some(&memos), &path, Some("0.1.0 rebuilt")).recalled(), None);
+        assert_eq!(Memo::open_in(Some(&memos), &path, None).recalled(), None);
+
+        let (_dir, path, memos) = component();
+        let mut memo = Memo::open_in(Some(&memos), &path, None);
+        memo.started += RACY_WINDOW_NS + 1;
+        memo.remember(&path, &facts());
+        assert!(!memos.exists(), "nothing is remembered without a stamp");
+    }
+
+    #[test]
+    fn the_running_build_has_a_stamp_that_names_its_version() {
+        assert!(build_stamp().is_some_and(|s| s.starts_with(env!("CARGO_PKG_VERSION"))));
     }
 }

@@ -83,7 +83,7 @@ impl Ready {
     /// A shard with ready tasks that `free` allows, picked at random: after a collision,
     /// workers that walk the graph in the same order would keep colliding.
     pub(super) fn random_shard(&self, random: &mut fastrand::Rng, free: impl Fn(u8) -> bool) -> Option<u8> {
-        let candidates: Vec<u8> = (0..=255u8).filter(|&s| free(s) && self.has(s)).collect();
+        let candidates: Vec<u8> = (0..=255u8).filter(|&s| self.has(s) && free(s)).collect();
         (!candidates.is_empty()).then(|| candidates[random.usize(..candidates.len())])
     }
 
